@@ -1,0 +1,146 @@
+/**
+ * `npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql]`
+ * Starts the real servers the tests talk to on 127.0.0.1, writes .testenv/endpoints.json, and stops exactly
+ * what it started. See docs/TESTING.md.
+ */
+import fs from 'node:fs';
+import type { Endpoints, UpContext } from './context.ts';
+import { TestenvError } from './errors.ts';
+import { isRunning, stopProcess, type Started } from './proc.ts';
+import { startKms } from './servers/kms.ts';
+import { startKube } from './servers/kube.ts';
+import { startMariadb } from './servers/mariadb.ts';
+import { startS3 } from './servers/s3.ts';
+import { startVault } from './servers/vault.ts';
+import { type State, endpointsPath, readEndpoints, readState, statePath, writeJsonAtomic } from './state.ts';
+import { ensureTools } from './tools.ts';
+import { stateDir } from './versions.ts';
+
+export const ALL_SERVERS = ['kube', 's3', 'kms', 'vault', 'mysql'] as const;
+type Server = (typeof ALL_SERVERS)[number];
+
+function log(message: string): void {
+  process.stderr.write(`testenv: ${message}\n`);
+}
+
+function parseServers(argv: string[]): Server[] {
+  const index = argv.indexOf('--only');
+  const raw = index >= 0 ? argv[index + 1] : process.env.TESTENV_SERVERS;
+  if (raw === undefined || raw === '') return [...ALL_SERVERS];
+  const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const name of names) {
+    if (!(ALL_SERVERS as readonly string[]).includes(name)) {
+      throw new TestenvError('testenv', `unknown server "${name}"; choose from ${ALL_SERVERS.join(', ')}`);
+    }
+  }
+  return names as Server[];
+}
+
+function running(state: State): boolean {
+  return state.processes.length > 0 && state.processes.every((p) => isRunning(p.pid, p.exe));
+}
+
+async function down(dir: string): Promise<void> {
+  const state = readState(dir);
+  if (state === undefined) {
+    log('nothing to stop');
+    return;
+  }
+  for (const p of [...state.processes].reverse()) {
+    await stopProcess(p.pid, p.exe);
+    log(`stopped ${p.name} (pid ${p.pid})`);
+  }
+  fs.rmSync(statePath(dir), { force: true });
+  fs.rmSync(endpointsPath(dir), { force: true });
+}
+
+async function up(dir: string, servers: Server[]): Promise<void> {
+  const existing = readState(dir);
+  if (existing !== undefined) {
+    const sameSet = servers.every((s) => existing.servers.includes(s));
+    if (running(existing) && sameSet && readEndpoints(dir) !== undefined) {
+      log(`already up (${existing.servers.join(', ')}); endpoints in ${endpointsPath(dir)}`);
+      return;
+    }
+    log('a previous environment is partly running or different; stopping it first');
+    await down(dir);
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const started = Date.now();
+  const tools = await ensureTools(new Set(servers));
+  const state: State = { startedAt: new Date().toISOString(), servers, processes: [] };
+  const ctx: UpContext = {
+    dir,
+    tools,
+    record(proc: Started) {
+      state.processes.push({ name: proc.name, pid: proc.pid, exe: proc.exe, logFile: proc.logFile });
+      writeJsonAtomic(statePath(dir), state);
+    },
+  };
+  writeJsonAtomic(statePath(dir), state);
+  const endpoints: Partial<Endpoints> = {};
+  const starters: Record<Server, () => Promise<void>> = {
+    kube: async () => {
+      const { kubeconfig, kubeconfigUser, ...kube } = await startKube(ctx);
+      Object.assign(endpoints, { kubeconfig, kubeconfigUser, kube });
+    },
+    s3: async () => void (endpoints.s3 = await startS3(ctx)),
+    kms: async () => void (endpoints.kms = await startKms(ctx)),
+    vault: async () => void (endpoints.vault = await startVault(ctx)),
+    mysql: async () => void (endpoints.mysql = await startMariadb(ctx)),
+  };
+  // Start concurrently; if any fails, stop everything that did start and report every failure.
+  const results = await Promise.allSettled(servers.map(async (s) => {
+    await starters[s]();
+    log(`${s} ready`);
+  }));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    log('start failed; stopping what was started');
+    await down(dir);
+    throw failures.length === 1 ? failures[0] : new TestenvError('testenv', failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n  '));
+  }
+  writeJsonAtomic(endpointsPath(dir), endpoints);
+  log(`up in ${((Date.now() - started) / 1000).toFixed(1)}s (${servers.join(', ')}); endpoints in ${endpointsPath(dir)}`);
+}
+
+function status(dir: string): boolean {
+  const state = readState(dir);
+  if (state === undefined) {
+    process.stdout.write('down\n');
+    return false;
+  }
+  let all = true;
+  for (const p of state.processes) {
+    const alive = isRunning(p.pid, p.exe);
+    all &&= alive;
+    process.stdout.write(`${p.name.padEnd(16)} pid ${String(p.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}  log ${p.logFile}\n`);
+  }
+  process.stdout.write(`endpoints: ${fs.existsSync(endpointsPath(dir)) ? endpointsPath(dir) : '(none)'}\n`);
+  return all && state.processes.length > 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  const dir = stateDir();
+  switch (command) {
+    case 'up':
+      await up(dir, parseServers(argv.slice(1)));
+      return 0;
+    case 'down':
+      await down(dir);
+      return 0;
+    case 'status':
+      return status(dir) ? 0 : 3;
+    default:
+      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql]\n');
+      return 2;
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`testenv: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,32 @@
+/** What every server's start function gets, and the shape of `.testenv/endpoints.json`. */
+import type { Started } from './proc.ts';
+import type { Tools } from './tools.ts';
+
+export interface UpContext {
+  /** The state directory (default <repo>/.testenv). */
+  dir: string;
+  tools: Partial<Tools>;
+  /** Persists a started process at once, so a failing `up` or a later `down` can stop it by pid. */
+  record(proc: Started): void;
+}
+
+export interface Endpoints {
+  kubeconfig: string;
+  /** A non-admin identity (a service account with no RBAC bindings) for RBAC tests. */
+  kubeconfigUser: string;
+  kube: { server: string; external: boolean; version: string };
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: true; bucket: string };
+  kms: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; keyId: string; keyAlias: string };
+  vault: { addr: string; tokenFile: string; transitKey: string; derivedTransitKey: string; mount: string };
+  mysql: {
+    host: string;
+    port: number;
+    user: string;
+    passwordFile: string;
+    binlogDir: string;
+    socket: string;
+    flavor: 'mariadb';
+    version: string;
+    binlogBasename: string;
+  };
+}

