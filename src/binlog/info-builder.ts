@@ -1,0 +1,175 @@
+/**
+ * Folds the event stream of a plain binlog into a PlainBinlogInfo. Holds only counters and the few values the
+ * summary needs, so memory does not grow with the file.
+ */
+import type { MariadbEncryption, PlainBinlogInfo } from './binlog-info.ts';
+import { EventType, LOG_EVENT_BINLOG_IN_USE_F, LOG_EVENT_RELAY_LOG_F } from './constants.ts';
+import type { BinlogEvent, FormatDescription } from './event-types.ts';
+import { MariadbGtidList, MysqlGtidSet, addGtidTo, emptyGtidSet, formatGtid } from './gtid.ts';
+import type { Gtid, GtidSet } from './gtid.ts';
+import type { BinlogTransaction } from './transactions.ts';
+
+const MAX_BAD_POSITIONS = 100;
+
+function compressionName(type: number): string {
+  if (type === 0) return 'zstd';
+  if (type === 255) return 'none';
+  return `unknown(${type})`;
+}
+
+function iso(seconds: number | null): string | null {
+  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+}
+
+export class InfoBuilder {
+  readonly #path: string;
+  readonly #size: number;
+  #fde: FormatDescription | null = null;
+  #fdeFlags = 0;
+  #serverId = 0;
+  #eventCount = 0;
+  readonly #counts: Record<number, number> = {};
+  readonly #crc = { ok: 0, bad: 0, skipped: 0, badPositions: [] as number[] };
+  #lastEvent: BinlogEvent | null = null;
+  #firstTime: number | null = null;
+  #lastTime: number | null = null;
+  #previous: GtidSet | null = null;
+  #added: GtidSet | null = null;
+  #firstGtid: Gtid | null = null;
+  #lastGtid: Gtid | null = null;
+  #gtidEvents = 0;
+  #anonymous = 0;
+  #transactions = 0;
+  #firstCommitUs: number | null = null;
+  #lastCommitUs: number | null = null;
+  #payloads = 0;
+  readonly #compression = new Set<string>();
+  #uncompressed = 0;
+  #rotate: { nextFile: string; position: number } | null = null;
+  #encryption: MariadbEncryption | null = null;
+
+  constructor(path: string, size: number) {
+    this.#path = path;
+    this.#size = size;
+  }
+
+  onEvent(ev: BinlogEvent): void {
+    this.#eventCount++;
+    this.#counts[ev.type] = (this.#counts[ev.type] ?? 0) + 1;
+    if (ev.crc === 'ok') this.#crc.ok++;
+    else if (ev.crc === 'skipped') this.#crc.skipped++;
+    else {
+      this.#crc.bad++;
+      if (this.#crc.badPositions.length < MAX_BAD_POSITIONS) this.#crc.badPositions.push(ev.position);
+    }
+    if (ev.timestamp !== 0) {
+      this.#firstTime ??= ev.timestamp;
+      this.#lastTime = ev.timestamp;
+    }
+    this.#lastEvent = ev;
+    const d = ev.detail;
+    if (d === null) return;
+    switch (d.kind) {
+      case 'fde':
+        // Relay logs carry a second FDE copied from the source; the file's own is the first.
+        if (this.#fde === null) {
+          this.#fde = d;
+          this.#fdeFlags = ev.flags;
+          this.#serverId = ev.serverId;
+          this.#added = emptyGtidSet(d.flavor);
+        }
+        break;
+      case 'previous-gtids':
+        this.#previous ??= d.set;
+        break;
+      case 'mariadb-gtid-list':
+        this.#previous ??= d.list;
+        break;
+      case 'gtid':
+        if (d.gtid === null) {
+          this.#anonymous++;
+        } else {
+          this.#gtidEvents++;
+          this.#lastGtid = { flavor: 'mysql', ...d.gtid };
+          this.#firstGtid ??= this.#lastGtid;
+          if (this.#added?.flavor === 'mysql') this.#added.addGtid(d.gtid.uuid, d.gtid.gno, d.gtid.tag);
+        }
+        break;
+      case 'mariadb-gtid':
+        this.#gtidEvents++;
+        this.#lastGtid = { flavor: 'mariadb', ...d.gtid };
+        this.#firstGtid ??= this.#lastGtid;
+        if (this.#added !== null) addGtidTo(this.#added, this.#lastGtid);
+        break;
+      case 'payload':
+        this.#payloads++;
+        this.#compression.add(compressionName(d.compressionType));
+        this.#uncompressed += d.uncompressedSize ?? d.payloadSize ?? 0;
+        break;
+      case 'rotate':
+        this.#rotate = { nextFile: d.nextFile, position: d.position };
+        break;
+      case 'mariadb-start-encryption':
+        this.#encryption = { kind: 'mariadb', startPosition: ev.position, scheme: d.scheme, keyVersion: d.keyVersion };
+        break;
+      case 'mariadb-checkpoint':
+        break;
+    }
+  }
+
+  onTransaction(t: BinlogTransaction): void {
+    this.#transactions++;
+    if (t.commitTimestampUs !== null) {
+      this.#firstCommitUs ??= t.commitTimestampUs;
+      this.#lastCommitUs = t.commitTimestampUs;
+    }
+  }
+
+  build(): PlainBinlogInfo {
+    const fde = this.#fde;
+    const last = this.#lastEvent;
+    if (fde === null || last === null) throw new Error('InfoBuilder.build() before any Format_description_event');
+    const inUse = (this.#fdeFlags & LOG_EVENT_BINLOG_IN_USE_F) !== 0;
+    const endsWithRotate = last.type === EventType.ROTATE;
+    const endsWithStop = last.type === EventType.STOP;
+    const previous = this.#previous;
+    return {
+      path: this.#path,
+      size: this.#size,
+      magic: 'plain',
+      flavor: fde.flavor,
+      serverVersion: fde.serverVersion,
+      binlogVersion: fde.binlogVersion,
+      serverId: this.#serverId,
+      checksumAlg: fde.checksumAlg,
+      inUse,
+      relayLog: (this.#fdeFlags & LOG_EVENT_RELAY_LOG_F) !== 0,
+      closed: (endsWithRotate || endsWithStop) && !inUse,
+      endsWithRotate,
+      endsWithStop,
+      eventCount: this.#eventCount,
+      eventCounts: { ...this.#counts },
+      crc: { ...this.#crc, badPositions: [...this.#crc.badPositions] },
+      firstEventPosition: 4,
+      lastEventPosition: last.position,
+      endPosition: last.position + last.length,
+      lastEventType: last.type,
+      firstEventTime: iso(this.#firstTime),
+      firstEventTimeMs: this.#firstTime === null ? null : this.#firstTime * 1000,
+      lastEventTime: iso(this.#lastTime),
+      lastEventTimeMs: this.#lastTime === null ? null : this.#lastTime * 1000,
+      previousGtids: previous === null ? null : { text: previous.format(), set: previous },
+      gtidsAdded: this.#added ?? (fde.flavor === 'mysql' ? MysqlGtidSet.empty() : MariadbGtidList.empty()),
+      firstGtid: this.#firstGtid === null ? null : formatGtid(this.#firstGtid),
+      lastGtid: this.#lastGtid === null ? null : formatGtid(this.#lastGtid),
+      gtidEventCount: this.#gtidEvents,
+      anonymousGtidCount: this.#anonymous,
+      transactionCount: this.#transactions,
+      firstCommitTimestampUs: this.#firstCommitUs,
+      lastCommitTimestampUs: this.#lastCommitUs,
+      transactionPayload: { count: this.#payloads, compressionTypes: [...this.#compression].sort(), uncompressedBytes: this.#uncompressed },
+      rotate: this.#rotate,
+      encryption: this.#encryption,
+    };
+  }
+}
