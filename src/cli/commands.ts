@@ -1,0 +1,133 @@
+/**
+ * The four commands. Each parses its options, runs the library function, and prints one summary:
+ * JSON on stdout with --json, a few human lines otherwise. Failures throw; main.ts turns them into exit codes.
+ */
+import { inspectBinlog } from '../binlog/index.ts';
+import { ArchiverError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import { runArchive } from '../pipeline/archive-run.ts';
+import { runRestore } from '../restore/restore-run.ts';
+import { parseUntilTime, type RestoreTarget } from '../restore/target.ts';
+import { runVerify } from '../restore/verify-run.ts';
+import type { ArchiveFormat } from '../store/layout.ts';
+import { openStore } from '../store/open-store.ts';
+import { integer, optional, parse, required } from './args.ts';
+import { type Io, errorJson, mib, progressLine } from './output.ts';
+
+const common = { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } as const;
+
+function logger(io: Io, quiet: boolean) {
+  return createLogger({ write: io.stderr, level: quiet ? 'warn' : 'info' });
+}
+
+function print(io: Io, json: boolean, summary: unknown, human: () => string): void {
+  io.stdout(json ? `${JSON.stringify(summary, null, 2)}\n` : human());
+}
+
+export const USAGE = {
+  inspect: 'binlog-archiver inspect FILE... [--json]',
+  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--json]',
+  restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET] [--until TIME | --until-gtid SET] [--accept-gaps] [--json]',
+  verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
+};
+
+export async function inspectCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('inspect', argv, common, USAGE.inspect);
+  if (positionals.length === 0) throw new ArchiverError('EUSAGE', 'inspect: name at least one binlog file', { hint: `usage: ${USAGE.inspect}` });
+  const results: unknown[] = [];
+  let failed = 0;
+  for (const file of positionals) {
+    try {
+      results.push({ ok: true, ...(await inspectBinlog(file)) });
+    } catch (err) {
+      failed += 1;
+      results.push({ ok: false, path: file, error: errorJson(err) });
+      if (values.json !== true) io.stderr(`binlog-archiver: ${file}: ${errorJson(err).message}\n`);
+    }
+  }
+  print(io, values.json === true, results.length === 1 ? results[0] : results, () => results.map((r) => {
+    const x = r as Record<string, unknown>;
+    if (x.ok !== true) return '';
+    if (x.magic === 'mysql-encrypted') return `${String(x.path)}: MySQL-encrypted binlog, keyring key ${String((x.encryption as { keyId: string }).keyId)}, ${String(x.size)} bytes\n`;
+    const prev = (x.previousGtids as { text: string } | null)?.text ?? '';
+    return `${String(x.path)}: ${String(x.flavor)} ${String(x.serverVersion)}, server ${String(x.serverId)}, ${String(x.eventCount)} events, ${String(x.size)} bytes, ` +
+      `${String(x.firstEventTime)} .. ${String(x.lastEventTime)}, previous GTIDs [${prev}], added [${String(x.gtidsAdded)}], ${x.closed === true ? 'closed' : 'NOT closed'}\n`;
+  }).join(''));
+  return failed === 0 ? 0 : 1;
+}
+
+export async function archiveCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse('archive', argv, {
+    ...common, 'binlog-dir': { type: 'string' }, store: { type: 'string' }, key: { type: 'string' }, format: { type: 'string' },
+    level: { type: 'string' }, source: { type: 'string' }, 'segment-size': { type: 'string' },
+  }, USAGE.archive);
+  const progress = progressLine(io);
+  const level = integer('archive', values, 'level');
+  const segmentSize = integer('archive', values, 'segment-size');
+  const source = optional(values, 'source');
+  const summary = await runArchive({
+    binlogDir: required('archive', values, 'binlog-dir', USAGE.archive),
+    store: openStore(required('archive', values, 'store', USAGE.archive)),
+    keyUrl: required('archive', values, 'key', USAGE.archive),
+    format: (optional(values, 'format') ?? 'gcm') as ArchiveFormat,
+    ...(level === undefined ? {} : { level }),
+    ...(segmentSize === undefined ? {} : { segmentSize }),
+    ...(source === undefined ? {} : { source }),
+    logger: logger(io, values.quiet === true),
+    onProgress: ({ binlog, bytes, total }) => progress.update(`archiving ${binlog}: ${mib(bytes)} / ${mib(total)}`),
+  });
+  progress.done();
+  print(io, values.json === true, { ok: true, ...summary }, () =>
+    `archived ${summary.archived}, skipped ${summary.skipped}, adopted ${summary.adopted} binlog(s) of ${summary.source ?? '(none)'}: ${mib(summary.bytes)} -> ${mib(summary.objectBytes)}` +
+    `${summary.gaps.length > 0 ? `; ${summary.gaps.length} gap(s): ${summary.gaps.map((g) => g.detail).join('; ')}` : ''}\n`);
+  return 0;
+}
+
+function restoreTarget(values: Record<string, unknown>): RestoreTarget {
+  const until = optional(values, 'until');
+  const untilGtid = optional(values, 'until-gtid');
+  if (until !== undefined && untilGtid !== undefined) throw new ArchiverError('EUSAGE', 'restore: give either --until or --until-gtid, not both', { hint: `usage: ${USAGE.restore}` });
+  if (until !== undefined) return { kind: 'time', until: parseUntilTime(until) };
+  if (untilGtid !== undefined) return { kind: 'gtid', text: untilGtid };
+  return { kind: 'latest' };
+}
+
+export async function restoreCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse('restore', argv, {
+    ...common, store: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, source: { type: 'string' },
+    'from-gtid': { type: 'string' }, until: { type: 'string' }, 'until-gtid': { type: 'string' }, 'accept-gaps': { type: 'boolean' },
+  }, USAGE.restore);
+  const source = optional(values, 'source');
+  const fromGtid = optional(values, 'from-gtid');
+  const summary = await runRestore({
+    store: openStore(required('restore', values, 'store', USAGE.restore)),
+    keyUrl: required('restore', values, 'key', USAGE.restore),
+    out: required('restore', values, 'out', USAGE.restore),
+    target: restoreTarget(values),
+    acceptGaps: values['accept-gaps'] === true,
+    ...(source === undefined ? {} : { source }),
+    ...(fromGtid === undefined ? {} : { fromGtid }),
+    logger: logger(io, values.quiet === true),
+  });
+  print(io, values.json === true, { ok: true, ...summary }, () =>
+    `restored ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.out}\n` +
+    (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | mysql\n`));
+  return 0;
+}
+
+export async function verifyCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse('verify', argv, { ...common, store: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' } }, USAGE.verify);
+  const source = optional(values, 'source');
+  const summary = await runVerify({
+    store: openStore(required('verify', values, 'store', USAGE.verify)),
+    keyUrl: required('verify', values, 'key', USAGE.verify),
+    ...(source === undefined ? {} : { source }),
+    logger: logger(io, values.quiet === true),
+  });
+  const ok = summary.problems.length === 0;
+  print(io, values.json === true, { ok, ...summary }, () =>
+    `verified ${summary.verified} object(s), ${mib(summary.bytes)}, in ${summary.sources.length} source(s)\n` +
+    summary.problems.map((p) => `PROBLEM ${p.code} ${p.source}/${p.binlog ?? ''}: ${p.message}\n`).join('') +
+    (summary.orphans.length > 0 ? `objects without a manifest entry: ${summary.orphans.join(', ')}\n` : ''));
+  return ok ? 0 : 1;
+}

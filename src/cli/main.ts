@@ -1,0 +1,37 @@
+/** `binlog-archiver COMMAND ...`: dispatch, and the exit-code contract (0 ok, 1 failure, 2 usage). */
+import { ArchiverError } from '../errors.ts';
+import { archiveCommand, inspectCommand, restoreCommand, USAGE, verifyCommand } from './commands.ts';
+import { type Io, errorJson, printError, processIo } from './output.ts';
+
+const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
+  inspect: inspectCommand,
+  archive: archiveCommand,
+  restore: restoreCommand,
+  verify: verifyCommand,
+};
+
+function help(): string {
+  return `binlog-archiver: archive MySQL/MariaDB binary logs encrypted and verified, and restore any point in time\n\n${Object.values(USAGE).map((u) => `  ${u}`).join('\n')}\n`;
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(help());
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  const json = rest.includes('--json');
+  try {
+    if (run === undefined) throw new ArchiverError('EUSAGE', `unknown command ${JSON.stringify(command)}`, { hint: help() });
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(`usage: ${USAGE[command as keyof typeof USAGE]}\n`);
+      return 0;
+    }
+    return await run(rest, io);
+  } catch (err) {
+    printError(io, err);
+    if (json) io.stdout(`${JSON.stringify({ ok: false, error: errorJson(err) }, null, 2)}\n`);
+    return err instanceof ArchiverError && err.code === 'EUSAGE' ? 2 : 1;
+  }
+}

@@ -1,0 +1,49 @@
+/** What the CLI prints: one JSON document on stdout with --json, human lines otherwise; errors on stderr. */
+import { ArchiverError } from '../errors.ts';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTty: boolean;
+}
+
+export const processIo: Io = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  isTty: process.stderr.isTTY,
+};
+
+export function errorJson(err: unknown): { code: string; message: string; hint?: string } {
+  if (err instanceof ArchiverError) return { code: err.code, message: err.message, ...(err.hint === undefined ? {} : { hint: err.hint }) };
+  return { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+export function printError(io: Io, err: unknown): void {
+  const e = errorJson(err);
+  io.stderr(`binlog-archiver: error ${e.code}: ${e.message}\n`);
+  if (e.hint !== undefined) io.stderr(`  ${e.hint}\n`);
+  if (e.code === 'EINTERNAL' && err instanceof Error && err.stack !== undefined) io.stderr(`${err.stack}\n`);
+}
+
+/** A single self-overwriting progress line, only when stderr is a terminal. */
+export function progressLine(io: Io): { update(text: string): void; done(): void } {
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      if (!io.isTty) return;
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      shown = true;
+      io.stderr(`\r\x1b[K${text}`);
+    },
+    done() {
+      if (shown) io.stderr('\r\x1b[K');
+    },
+  };
+}
+
+export function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}

@@ -1,0 +1,59 @@
+/**
+ * The key material of one archive run (batch): for the gcm format one data key from the key provider, wrapped
+ * by its master key; for the openssl format the passphrase from the key file. Created lazily (no key-provider
+ * call when nothing needs archiving) and zeroed by `dispose`.
+ */
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import { readOpensslPassFile } from '../format/index.ts';
+import { ArchiverError } from '../errors.ts';
+import type { DataKey, EncryptionContext, KeyProvider } from './key-provider.ts';
+import { zero } from './key-provider.ts';
+import { keyFilePath, openKeyProvider } from './open-key-provider.ts';
+
+export function readPassphrase(keyUrl: string): { passphrase: Buffer; keyId: string } {
+  const file = keyFilePath(keyUrl);
+  let content: Buffer;
+  try {
+    content = fs.readFileSync(file);
+  } catch (err) {
+    throw new ArchiverError('EKEY', `cannot read passphrase file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const passphrase = readOpensslPassFile(content);
+  zero(content);
+  const keyId = `passphrase:${createHmac('sha256', passphrase).update('binlog-archiver passphrase fingerprint v1').digest('hex').slice(0, 16)}`;
+  return { passphrase, keyId };
+}
+
+export class BatchKeys {
+  readonly #keyUrl: string;
+  #provider: KeyProvider | undefined;
+  #dataKey: DataKey | undefined;
+  #passphrase: { passphrase: Buffer; keyId: string } | undefined;
+
+  constructor(options: { keyUrl: string; provider?: KeyProvider }) {
+    this.#keyUrl = options.keyUrl;
+    this.#provider = options.provider;
+  }
+
+  provider(): KeyProvider {
+    this.#provider ??= openKeyProvider(this.#keyUrl);
+    return this.#provider;
+  }
+
+  async dataKey(context: EncryptionContext): Promise<DataKey> {
+    this.#dataKey ??= await this.provider().generateDataKey(context);
+    return this.#dataKey;
+  }
+
+  passphrase(): { passphrase: Buffer; keyId: string } {
+    this.#passphrase ??= readPassphrase(this.#keyUrl);
+    return this.#passphrase;
+  }
+
+  dispose(): void {
+    zero(this.#dataKey?.plaintext, this.#passphrase?.passphrase);
+    this.#dataKey = undefined;
+    this.#passphrase = undefined;
+  }
+}

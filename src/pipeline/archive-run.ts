@@ -1,0 +1,81 @@
+/**
+ * One archive run (a batch): discover the closed binlogs, archive each in sequence order under one data key,
+ * then rebuild the source's index and report gaps. The first failure aborts the run: later binlogs are not
+ * archived out of order past a failed one, and the error reaches the caller.
+ */
+import { inspectBinlog } from '../binlog/index.ts';
+import { ArchiverError } from '../errors.ts';
+import { BatchKeys } from '../keys/batch-keys.ts';
+import { type Gap, findGaps } from '../store/continuity.ts';
+import { rebuildIndex } from '../store/manifest.ts';
+import { type ArchiveOptions, resolveArchiveOptions } from './archive-options.ts';
+import { type BinlogOutcome, archiveBinlog } from './archive-binlog.ts';
+import { type Candidate, discoverBinlogs } from './discover.ts';
+import { newBatchId, newCorrelationId } from './ids.ts';
+
+export interface ArchiveSummary {
+  source: string | null;
+  batchId: string;
+  store: string;
+  binlogs: Omit<BinlogOutcome, 'info'>[];
+  archived: number;
+  skipped: number;
+  adopted: number;
+  bytes: number;
+  objectBytes: number;
+  activeBinlog: string | null;
+  lastArchived: string | null;
+  gaps: Gap[];
+  durationMs: number;
+}
+
+/** `<flavor>-<server_id>` of the first plain binlog, for runs without --source. */
+async function defaultSource(candidates: Candidate[]): Promise<string> {
+  for (const c of candidates) {
+    const info = await inspectBinlog(c.path);
+    if (info.magic === 'plain') return `${info.flavor}-${info.serverId}`;
+  }
+  throw new ArchiverError('EUSAGE', 'cannot name the source server: no binlog here shows its server id (they are all MySQL-encrypted)', {
+    hint: 'pass --source NAME',
+  });
+}
+
+export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary> {
+  const options = resolveArchiveOptions(input);
+  const started = Date.now();
+  const now = options.clock();
+  const batchId = newBatchId(now);
+  const discovery = await discoverBinlogs(options.binlogDir);
+  const logger = options.logger.child({ batchId, store: options.store.url });
+  logger.log('info', 'Discovered binlogs', { closed: discovery.closed.length, active: discovery.active?.name ?? null, indexFile: discovery.indexFile });
+  const summary: ArchiveSummary = {
+    source: options.source ?? null, batchId, store: options.store.url, binlogs: [], archived: 0, skipped: 0, adopted: 0, bytes: 0, objectBytes: 0,
+    activeBinlog: discovery.active?.name ?? null, lastArchived: null, gaps: [], durationMs: 0,
+  };
+  if (discovery.closed.length === 0) {
+    summary.durationMs = Date.now() - started;
+    return summary;
+  }
+  const source = options.source ?? (await defaultSource(discovery.closed));
+  summary.source = source;
+  const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
+  try {
+    for (const candidate of discovery.closed) {
+      const outcome = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
+      const { info: _info, ...row } = outcome;
+      summary.binlogs.push(row);
+      summary[outcome.status] += 1;
+      summary.bytes += outcome.bytes;
+      summary.objectBytes += outcome.status === 'skipped' ? 0 : outcome.objectBytes;
+      summary.lastArchived = outcome.binlog;
+    }
+  } finally {
+    keys.dispose();
+  }
+  const index = await rebuildIndex(options.store, source, options.clock());
+  summary.gaps = findGaps(index.entries);
+  for (const gap of summary.gaps) logger.log('warn', 'Binlog gap detected', { source, ...gap });
+  summary.durationMs = Date.now() - started;
+  logger.log('info', 'Archive run finished', { source, archived: summary.archived, skipped: summary.skipped, adopted: summary.adopted, bytes: summary.bytes });
+  return summary;
+}

@@ -1,0 +1,96 @@
+/**
+ * Restore planning: which archived binlogs are needed from the starting point (the base backup's GTID set)
+ * to the target, and whether they form an unbroken chain. Pure: entries in, plan out.
+ */
+import { type GtidSet, gtidSetContains, parseGtidSet } from '../binlog/index.ts';
+import { ArchiverError } from '../errors.ts';
+import { type Gap, findGaps } from '../store/continuity.ts';
+import { type ManifestEntry, indexRecord } from '../store/manifest.ts';
+import { parseGtidOption, type RestoreTarget } from './target.ts';
+
+export interface RestorePlan {
+  files: ManifestEntry[];
+  gaps: Gap[];
+  from: GtidSet | null;
+  target: RestoreTarget;
+  /** For a gtid target, the parsed set. */
+  targetGtids: GtidSet | null;
+}
+
+function endState(entry: ManifestEntry): GtidSet | null {
+  if (entry.binlog.previousGtids === null) return null;
+  const flavor = entry.source.flavor;
+  const prev = parseGtidSet(flavor, entry.binlog.previousGtids);
+  const added = parseGtidSet(flavor, entry.binlog.gtidsAdded);
+  if (prev.flavor === 'mysql' && added.flavor === 'mysql') return prev.union(added);
+  if (prev.flavor === 'mariadb' && added.flavor === 'mariadb') return prev.union(added);
+  return null;
+}
+
+export function planRestore(options: { entries: ManifestEntry[]; source: string; fromGtid?: string; target: RestoreTarget; acceptGaps?: boolean }): RestorePlan {
+  const { entries, source, target } = options;
+  const first = entries[0];
+  const last = entries.at(-1);
+  if (first === undefined || last === undefined) {
+    throw new ArchiverError('ENOTFOUND', `the archive holds no binlogs of source ${source}`, { hint: 'check --store and --source (`binlog-archiver verify` lists what is there)' });
+  }
+  const flavor = first.source.flavor;
+  const from = options.fromGtid === undefined ? null : parseGtidOption(flavor, '--from-gtid', options.fromGtid);
+  const targetGtids = target.kind === 'gtid' ? parseGtidOption(flavor, '--until-gtid', target.text) : null;
+
+  let start = 0;
+  if (from !== null) {
+    // Skip files whose every transaction the base backup already holds.
+    while (start < entries.length) {
+      const end = endState(entries[start]!);
+      if (end === null || !gtidSetContains(from, end)) break;
+      start++;
+    }
+    const firstNeeded = entries[start];
+    const prev = firstNeeded?.binlog.previousGtids;
+    if (firstNeeded !== undefined && prev !== null && prev !== undefined && !gtidSetContains(from, parseGtidSet(flavor, prev))) {
+      throw new ArchiverError('EGAP', `the archive cannot continue from ${from.format()}: its earliest needed binlog ${firstNeeded.binlog.name} starts after ${prev}, so transactions in between are not archived`, {
+        hint: 'restore a base backup taken later, or find the missing binlogs',
+      });
+    }
+    if (start === entries.length && target.kind === 'latest') {
+      return { files: [], gaps: [], from, target, targetGtids };
+    }
+  }
+
+  let stop = entries.length - 1;
+  if (target.kind === 'time') {
+    const until = target.until.getTime();
+    const firstTime = entries[start]?.binlog.firstEventTime;
+    if (firstTime !== null && firstTime !== undefined && until < Date.parse(firstTime)) {
+      throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is before the first archived event needed (${firstTime} in ${entries[start]!.binlog.name})`);
+    }
+    const idx = entries.findIndex((e, i) => i >= start && e.binlog.lastEventTime !== null && Date.parse(e.binlog.lastEventTime) > until);
+    if (idx === -1) {
+      const lastTime = last.binlog.lastEventTime ?? 'unknown';
+      if (lastTime === 'unknown' || Date.parse(lastTime) < until) {
+        throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is after the last archived event (${lastTime} in ${last.binlog.name}): not recoverable from the archive yet`, {
+          hint: 'wait for the next rotation to be archived, or pick an earlier time',
+        });
+      }
+    }
+    stop = idx === -1 ? entries.length - 1 : idx;
+  } else if (target.kind === 'gtid' && targetGtids !== null) {
+    const idx = entries.findIndex((e, i) => i >= start && (() => {
+      const end = endState(e);
+      return end !== null && gtidSetContains(end, targetGtids);
+    })());
+    if (idx === -1) {
+      throw new ArchiverError('EGAP', `--until-gtid ${targetGtids.format()} is not reached by the archive (it ends at ${endState(last)?.format() ?? 'unknown'})`);
+    }
+    stop = idx;
+  }
+  const files = entries.slice(start, stop + 1);
+  const gaps = findGaps(files.map(indexRecord));
+  if (gaps.length > 0 && options.acceptGaps !== true) {
+    throw new ArchiverError('EGAP', `the binlogs needed have gaps: ${gaps.map((g) => g.detail).join('; ')}`, {
+      hint: 'a point-in-time recovery across a gap loses transactions; pass --accept-gaps only if you accept that',
+    });
+  }
+  return { files, gaps, from, target, targetGtids };
+}

@@ -1,0 +1,24 @@
+/** Where a restore starts and stops, parsed from the CLI or a BinlogRestore with precise messages. */
+import { type GtidFlavor, type GtidSet, parseGtidSet } from '../binlog/index.ts';
+import { ArchiverError } from '../errors.ts';
+
+export type RestoreTarget = { kind: 'latest' } | { kind: 'time'; until: Date } | { kind: 'gtid'; text: string };
+
+export function parseUntilTime(text: string): Date {
+  // A bare "YYYY-MM-DD HH:MM:SS" is read as UTC, like the binlog's own timestamps.
+  const normalized = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
+  const date = new Date(normalized);
+  if (Number.isNaN(date.getTime())) {
+    throw new ArchiverError('EUSAGE', `--until ${JSON.stringify(text)} is not a time`, { hint: 'use ISO 8601, e.g. 2026-11-21T10:15:00Z (a time without zone is UTC)' });
+  }
+  return date;
+}
+
+export function parseGtidOption(flavor: GtidFlavor, option: string, text: string): GtidSet {
+  try {
+    return parseGtidSet(flavor, text);
+  } catch (err) {
+    const example = flavor === 'mysql' ? '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77' : '0-1-100';
+    throw new ArchiverError('EUSAGE', `${option} ${JSON.stringify(text)} is not a ${flavor} GTID set: ${(err as Error).message}`, { cause: err, hint: `e.g. ${example}` });
+  }
+}
