@@ -12,7 +12,7 @@ import { runVerify } from '../restore/verify-run.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { openStore } from '../store/open-store.ts';
 import { integer, optional, parse, required } from './args.ts';
-import { type Io, errorJson, mib, progressLine } from './output.ts';
+import { type Io, errorJson, mib, printError, progressLine } from './output.ts';
 
 const common = { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } as const;
 
@@ -42,7 +42,7 @@ export async function inspectCommand(argv: string[], io: Io): Promise<number> {
     } catch (err) {
       failed += 1;
       results.push({ ok: false, path: file, error: errorJson(err) });
-      if (values.json !== true) io.stderr(`binlog-archiver: ${file}: ${errorJson(err).message}\n`);
+      if (values.json !== true) printError(io, err);
     }
   }
   print(io, values.json === true, results.length === 1 ? results[0] : results, () => results.map((r) => {

@@ -101,12 +101,12 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, cor
   const run = new BinlogRun({ correlationId, binlog: candidate.name, logger: options.logger, clock: options.clock });
   try {
     const info = await inspectBinlog(candidate.path);
-    if (info.magic === 'plain' && info.inUse && !info.closed) {
-      throw new ArchiverError('EBINLOGACTIVE', `binlog ${candidate.path} is still open by the server (in-use flag set, no Rotate or Stop event at its end)`, {
-        hint: 'only closed binlogs are archived; it will be archived after the server rotates it',
-      });
-    }
     run.advance('inspected', { size: info.size, flavor: info.flavor });
+    if (info.magic === 'plain' && info.inUse) {
+      // Not the newest binlog (discovery never offers that one), yet flagged in use: the server crashed while
+      // writing it. It is still part of the history a recovery needs, so it is archived, with a warning.
+      run.logger.log('warn', 'Binlog has the in-use flag set although a newer binlog exists; archiving it as the server left it', { closed: info.closed });
+    }
     const key = objectKey(source, candidate.sequence, candidate.name, options.format);
     const existing = await readEntry(options.store, source, candidate.sequence, candidate.name);
     if (existing !== undefined) {

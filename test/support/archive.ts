@@ -1,0 +1,54 @@
+/** Helpers for archive/restore tests: temporary binlog directories, key files, stores, and file hashes. */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../../testenv/versions.ts';
+
+export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'binlogs');
+
+export function tempDir(prefix = 'blarc-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** A fresh local master key file (64 hex characters), as a file:// URL. */
+export function newKeyUrl(dir: string, name = 'master.key'): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  return `file://${file}`;
+}
+
+/** A passphrase file for the openssl format, as a file:// URL. */
+export function newPassphraseUrl(dir: string): string {
+  const file = path.join(dir, 'passphrase');
+  fs.writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  return `file://${file}`;
+}
+
+/**
+ * A binlog directory holding `files` renamed `<base>.000001`, `.000002`, ... plus one more, empty, file after
+ * them that plays the active binlog (never archived).
+ */
+export function binlogDir(files: string[], base = 'fx-bin'): { dir: string; names: string[] } {
+  const dir = tempDir('blarc-binlogs-');
+  const names = files.map((src, i) => {
+    const name = `${base}.${String(i + 1).padStart(6, '0')}`;
+    fs.copyFileSync(src, path.join(dir, name));
+    return name;
+  });
+  fs.writeFileSync(path.join(dir, `${base}.${String(files.length + 1).padStart(6, '0')}`), '');
+  return { dir, names };
+}
+
+export function storeUrl(dir: string): string {
+  return `file://${dir}`;
+}
+
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+}
