@@ -45,5 +45,7 @@ export function progressLine(io: Io): { update(text: string): void; done(): void
 }
 
 export function mib(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1048576) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
