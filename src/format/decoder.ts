@@ -1,0 +1,274 @@
+/**
+ * Streaming decoder. Step 1, readHeader: parse the header, so the caller learns the wrapped data key and
+ * key reference and can unwrap the key. Step 2, decodeObject: check the identity and the key, then read
+ * frames in order, decrypt + decompress them on worker threads, and yield plaintext in order.
+ *
+ * Every yielded chunk comes from an authenticated frame at its authenticated position, but the object is
+ * only known to be complete and correct when iteration ends without error (trailer, totals, SHA-256):
+ * treat output as provisional until then (write to a temporary file, rename after).
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { ArchiverError } from '../errors.ts';
+import { ByteReader, type ByteSource } from './byte-reader.ts';
+import { PREFIX_LENGTH, RECORD_FRAME, RECORD_PREFIX_LENGTH, RECORD_TRAILER, TAG_LENGTH, TRAILER_PLAINTEXT_LENGTH } from './constants.ts';
+import { fail, fromTaskError, HINT, type Where } from './fail.ts';
+import { maxRecordBody, openRecordBody, parseRecordPrefix, TRAILER_NONCE, trailerAad } from './frame.ts';
+import { decodeHeaderBody, decodeHeaderPrefix, type ArchiveHeader } from './header.ts';
+import { identityDifferences, identityEquals, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
+import { checkDek, deriveObjectKeys } from './keys.ts';
+import { sharedPool, type SegmentPool } from './pool.ts';
+import { streamWithResult, type StreamWithResult } from './result-stream.ts';
+import { TaskError, type OpenResult } from './segment-tasks.ts';
+import { inFlightLimit, mapOrdered } from './parallel.ts';
+import { decodeTrailer } from './trailer.ts';
+
+export interface OpenedObject {
+  readonly objectName: string;
+  readonly header: ArchiveHeader;
+  /** The exact header bytes as stored. */
+  readonly headerBytes: Buffer;
+  /** Hex SHA-256 of headerBytes. */
+  readonly headerSha256: string;
+  /** Stops reading the source, for a caller that will not decode the object after all. */
+  close(): Promise<void>;
+}
+
+interface OpenState {
+  reader: ByteReader;
+  digest: Buffer;
+  used: boolean;
+}
+
+const opened = new WeakMap<OpenedObject, OpenState>();
+
+/**
+ * Reads and validates the header (EFORMAT when the bytes are not a well-formed v1 header). Nothing in it
+ * is trusted yet: the header is authenticated by the frames and trailer, which decodeObject checks.
+ */
+export async function readHeader(source: ByteSource, options: { objectName: string }): Promise<OpenedObject> {
+  const where: Where = { object: options.objectName };
+  const reader = new ByteReader(source);
+  const prefix = Buffer.from(await reader.read(PREFIX_LENGTH));
+  const bodyLength = decodeHeaderPrefix(prefix, where);
+  const body = Buffer.from(await reader.read(bodyLength));
+  if (body.length < bodyLength) {
+    throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends inside the header: ${bodyLength} header body bytes expected, ${body.length} present`, HINT.truncated);
+  }
+  const header = decodeHeaderBody(body, where);
+  const headerBytes = Buffer.concat([prefix, body]);
+  const digest = createHash('sha256').update(headerBytes).digest();
+  const result: OpenedObject = {
+    objectName: options.objectName,
+    header,
+    headerBytes,
+    headerSha256: digest.toString('hex'),
+    close: () => reader.close(),
+  };
+  opened.set(result, { reader, digest, used: false });
+  return result;
+}
+
+export interface DecodeOptions {
+  /** From readHeader. */
+  object: OpenedObject;
+  /** Plaintext data key (unwrapped from object.header.wrappedKey); only read during this call. */
+  dek: Uint8Array;
+  /** The identity the caller expects (from the manifest / object key); any difference is EVERIFY. */
+  expected: ObjectIdentity;
+  pool?: SegmentPool;
+  /** Frames between reader and output at most; default 2 × pool size. */
+  maxInFlight?: number;
+}
+
+export interface DecodeResult {
+  frames: number;
+  plaintextLength: number;
+  plaintextSha256: string;
+  compressedLength: number;
+  objectLength: number;
+  objectSha256: string;
+  headerSha256: string;
+}
+
+export type DecodedObject = StreamWithResult<DecodeResult>;
+
+/**
+ * Checks identity (EVERIFY) and data key (EKEY) immediately (after a refusal the same OpenedObject may be
+ * tried again, e.g. with another key version), then decodes as the result is iterated.
+ * Errors: EFORMAT (malformed, truncated, trailing bytes), EAUTH (modified, reordered, duplicated or
+ * spliced data), EVERIFY (totals or SHA-256 differ from the trailer).
+ */
+export function decodeObject(options: DecodeOptions): DecodedObject {
+  const state = opened.get(options.object);
+  const { header, objectName } = options.object;
+  if (state === undefined) throw new ArchiverError('EUSAGE', 'decodeObject needs an object returned by readHeader');
+  if (state.used) throw new ArchiverError('EUSAGE', `archive object ${JSON.stringify(objectName)} is already being decoded`);
+  const where: Where = { object: objectName };
+  const expectedProblem = identityProblem(options.expected);
+  if (expectedProblem !== undefined) throw new ArchiverError('EUSAGE', `expected identity for archive object ${JSON.stringify(objectName)} is invalid: ${expectedProblem}`);
+  const expected = pickIdentity(options.expected);
+  if (!identityEquals(header.identity, expected)) {
+    throw fail('EVERIFY', where, `object holds a different binlog than expected: ${identityDifferences(header.identity, expected)}`, HINT.wrongObject, {
+      context: { actual: header.identity, expected },
+    });
+  }
+  checkDek(options.dek, objectName);
+  // Keys come from the expected identity: an object under another name could not decrypt even if its header lied.
+  const keys = deriveObjectKeys(options.dek, expected);
+  if (!timingSafeEqual(keys.keyCheck, header.keyCheck)) {
+    keys.dispose();
+    const ref = header.key;
+    throw fail(
+      'EKEY',
+      { ...where, offset: PREFIX_LENGTH },
+      `the data key does not match this object's key check (key provider ${ref.provider}, key id ${ref.keyId}${ref.keyVersion === undefined ? '' : `, version ${ref.keyVersion}`})`,
+      "Unwrap the data key stored in this object's header with the key named there; if that key was used, the header's key check is corrupt and the object must not be used",
+    );
+  }
+  const pool = options.pool ?? sharedPool();
+  let maxInFlight: number;
+  try {
+    maxInFlight = inFlightLimit(options.maxInFlight, pool.size);
+  } catch (err) {
+    keys.dispose();
+    throw err;
+  }
+  // Only now: a caller whose identity or key was refused may try again with the right one.
+  state.used = true;
+  const headerDigest = new Uint8Array(state.digest);
+  const { reader } = state;
+  const segmentSize = header.segmentSize;
+
+  interface FrameJob {
+    index: number;
+    final: boolean;
+    body: Uint8Array;
+    where: Where;
+  }
+  const trailer = { offset: -1, body: new Uint8Array(0), frames: 0 };
+
+  /** Reads records in order and checks their structure; stops after reading the trailer record. */
+  async function* readFrames(): AsyncGenerator<FrameJob> {
+    for (let index = 0; ; index++) {
+      const offset = reader.offset;
+      const prefix = Buffer.from(await reader.read(RECORD_PREFIX_LENGTH));
+      if (prefix.length === 0) {
+        const what = index === 0 ? 'object ends right after the header, without frames or trailer' : `object ends after frame ${index - 1} without a trailer`;
+        throw fail('EFORMAT', { ...where, offset }, what, HINT.truncated);
+      }
+      if (prefix.length < RECORD_PREFIX_LENGTH) {
+        throw fail('EFORMAT', { ...where, frame: index, offset }, `object ends inside a record prefix (${prefix.length} of ${RECORD_PREFIX_LENGTH} bytes)`, HINT.truncated);
+      }
+      const record = parseRecordPrefix(prefix);
+      if (record.kind === RECORD_TRAILER) {
+        if (index === 0) throw fail('EFORMAT', { ...where, offset }, 'a trailer follows the header directly; an object has at least one frame', HINT.corrupt);
+        if (!record.nonce.equals(TRAILER_NONCE)) {
+          throw fail('EAUTH', { ...where, offset }, `trailer nonce is ${record.nonce.toString('hex')}, expected ${TRAILER_NONCE.toString('hex')}`, HINT.corrupt);
+        }
+        const expectedLength = TRAILER_PLAINTEXT_LENGTH + TAG_LENGTH;
+        if (record.bodyLength !== expectedLength) {
+          throw fail('EFORMAT', { ...where, offset: offset + 12 }, `trailer length is ${record.bodyLength}, expected ${expectedLength}`, HINT.corrupt);
+        }
+        const body = await reader.read(record.bodyLength);
+        if (body.length < record.bodyLength) {
+          throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends inside the trailer (${body.length} of ${record.bodyLength} bytes)`, HINT.truncated);
+        }
+        Object.assign(trailer, { offset, body, frames: index });
+        return;
+      }
+      const frameWhere: Where = { ...where, frame: index, offset };
+      if (record.kind !== RECORD_FRAME) {
+        throw fail('EFORMAT', frameWhere, `record kind ${record.kind} is unknown (nonce bytes 0..3 must be 0 for a frame or 1 for the trailer)`, HINT.corrupt);
+      }
+      if (record.counter !== BigInt(index)) {
+        throw fail('EAUTH', frameWhere, `frame carries index ${record.counter} where frame ${index} belongs: frames were reordered, duplicated, dropped or spliced from another object`, HINT.corrupt);
+      }
+      const limit = maxRecordBody(segmentSize);
+      if (record.bodyLength <= TAG_LENGTH || record.bodyLength > limit) {
+        throw fail('EFORMAT', { ...frameWhere, offset: offset + 12 }, `frame length ${record.bodyLength} is outside ${TAG_LENGTH + 1}..${limit} for segment size ${segmentSize}`, HINT.corrupt);
+      }
+      const body = await reader.read(record.bodyLength);
+      if (body.length < record.bodyLength) {
+        throw fail('EFORMAT', { ...frameWhere, offset: reader.offset }, `object ends inside frame ${index} (${body.length} of ${record.bodyLength} bytes)`, HINT.truncated);
+      }
+      // Whether this frame is the final one is known from the next record's kind (a frame or the trailer).
+      const next = await reader.peek(4);
+      if (next.length < 4) {
+        throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends after frame ${index} without a trailer`, HINT.truncated);
+      }
+      yield { index, final: next.readUInt32BE(0) === RECORD_TRAILER, body, where: frameWhere };
+    }
+  }
+
+  const openFrame = (job: FrameJob): Promise<OpenResult> => {
+    const body = job.body.buffer as ArrayBuffer;
+    return pool
+      .run({ kind: 'open', key: keys.frameKey, headerDigest, index: job.index, final: job.final, segmentSize, body }, [body])
+      .catch((err: unknown) => {
+        const hint = err instanceof TaskError && err.code === 'EAUTH' ? HINT.corrupt : HINT.bug;
+        throw fromTaskError(err, job.where, hint);
+      });
+  };
+
+  async function* body(): AsyncGenerator<Buffer, DecodeResult> {
+    const plainHash = createHash('sha256');
+    let plaintextLength = 0;
+    let compressedLength = 0;
+    try {
+      for await (const r of mapOrdered(readFrames(), openFrame, maxInFlight)) {
+        const plain = Buffer.from(r.plaintext, 0, r.length);
+        plainHash.update(plain);
+        plaintextLength += r.length;
+        compressedLength += r.compressedLength;
+        yield plain;
+      }
+      const frames = trailer.frames;
+      const trailerWhere: Where = { ...where, offset: trailer.offset };
+      const trailerPlain = openRecordBody(keys.frameKey, TRAILER_NONCE, trailerAad(headerDigest, frames), trailer.body);
+      if (trailerPlain === undefined) {
+        throw fail('EAUTH', trailerWhere, `trailer failed authentication after ${frames} frames (modified, or taken from another object)`, HINT.corrupt);
+      }
+      if (!(await reader.atEnd())) {
+        throw fail('EFORMAT', { ...where, offset: reader.offset }, 'unexpected bytes after the trailer', HINT.corrupt);
+      }
+      let fields;
+      try {
+        fields = decodeTrailer(trailerPlain);
+      } catch (err) {
+        throw fail('EFORMAT', trailerWhere, (err as Error).message, HINT.bug);
+      }
+      const plaintextSha256 = plainHash.digest();
+      const mismatches: string[] = [];
+      if (fields.frameCount !== frames) mismatches.push(`${frames} frames read, trailer says ${fields.frameCount}`);
+      if (fields.plaintextLength !== plaintextLength) mismatches.push(`plaintext length ${plaintextLength}, trailer says ${fields.plaintextLength}`);
+      if (fields.compressedLength !== compressedLength) mismatches.push(`compressed length ${compressedLength}, trailer says ${fields.compressedLength}`);
+      if (!fields.plaintextSha256.equals(plaintextSha256)) {
+        mismatches.push(`plaintext SHA-256 ${plaintextSha256.toString('hex')}, trailer says ${fields.plaintextSha256.toString('hex')}`);
+      }
+      if (mismatches.length > 0) throw fail('EVERIFY', trailerWhere, `decoded data disagrees with the trailer: ${mismatches.join('; ')}`, HINT.bug);
+      return {
+        frames,
+        plaintextLength,
+        plaintextSha256: plaintextSha256.toString('hex'),
+        compressedLength,
+        objectLength: reader.offset,
+        objectSha256: reader.digest().toString('hex'),
+        headerSha256: options.object.headerSha256,
+      };
+    } finally {
+      keys.dispose();
+      await reader.close().catch(() => undefined);
+    }
+  }
+
+  return streamWithResult(`archive object ${JSON.stringify(objectName)}`, body);
+}
+
+/** readHeader + decodeObject for callers that already hold the data key. */
+export async function openAndDecode(
+  source: ByteSource,
+  options: Omit<DecodeOptions, 'object'> & { objectName: string },
+): Promise<DecodedObject> {
+  const object = await readHeader(source, { objectName: options.objectName });
+  return decodeObject({ ...options, object });
+}

@@ -1,0 +1,165 @@
+/**
+ * Streaming encoder: plaintext in, archive object bytes out (header, frames in order, trailer).
+ * The main thread reads, hashes the whole plaintext and emits; worker threads compress, encrypt and
+ * verify one segment each. At most `maxInFlight` segments are between the reader and the output, which
+ * bounds memory whatever the input size; the consumer's pace propagates back to the reader.
+ */
+import { createHash } from 'node:crypto';
+import { ArchiverError } from '../errors.ts';
+import { DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL } from './constants.ts';
+import { fromTaskError } from './fail.ts';
+import { sealRecord, TRAILER_NONCE, trailerAad } from './frame.ts';
+import { encodeHeader, headerProblem, type ArchiveHeader, type KeyReference } from './header.ts';
+import { describeIdentity, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
+import { checkDek, deriveObjectKeys } from './keys.ts';
+import { guardReads, inFlightLimit, mapOrdered } from './parallel.ts';
+import { sharedPool, type SegmentPool } from './pool.ts';
+import { streamWithResult, type StreamWithResult } from './result-stream.ts';
+import { Segmenter, type PlaintextSource } from './segmenter.ts';
+import { encodeTrailer } from './trailer.ts';
+
+export interface EncodeOptions {
+  /**
+   * The plaintext (the binlog): `{ path }` or an open FileHandle (fastest: read straight into segment
+   * buffers), or chunks: a Readable such as fs.createReadStream(path), or any (async) iterable of Buffers.
+   */
+  source: PlaintextSource;
+  /**
+   * Plaintext 32-byte data key from the key provider. It is only read during this call (to derive the
+   * per-object keys), so the caller may zero it as soon as encodeObject returns.
+   */
+  dek: Uint8Array;
+  /** Data key as wrapped by the key provider; stored in the header. */
+  wrappedKey: Uint8Array;
+  /** Which provider key wrapped it. */
+  key: KeyReference;
+  identity: ObjectIdentity;
+  /** Key provider encryption context, recorded in the header (authenticated, not secret). */
+  encryptionContext?: Record<string, string>;
+  /** Plaintext bytes per frame; default 4 MiB. */
+  segmentSize?: number;
+  /** zstd level; default 3. */
+  level?: number;
+  /** Worker pool; default: the process-wide shared pool. */
+  pool?: SegmentPool;
+  /** Segments between reader and output at most; default 2 × pool size. */
+  maxInFlight?: number;
+  /** Name used in error messages (e.g. the object key); default derived from the identity. */
+  objectName?: string;
+}
+
+export interface EncodeResult {
+  frames: number;
+  plaintextLength: number;
+  /** Hex SHA-256 of the plaintext. */
+  plaintextSha256: string;
+  /** Sum of the zstd frame lengths. */
+  compressedLength: number;
+  objectLength: number;
+  /** Hex SHA-256 of the object bytes. */
+  objectSha256: string;
+  /** Hex SHA-256 of the header bytes (bound into every frame). */
+  headerSha256: string;
+}
+
+export interface EncodedObject extends StreamWithResult<EncodeResult> {
+  /** The header as written (wrapped key, key reference, identity, settings). */
+  readonly header: ArchiveHeader;
+}
+
+const VERIFY_HINT =
+  'The object was not produced. This points at faulty memory or a library fault on this machine: retry, preferably on another node, and report it if it repeats';
+
+/**
+ * Starts encoding. Options are validated now (EBADINPUT, EKEY thrown synchronously); the work happens as
+ * the returned iterable is read. Every frame is verified (decrypted, decompressed and compared with the
+ * source bytes) before it is emitted, so an object read to the end without error is a verified object.
+ * The same DEK, identity, settings and plaintext always give the same bytes. Never encode two different
+ * plaintexts under the same DEK and identity: the nonces would repeat under the same key.
+ */
+export function encodeObject(options: EncodeOptions): EncodedObject {
+  const idProblem = identityProblem(options.identity);
+  const identity = pickIdentity(options.identity);
+  const objectName = options.objectName ?? (idProblem === undefined ? describeIdentity(identity) : 'unnamed object');
+  if (idProblem !== undefined) {
+    throw new ArchiverError('EBADINPUT', `cannot encode archive object ${JSON.stringify(objectName)}: ${idProblem}`, { context: { object: objectName } });
+  }
+  checkDek(options.dek, objectName);
+  const keys = deriveObjectKeys(options.dek, identity);
+  const header: ArchiveHeader = {
+    segmentSize: options.segmentSize ?? DEFAULT_SEGMENT_SIZE,
+    zstdLevel: options.level ?? DEFAULT_ZSTD_LEVEL,
+    identity,
+    key: { ...options.key },
+    wrappedKey: options.wrappedKey instanceof Uint8Array ? Buffer.from(options.wrappedKey) : Buffer.alloc(0),
+    keyCheck: keys.keyCheck,
+    encryptionContext: Object.fromEntries(Object.entries(options.encryptionContext ?? {})),
+  };
+  let encoded;
+  try {
+    const problem = headerProblem(header);
+    if (problem !== undefined) throw new Error(problem);
+    encoded = encodeHeader(header);
+  } catch (err) {
+    keys.dispose();
+    throw new ArchiverError('EBADINPUT', `cannot encode archive object ${JSON.stringify(objectName)}: ${(err as Error).message}`, {
+      cause: err,
+      context: { object: objectName },
+    });
+  }
+  const pool = options.pool ?? sharedPool();
+  const maxInFlight = inFlightLimit(options.maxInFlight, pool.size);
+  const headerBytes = encoded.bytes;
+  // Exactly-sized copies: structured clone sends a typed array's whole ArrayBuffer, which may be shared.
+  const headerDigest = new Uint8Array(encoded.digest);
+  const frameKey = keys.frameKey;
+
+  async function* body(): AsyncGenerator<Buffer, EncodeResult> {
+    const objectHash = createHash('sha256');
+    let objectLength = 0;
+    const emit = (b: Buffer): Buffer => {
+      objectHash.update(b);
+      objectLength += b.length;
+      return b;
+    };
+    const segmenter = new Segmenter(options.source, header.segmentSize);
+    let frames = 0;
+    let compressedLength = 0;
+    try {
+      yield emit(headerBytes);
+      const sealed = mapOrdered(
+        guardReads(segmenter.segments(), objectName),
+        ({ index, final, buffer, length }) =>
+          pool
+            .run({ kind: 'seal', key: frameKey, headerDigest, index, final, level: header.zstdLevel, segment: buffer, length, verify: true }, [buffer])
+            .catch((err: unknown) => {
+              throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
+            }),
+        maxInFlight,
+      );
+      for await (const result of sealed) {
+        frames++;
+        compressedLength += result.compressedLength;
+        segmenter.recycle(result.segment);
+        yield emit(Buffer.from(result.record));
+      }
+      const plaintextSha256 = segmenter.plaintextSha256();
+      const trailer = encodeTrailer({ plaintextLength: segmenter.plaintextLength, frameCount: frames, compressedLength, plaintextSha256 });
+      yield emit(Buffer.from(sealRecord(frameKey, TRAILER_NONCE, trailerAad(headerDigest, frames), trailer)));
+      return {
+        frames,
+        plaintextLength: segmenter.plaintextLength,
+        plaintextSha256: plaintextSha256.toString('hex'),
+        compressedLength,
+        objectLength,
+        objectSha256: objectHash.digest('hex'),
+        headerSha256: Buffer.from(headerDigest).toString('hex'),
+      };
+    } finally {
+      keys.dispose();
+    }
+  }
+
+  const stream = streamWithResult(`archive object ${JSON.stringify(objectName)}`, body);
+  return Object.assign(stream, { header });
+}

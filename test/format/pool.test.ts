@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SegmentPool } from '../../src/format/pool.ts';
+import { open, seal, TaskError, type Task } from '../../src/format/segment-tasks.ts';
+import { frameAad, frameNonce, openRecordBody } from '../../src/format/frame.ts';
+import { compressible } from './helpers.ts';
+
+const key = () => new Uint8Array(32).fill(7);
+const digest = new Uint8Array(32).fill(9);
+
+function segment(data: Buffer): ArrayBuffer {
+  const ab = new ArrayBuffer(data.length);
+  new Uint8Array(ab).set(data);
+  return ab;
+}
+
+test('a sealed frame opens with the same index and final flag only', () => {
+  const data = compressible(3000);
+  const sealed = seal({ kind: 'seal', key: key(), headerDigest: digest, index: 5, final: true, level: 3, segment: segment(data), length: data.length, verify: true });
+  const record = new Uint8Array(sealed.record);
+  assert.deepEqual([...record.subarray(0, 12)], [...frameNonce(5)]);
+  assert.equal(Buffer.from(record).readUInt32BE(12), record.length - 16);
+  const body = record.subarray(16);
+  assert.ok(openRecordBody(key(), frameNonce(5), frameAad(digest, 5, true), body) !== undefined);
+  assert.equal(openRecordBody(key(), frameNonce(5), frameAad(digest, 5, false), body), undefined);
+  assert.equal(openRecordBody(key(), frameNonce(5), frameAad(digest, 4, true), body), undefined);
+  const opened = open({ kind: 'open', key: key(), headerDigest: digest, index: 5, final: true, segmentSize: 4096, body: segment(Buffer.from(body)) });
+  assert.ok(Buffer.from(opened.plaintext, 0, opened.length).equals(data));
+  assert.throws(
+    () => open({ kind: 'open', key: key(), headerDigest: digest, index: 5, final: false, segmentSize: 4096, body: segment(Buffer.from(body)) }),
+    (e: unknown) => e instanceof TaskError && e.code === 'EAUTH',
+  );
+  // A non-final frame must hold exactly one full segment, even when it authenticates.
+  const short = seal({ kind: 'seal', key: key(), headerDigest: digest, index: 1, final: false, level: 3, segment: segment(data), length: data.length, verify: true });
+  assert.throws(
+    () => open({ kind: 'open', key: key(), headerDigest: digest, index: 1, final: false, segmentSize: 4096, body: segment(Buffer.from(new Uint8Array(short.record).subarray(16))) }),
+    (e: unknown) => e instanceof TaskError && e.code === 'EFORMAT' && /decompresses to 3000 bytes, expected 4096 for a non-final frame/.test(e.message),
+  );
+});
+
+test('pool runs tasks on worker threads, transfers buffers and reports task errors with their code', async () => {
+  const pool = new SegmentPool({ size: 2 });
+  try {
+    const data = compressible(10_000);
+    const buffer = segment(data);
+    const sealed = await pool.run({ kind: 'seal', key: key(), headerDigest: digest, index: 0, final: true, level: 3, segment: buffer, length: data.length, verify: true }, [buffer]);
+    assert.equal(buffer.byteLength, 0, 'the segment buffer was transferred, not copied');
+    assert.equal(sealed.segment.byteLength, data.length, 'and handed back');
+    const body = segment(Buffer.from(new Uint8Array(sealed.record).subarray(16)));
+    const opened = await pool.run({ kind: 'open', key: new Uint8Array(32), headerDigest: digest, index: 0, final: true, segmentSize: 16384, body }, [body]);
+    assert.fail(`opened with the wrong key: ${opened.length}`);
+  } catch (err) {
+    assert.ok(err instanceof TaskError);
+    assert.equal(err.code, 'EAUTH');
+    assert.match(err.message, /failed authentication/);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.run({ kind: 'compress', index: 0, level: 3, segment: new ArrayBuffer(1), length: 1, verify: false }, []), /pool is closed/);
+});
+
+test('an unknown task kind is an EINTERNAL failure, not a hang', async () => {
+  const pool = new SegmentPool({ size: 1 });
+  try {
+    await assert.rejects(pool.run({ kind: 'bogus' } as unknown as Task, []), (e: unknown) => e instanceof TaskError && e.code === 'EINTERNAL');
+  } finally {
+    await pool.close();
+  }
+});
