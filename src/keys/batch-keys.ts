@@ -28,6 +28,8 @@ export function readPassphrase(keyUrl: string): { passphrase: Buffer; keyId: str
 export class BatchKeys {
   readonly #keyUrl: string;
   #provider: KeyProvider | undefined;
+  /** Only a provider opened here is closed here; one passed in belongs to the caller. */
+  #ownsProvider = false;
   #dataKey: DataKey | undefined;
   #passphrase: { passphrase: Buffer; keyId: string } | undefined;
 
@@ -37,7 +39,10 @@ export class BatchKeys {
   }
 
   provider(): KeyProvider {
-    this.#provider ??= openKeyProvider(this.#keyUrl);
+    if (this.#provider === undefined) {
+      this.#provider = openKeyProvider(this.#keyUrl);
+      this.#ownsProvider = true;
+    }
     return this.#provider;
   }
 
@@ -55,5 +60,10 @@ export class BatchKeys {
     zero(this.#dataKey?.plaintext, this.#passphrase?.passphrase);
     this.#dataKey = undefined;
     this.#passphrase = undefined;
+    if (this.#ownsProvider) {
+      this.#provider?.close?.();
+      this.#provider = undefined;
+      this.#ownsProvider = false;
+    }
   }
 }

@@ -13,6 +13,8 @@ export interface DataKey {
   wrapped: Buffer;
   /** Key id (and version where the provider has one) that wrapped it, for the header and for humans. */
   keyId: string;
+  /** The master key version alone, where the provider versions keys (Vault Transit); also part of keyId. */
+  keyVersion?: string;
 }
 
 export interface KeyProvider {
@@ -22,6 +24,8 @@ export interface KeyProvider {
   readonly keyId: string;
   generateDataKey(context: EncryptionContext): Promise<DataKey>;
   decryptDataKey(wrapped: Buffer, context: EncryptionContext, keyId: string): Promise<Buffer>;
+  /** Releases connections (remote providers); called once by whoever opened the provider. */
+  close?(): void;
 }
 
 /** Zeroes key material in place; called in `finally` blocks so a failure does not leave DEKs in memory. */

@@ -1,14 +1,26 @@
-/** Chooses the key provider from its URL (`--key`). */
+/**
+ * Chooses the key provider from its URL (`--key`):
+ *   file:///abs/keyfile                       local master key (development, embedded default)
+ *   awskms://<key-id|alias/name|ARN>?region=R[&endpoint=URL]
+ *   vault://<transit-key>?addr=URL[&mount=transit](&tokenFile=/path | &role=R&jwtFile=/path[&authMount=kubernetes])
+ * The scheme is read before any URL parsing: a KMS ARN after `awskms://` is no valid URL host.
+ */
 import { fileURLToPath } from 'node:url';
 import { ArchiverError } from '../errors.ts';
+import { AwsKmsKeyProvider } from './aws-kms-key-provider.ts';
+import { parseAwsKmsUrl } from './aws-kms-url.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { LocalKeyProvider } from './local-key-provider.ts';
+import { VaultKeyProvider } from './vault-key-provider.ts';
+import { parseVaultUrl } from './vault-url.ts';
+
+const SUPPORTED = 'supported: file:///absolute/keyfile, awskms://KEY?region=REGION, vault://TRANSIT_KEY?addr=URL&tokenFile=/path (or &role=ROLE&jwtFile=/path)';
 
 export function parseKeyUrl(url: string): URL {
   try {
     return new URL(url);
   } catch (err) {
-    throw new ArchiverError('EUSAGE', `--key ${JSON.stringify(url)} is not a URL`, { cause: err, hint: 'use file:///absolute/keyfile' });
+    throw new ArchiverError('EUSAGE', `--key ${JSON.stringify(url)} is not a URL`, { cause: err, hint: SUPPORTED });
   }
 }
 
@@ -20,11 +32,17 @@ export function keyFilePath(url: string): string {
 }
 
 export function openKeyProvider(url: string): KeyProvider {
-  const parsed = parseKeyUrl(url);
-  switch (parsed.protocol) {
-    case 'file:':
-      return new LocalKeyProvider({ path: fileURLToPath(parsed) });
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'file':
+      return new LocalKeyProvider({ path: keyFilePath(url) });
+    case 'awskms':
+      return new AwsKmsKeyProvider(parseAwsKmsUrl(url));
+    case 'vault':
+      return new VaultKeyProvider(parseVaultUrl(url));
+    case undefined:
+      throw new ArchiverError('EUSAGE', `--key ${JSON.stringify(url)} is not a URL`, { hint: SUPPORTED });
     default:
-      throw new ArchiverError('EUSAGE', `--key ${url}: unsupported scheme ${parsed.protocol}`, { hint: 'supported: file:///absolute/keyfile' });
+      throw new ArchiverError('EUSAGE', `--key ${url}: unsupported scheme ${scheme}:`, { hint: SUPPORTED });
   }
 }
