@@ -26,7 +26,7 @@ function print(io: Io, json: boolean, summary: unknown, human: () => string): vo
 
 export const USAGE = {
   inspect: 'binlog-archiver inspect FILE... [--json]',
-  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--json]',
+  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--namespace NS --policy NAME] [--json]',
   restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET] [--until TIME | --until-gtid SET] [--accept-gaps] [--json]',
   verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
 };
@@ -60,12 +60,19 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('archive', argv, {
     ...common, 'binlog-dir': { type: 'string' }, store: { type: 'string' }, key: { type: 'string' }, format: { type: 'string' },
     level: { type: 'string' }, source: { type: 'string' }, 'segment-size': { type: 'string' },
+    namespace: { type: 'string' }, policy: { type: 'string' },
   }, USAGE.archive);
   const progress = progressLine(io);
   const level = integer('archive', values, 'level');
   const segmentSize = integer('archive', values, 'segment-size');
   const source = optional(values, 'source');
+  // The operator's Jobs bind the data key to the policy that asked for it (KMS EncryptionContext, Transit context).
+  const context = Object.fromEntries((['namespace', 'policy'] as const).flatMap((k) => {
+    const v = optional(values, k);
+    return v === undefined ? [] : [[k, v]];
+  }));
   const summary = await runArchive({
+    context,
     binlogDir: required('archive', values, 'binlog-dir', USAGE.archive),
     store: openStore(required('archive', values, 'store', USAGE.archive)),
     keyUrl: required('archive', values, 'key', USAGE.archive),

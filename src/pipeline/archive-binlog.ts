@@ -132,7 +132,8 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, cor
       const context = { ...options.context, source, batch: ctx.batchId };
       const dataKey = await keys.dataKey(context);
       const encoded = encodeObject({
-        source: reader, dek: dataKey.plaintext, wrappedKey: dataKey.wrapped, key: { provider: keys.provider().kind, keyId: dataKey.keyId },
+        source: reader, dek: dataKey.plaintext, wrappedKey: dataKey.wrapped,
+        key: { provider: keys.provider().kind, keyId: dataKey.keyId, ...(dataKey.keyVersion === undefined ? {} : { keyVersion: dataKey.keyVersion }) },
         identity, encryptionContext: context, level: options.level, segmentSize: options.segmentSize, objectName: options.store.describe(key),
       });
       const stored = await options.store.put(key, guardUnchanged(candidate.path, before, encoded));
@@ -142,7 +143,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, cor
       }
       plaintextSha256 = result.plaintextSha256;
       entryObject = { key, size: stored.size, sha256: stored.sha256, format: 'gcm', formatVersion: FORMAT_VERSION, sidecarKey: null };
-      entryKey = { provider: keys.provider().kind, keyId: dataKey.keyId, wrappedDek: dataKey.wrapped.toString('base64'), context };
+      entryKey = { provider: keys.provider().kind, keyId: dataKey.keyId, keyVersion: dataKey.keyVersion ?? null, wrappedDek: dataKey.wrapped.toString('base64'), context };
     } else {
       const { passphrase, keyId } = keys.passphrase();
       const encoded = encodeOpensslObject({ source: reader, passphrase, identity, key: { provider: 'passphrase', keyId }, level: options.level, segmentSize: options.segmentSize, objectName: options.store.describe(key) });
@@ -155,7 +156,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, cor
       await options.store.put(sidecar, once(result.sidecarBytes));
       plaintextSha256 = result.plaintextSha256;
       entryObject = { key, size: stored.size, sha256: stored.sha256, format: 'openssl-aes-256-cbc', formatVersion: 1, sidecarKey: sidecar };
-      entryKey = { provider: 'passphrase', keyId, wrappedDek: null, context: {} };
+      entryKey = { provider: 'passphrase', keyId, keyVersion: null, wrappedDek: null, context: {} };
     }
     run.advance('stored', { objectBytes: entryObject.size });
     await writeEntry(options.store, entryFor(ctx, run.correlationId, candidate, info, plaintextSha256, entryObject, entryKey));
@@ -179,11 +180,11 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, in
   const sha256 = await sha256File(candidate.path);
   const sidecar = options.format === 'openssl-aes-256-cbc' ? sidecarKey(key) : null;
   let earlier: ObjectIdentity = identity;
-  let wrapped: { provider: string; keyId: string; wrappedDek: string | null; context: Record<string, string> } = { provider: 'passphrase', keyId: keys.passphrase().keyId, wrappedDek: null, context: {} };
+  let wrapped: ManifestEntry['key'] = { provider: 'passphrase', keyId: keys.passphrase().keyId, keyVersion: null, wrappedDek: null, context: {} };
   if (options.format === 'gcm') {
     const { header } = await readHeader(options.store.get(key), { objectName: options.store.describe(key) });
     earlier = header.identity;
-    wrapped = { provider: header.key.provider, keyId: header.key.keyId, wrappedDek: header.wrappedKey.toString('base64'), context: header.encryptionContext };
+    wrapped = { provider: header.key.provider, keyId: header.key.keyId, keyVersion: header.key.keyVersion ?? null, wrappedDek: header.wrappedKey.toString('base64'), context: header.encryptionContext };
   } else if (sidecar !== null) {
     earlier = parseSidecar(await readAll(options.store, sidecar), { object: options.store.describe(sidecar) }).identity;
   }

@@ -54,6 +54,8 @@ export interface ManifestEntry {
   key: {
     provider: string;
     keyId: string;
+    /** Version of the master key that wrapped the DEK, where the provider versions keys (Vault Transit). */
+    keyVersion: string | null;
     /** base64 of the wrapped DEK (null for openssl-aes-256-cbc, which uses the passphrase directly). */
     wrappedDek: string | null;
     context: Record<string, string>;
