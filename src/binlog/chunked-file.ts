@@ -1,7 +1,7 @@
 /**
- * Sequential, bounded-memory access to a file: one reusable buffer holds a window of the file, refilled by
- * positional reads. Callers ask for a byte range to be resident, then slice it synchronously — so the hot path
- * (an event that is already in the window) costs no await.
+ * Feeds a file to a push parser in fixed-size chunks, in constant memory: two reusable buffers, the next chunk
+ * read while the parser works through the current one. The parser may ask for a stretch to be skipped (bytes it
+ * has no use for), which is then not read at all.
  *
  * The size is fixed when the file is opened: bytes appended later (a binlog still being written) are not read.
  */
@@ -11,19 +11,27 @@ import { ArchiverError } from '../errors.ts';
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
+export interface ChunkSink {
+  /** Takes a chunk; it must not keep a reference to it after returning. */
+  write(chunk: Buffer): void;
+  /** Bytes after those written that need not be read. */
+  skippable(): number;
+  skip(n: number): void;
+}
+
+function noop(): void {}
+
 export class ChunkedFile {
   readonly path: string;
   readonly size: number;
   readonly #fh: FileHandle;
-  #buf: Buffer;
-  #bufStart = 0; // file offset of #buf[0]
-  #bufLen = 0; // valid bytes in #buf
+  readonly #chunkSize: number;
 
   private constructor(path: string, fh: FileHandle, size: number, chunkSize: number) {
     this.path = path;
     this.#fh = fh;
     this.size = size;
-    this.#buf = Buffer.allocUnsafe(Math.max(64, Math.min(chunkSize, Math.max(size, 64))));
+    this.#chunkSize = Math.max(64, Math.min(chunkSize, Math.max(size, 64)));
   }
 
   static async open(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<ChunkedFile> {
@@ -41,70 +49,64 @@ export class ChunkedFile {
     }
   }
 
-  /** Largest range that can be resident without growing the buffer. */
-  get capacity(): number {
-    return this.#buf.length;
-  }
-
-  /** True when [offset, offset+n) is resident. */
-  has(offset: number, n: number): boolean {
-    return offset >= this.#bufStart && offset + n <= this.#bufStart + this.#bufLen;
-  }
-
-  /**
-   * Makes [offset, offset+n) resident (n is clamped to the end of the file), reading ahead to fill the window.
-   * Grows the buffer when n exceeds it; callers bound n.
-   */
-  async ensure(offset: number, n: number): Promise<void> {
-    const want = Math.min(n, this.size - offset);
-    if (want <= 0 || this.has(offset, want)) return;
-    const bufEnd = this.#bufStart + this.#bufLen;
-    if (want > this.#buf.length) {
-      const bigger = Buffer.allocUnsafe(want);
-      const keep = offset >= this.#bufStart && offset < bufEnd ? bufEnd - offset : 0;
-      if (keep > 0) this.#buf.copy(bigger, 0, offset - this.#bufStart, this.#bufLen);
-      this.#buf = bigger;
-      this.#bufLen = keep;
-    } else if (offset >= this.#bufStart && offset < bufEnd) {
-      this.#buf.copyWithin(0, offset - this.#bufStart, this.#bufLen);
-      this.#bufLen = bufEnd - offset;
-    } else {
-      this.#bufLen = 0;
-    }
-    this.#bufStart = offset;
-    while (this.#bufLen < want) {
-      const filePos = this.#bufStart + this.#bufLen;
-      const room = Math.min(this.#buf.length - this.#bufLen, this.size - filePos);
-      const { bytesRead } = await this.#fh.read(this.#buf, this.#bufLen, room, filePos);
+  /** Reads [offset, offset + n) fully into buf (n = min(buf.length, size - offset)). */
+  async #read(buf: Buffer, offset: number): Promise<Buffer> {
+    const want = Math.min(buf.length, this.size - offset);
+    let have = 0;
+    while (have < want) {
+      const { bytesRead } = await this.#fh.read(buf, have, want - have, offset + have);
       if (bytesRead === 0) {
-        throw new ArchiverError('EBINLOGTRUNCATED', `${this.path} shrank while being read: no bytes at offset ${filePos} of the ${this.size} it had when opened`, {
+        const at = offset + have;
+        throw new ArchiverError('EBINLOGTRUNCATED', `${this.path} shrank while being read: no bytes at offset ${at} of the ${this.size} it had when opened`, {
           hint: 'Another process truncated or replaced the file during the read (a purge, a restore, a copy tool). Read it again once it is stable.',
-          context: { path: this.path, offset: filePos, size: this.size },
+          context: { path: this.path, offset: at, size: this.size },
         });
       }
-      this.#bufLen += bytesRead;
+      have += bytesRead;
     }
+    return buf.subarray(0, want);
   }
 
-  /** The window itself and the index of file offset `offset` in it, for reads without a slice (hot path). */
-  get window(): Buffer {
-    return this.#buf;
+  #readAhead(buf: Buffer, offset: number): Promise<Buffer> | null {
+    if (offset >= this.size) return null;
+    const p = this.#read(buf, offset);
+    p.catch(noop); // awaited later; until then a failure must not count as unhandled
+    return p;
   }
 
-  indexOf(offset: number): number {
-    return offset - this.#bufStart;
+  /** Writes the file's first `n` bytes (or fewer, if it is shorter) to a fresh buffer. */
+  async head(n: number): Promise<Buffer> {
+    return this.#read(Buffer.alloc(Math.min(n, this.size)), 0);
   }
 
-  /** View of a resident range (valid until the next ensure). */
-  slice(offset: number, n: number): Buffer {
-    const at = offset - this.#bufStart;
-    return this.#buf.subarray(at, at + n);
-  }
-
-  /** Reads [offset, offset+n) resident-or-not into a fresh view; for small ranges. */
-  async read(offset: number, n: number): Promise<Buffer> {
-    await this.ensure(offset, n);
-    return this.slice(offset, Math.min(n, this.size - offset));
+  /** Feeds the whole file to `sink`, yielding after each chunk. */
+  async *feed(sink: ChunkSink): AsyncGenerator<void, void, undefined> {
+    // `cur` holds (or is being filled with) the chunk being handed out, `other` the next one.
+    let cur = Buffer.allocUnsafe(this.#chunkSize);
+    let other = Buffer.allocUnsafe(this.#chunkSize);
+    let offset = 0;
+    let pending = this.#readAhead(cur, offset);
+    try {
+      while (pending !== null) {
+        const chunk = await pending;
+        offset += chunk.length;
+        pending = this.#readAhead(other, offset);
+        sink.write(chunk);
+        // Skipping costs the read ahead, so it is done only when it saves reading at least a whole chunk.
+        const skip = Math.min(sink.skippable(), this.size - offset);
+        if (skip >= this.#chunkSize) {
+          // The read ahead is of bytes to be skipped (at least in part): drop it and read past them.
+          if (pending !== null) await pending.catch(noop);
+          sink.skip(skip);
+          offset += skip;
+          pending = this.#readAhead(other, offset);
+        }
+        [cur, other] = [other, cur];
+        yield;
+      }
+    } finally {
+      if (pending !== null) await pending.catch(noop);
+    }
   }
 
   async close(): Promise<void> {

@@ -1,16 +1,25 @@
 /**
- * Walks the events of a plain binlog in constant memory: reads each header, validates its length against the
- * file and its own log_pos, verifies the CRC32 over every byte (streaming through events larger than the window),
- * and decodes only the bodies an archiver needs. Events come out in batches so the per-event cost stays a plain
- * function call, not an await.
+ * Walks a binlog pushed to it as chunks of bytes, split anywhere: checks the magic number, reads each event
+ * header, validates its length against its own log_pos, verifies the CRC32 over every byte and decodes only the
+ * bodies an archiver needs, handing each event to a callback as soon as its last byte arrives.
+ *
+ * It is synchronous and keeps no reference to a chunk once `write` returns. Events that lie wholly inside a chunk
+ * are checked in place; only an event cut by a chunk boundary is carried over, and even then only its 19-byte
+ * header and the prefix that gets decoded (at most MAX_DECODED_BODY; a whole Format_description_event, at most
+ * 64 KiB) are copied — the rest is checksummed as it streams past. Memory does not grow with events or files.
+ *
+ * For a MySQL-encrypted binlog (magic fd 62 69 6e) only the 512-byte header is read; the ciphertext after it is
+ * counted, not parsed.
  */
-import { crc32 } from 'node:zlib';
-import { checksumMismatch, corrupt, truncated } from './binlog-errors.ts';
-import type { ChunkedFile } from './chunked-file.ts';
+import { ArchiverError } from '../errors.ts';
+import { checksumMismatch, corrupt, notBinlog, truncated } from './binlog-errors.ts';
 import {
+  BINLOG_MAGIC,
   CHECKSUM_LEN,
   COMMON_HEADER_LEN,
+  ENCRYPTED_BINLOG_MAGIC,
   ENCRYPTED_EVENT_TYPE,
+  ENCRYPTION_HEADER_SIZE,
   EventType,
   LOG_EVENT_ARTIFICIAL_F,
   LOG_EVENT_BINLOG_IN_USE_F,
@@ -19,24 +28,43 @@ import {
   OFFSET_FLAGS,
   eventTypeName,
 } from './constants.ts';
+import { crc32Range, viewOf } from './crc.ts';
+import { parseEncryptionHeader } from './encryption-header.ts';
+import type { MysqlEncryptionHeader } from './encryption-header.ts';
 import type { BinlogEvent, EventDetail, FormatDescription } from './event-types.ts';
 import { parseFormatDescription } from './fde.ts';
 import { parseMariadbCheckpoint, parseMariadbGtid, parseMariadbGtidList, parseMariadbStartEncryption } from './mariadb-events.ts';
 import { parseGtid, parsePayloadHeader, parsePreviousGtids, parseRotate, parseTaggedGtid } from './mysql-events.ts';
 
 export interface WalkOptions {
-  /** Verify the CRC32 of every event that has one (default true). Off, bodies are skipped without being read. */
+  /**
+   * Verify the CRC32 of every event that has one (default true). Off, bodies are not checksummed, and a file
+   * reader skips the bodies of large events without reading them.
+   */
   verifyChecksums?: boolean;
   /** On a CRC mismatch: 'throw' an EBINLOGCHECKSUM (default) or 'count' it and go on. */
   checksumFailure?: 'throw' | 'count';
 }
 
-const BATCH = 1024;
+export type BinlogMagic = 'plain' | 'mysql-encrypted';
+
 /** Bodies decoded in full (Previous_gtids, Gtid_list) are bounded so a corrupt length cannot exhaust memory. */
 const MAX_DECODED_BODY = 64 * 1024 * 1024;
 const MAX_FDE_LEN = 64 * 1024;
 const PAYLOAD_PREFIX = 256;
 const U32 = 2 ** 32;
+/** A carried-over prefix buffer larger than this is dropped after its event instead of being kept for reuse. */
+const KEEP_RETAIN = 1024 * 1024;
+
+// Walker states: before the first event (magic number, encryption header, ciphertext), then between events,
+// inside a cut header, inside a cut event.
+const S_MAGIC = 0;
+const S_ENC_HEADER = 1;
+const S_ENC_BODY = 2;
+const S_IDLE = 3;
+const S_HEADER = 4;
+const S_BODY = 5;
+const S_ENDED = 6;
 
 /** Body bytes to decode for a type; 0 = skip. `Infinity` = whole body. */
 function decodedLength(type: number): number {
@@ -84,132 +112,401 @@ function decodeBody(type: number, body: Buffer, serverId: number): EventDetail |
   }
 }
 
-function crcResident(bytes: Buffer, maskInUse: boolean): number {
-  if (!maskInUse) return crc32(bytes);
-  const hdr = Buffer.from(bytes.subarray(0, COMMON_HEADER_LEN));
+// Little-endian header fields by hand: Buffer's read methods are wrappers that cost more than the read itself.
+function u32(b: Buffer, i: number): number {
+  return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24)) >>> 0;
+}
+
+function u16(b: Buffer, i: number): number {
+  return (b[i] as number) | ((b[i + 1] as number) << 8);
+}
+
+/** CRC32 of an FDE's bytes before its checksum, with the in-use flag clear: MySQL clears it in place on close. */
+function fdeCrc(b: Buffer, at: number, end: number, maskInUse: boolean): number {
+  if (!maskInUse) return crc32Range(b, null, at, end);
+  const hdr = Buffer.from(b.subarray(at, at + COMMON_HEADER_LEN));
   hdr[OFFSET_FLAGS] = (hdr[OFFSET_FLAGS] as number) & ~LOG_EVENT_BINLOG_IN_USE_F;
-  return crc32(bytes.subarray(COMMON_HEADER_LEN), crc32(hdr));
+  return crc32Range(b, null, at + COMMON_HEADER_LEN, end, crc32Range(hdr, null, 0, COMMON_HEADER_LEN));
 }
 
-/** CRC32 of [from, to) of the file, streamed through the window (events larger than the window). */
-async function crcRange(file: ChunkedFile, from: number, to: number): Promise<number> {
-  let crc = 0;
-  for (let off = from; off < to; ) {
-    const n = Math.min(file.capacity, to - off);
-    if (!file.has(off, n)) await file.ensure(off, n);
-    crc = crc32(file.slice(off, n), crc);
-    off += n;
+/**
+ * The magic number of a file from its first bytes: the kind, or null while fewer than 4 bytes are known and
+ * `final` is false. Throws ENOTBINLOG (or EBINLOGTRUNCATED for a file cut inside a real magic number).
+ */
+export function magicOf(path: string, head: Buffer, final: boolean): BinlogMagic | null {
+  if (head.length >= MAGIC_SIZE) {
+    const four = head.subarray(0, MAGIC_SIZE);
+    if (four.equals(BINLOG_MAGIC)) return 'plain';
+    if (four.equals(ENCRYPTED_BINLOG_MAGIC)) return 'mysql-encrypted';
+    throw notBinlog(path, four);
   }
-  return crc;
+  if (!final) return null;
+  const cut = head.length > 0;
+  if (cut && (BINLOG_MAGIC.subarray(0, head.length).equals(head) || ENCRYPTED_BINLOG_MAGIC.subarray(0, head.length).equals(head))) {
+    throw truncated(path, 0, 'the 4-byte magic number', head.length);
+  }
+  throw notBinlog(path, head);
 }
 
-/** Yields the events of a plain binlog (`file` starts with fe 62 69 6e) in file order, in batches. */
-export async function* walkEvents(file: ChunkedFile, opts: WalkOptions = {}): AsyncGenerator<BinlogEvent[]> {
-  const verify = opts.verifyChecksums ?? true;
-  const countBad = opts.checksumFailure === 'count';
-  const { path, size } = file;
-  let fde: FormatDescription | null = null;
-  let relay = false;
-  let encrypted = false; // after MariaDB Start_encryption
-  let batch: BinlogEvent[] = [];
-  let pos = MAGIC_SIZE;
+export class EventWalker {
+  readonly path: string;
+  /** Total size when known up front (a file): a truncated event is then reported at its header, unread. */
+  readonly #size: number | undefined;
+  readonly #emit: (ev: BinlogEvent) => void;
+  readonly #verify: boolean;
+  readonly #countBad: boolean;
 
-  while (pos < size) {
-    if (size - pos < COMMON_HEADER_LEN) {
-      throw truncated(path, pos, `an event header (only ${size - pos} of its 19 bytes are present)`, size);
+  #state = S_MAGIC;
+  /** The error that stopped the walk; every later call throws it again. */
+  #failed: Error | null = null;
+  /** Bytes written so far. */
+  #offset = 0;
+  /** The magic number, then a MySQL encryption header, as they arrive. */
+  readonly #head = Buffer.alloc(ENCRYPTION_HEADER_SIZE);
+  #headLen = 0;
+  #magic: BinlogMagic | null = null;
+  #encryptionHeader: MysqlEncryptionHeader | null = null;
+
+  #fde: FormatDescription | null = null;
+  #relay = false;
+  /** After a MariaDB Start_encryption event: headers are ciphertext except the length. */
+  #encrypted = false;
+
+  // The current event, from its header (#begin).
+  #pos = MAGIC_SIZE;
+  #length = 0;
+  #type = 0;
+  #timestamp = 0;
+  #serverId = 0;
+  #logPos = 0;
+  #flags = 0;
+  #headerLen = COMMON_HEADER_LEN;
+  #checkCrc = false;
+  #want = 0;
+  /** Bytes from the event's start that must be contiguous to conclude it (header + decoded body, or a whole FDE). */
+  #keepLen = 0;
+  /** An error that stands once the event is known to be complete (so a cut file still reports the truncation). */
+  #deferred: ArchiverError | null = null;
+
+  // An event cut by a chunk boundary.
+  readonly #hdr = Buffer.alloc(COMMON_HEADER_LEN);
+  #hdrHave = 0;
+  #got = 0;
+  #keep: Buffer = Buffer.alloc(0);
+  #crc = 0;
+  readonly #stored = Buffer.alloc(CHECKSUM_LEN);
+
+  constructor(path: string, opts: WalkOptions, emit: (ev: BinlogEvent) => void, size?: number) {
+    this.path = path;
+    this.#size = size;
+    this.#emit = emit;
+    this.#verify = opts.verifyChecksums ?? true;
+    this.#countBad = opts.checksumFailure === 'count';
+  }
+
+  get bytesWritten(): number {
+    return this.#offset;
+  }
+
+  /** The kind of file once its first 4 bytes are in; null before. */
+  get magic(): BinlogMagic | null {
+    return this.#magic;
+  }
+
+  /** The 512-byte header of a MySQL-encrypted binlog once it is in (encryptedBodySize as of the bytes so far). */
+  get encryptionHeader(): MysqlEncryptionHeader | null {
+    const h = this.#encryptionHeader;
+    return h === null ? null : { ...h, encryptedBodySize: this.#offset - ENCRYPTION_HEADER_SIZE };
+  }
+
+  /** Parses as much of `chunk` as it can. Throws the walk's ArchiverErrors; after one, the walker stays failed. */
+  write(chunk: Buffer): void {
+    if (this.#failed !== null) throw this.#failed;
+    if (this.#state === S_ENDED) throw new ArchiverError('EINTERNAL', `binlog inspector of ${this.path}: write after finish`);
+    try {
+      this.#write(chunk);
+    } catch (err) {
+      this.#failed = err instanceof Error ? err : new Error(String(err));
+      throw err;
     }
-    if (!file.has(pos, COMMON_HEADER_LEN)) await file.ensure(pos, COMMON_HEADER_LEN);
-    const w = file.window;
-    const at = file.indexOf(pos);
-    // Encrypted MariaDB events keep only their length in clear, moved to the timestamp slot.
-    const length = encrypted ? w.readUInt32LE(at) : w.readUInt32LE(at + 9);
-    const type = encrypted ? ENCRYPTED_EVENT_TYPE : (w[at + 4] as number);
-    const timestamp = encrypted ? 0 : w.readUInt32LE(at);
-    const serverId = encrypted ? 0 : w.readUInt32LE(at + 5);
-    const logPos = encrypted ? 0 : w.readUInt32LE(at + 13);
-    const flags = encrypted ? 0 : w.readUInt16LE(at + 17);
+  }
 
-    if (fde === null && type !== EventType.FORMAT_DESCRIPTION) {
+  /**
+   * Bytes right after those written that the walker does not need to see: the rest of a MySQL-encrypted file,
+   * or the body of an event that is neither checksummed nor decoded. A file reader may `skip` them.
+   */
+  skippable(): number {
+    if (this.#state === S_ENC_BODY) return Infinity;
+    if (this.#state !== S_BODY || this.#checkCrc || this.#type === EventType.FORMAT_DESCRIPTION || this.#deferred !== null) return 0;
+    return this.#got < this.#keepLen ? 0 : this.#length - this.#got;
+  }
+
+  /** Accounts for `n` bytes (at most `skippable()`) as if they had been written. */
+  skip(n: number): void {
+    if (this.#failed !== null) throw this.#failed;
+    if (n <= 0) return;
+    if (n > this.skippable()) throw new ArchiverError('EINTERNAL', `binlog walker of ${this.path}: cannot skip ${n} bytes here`);
+    this.#offset += n;
+    if (this.#state === S_ENC_BODY) return;
+    this.#got += n;
+    try {
+      if (this.#got === this.#length) this.#concludeCarried();
+    } catch (err) {
+      this.#failed = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+  }
+
+  /** Ends the input: throws EBINLOGTRUNCATED (or ENOTBINLOG) if it stopped inside something. */
+  end(): void {
+    if (this.#failed !== null) throw this.#failed;
+    if (this.#state === S_ENDED) throw new ArchiverError('EINTERNAL', `binlog inspector of ${this.path}: finish called twice`);
+    const { path } = this;
+    const size = this.#offset;
+    switch (this.#state) {
+      case S_MAGIC:
+        magicOf(path, this.#head.subarray(0, this.#headLen), true);
+        break;
+      case S_ENC_HEADER:
+        throw truncated(path, 0, `the ${ENCRYPTION_HEADER_SIZE}-byte encryption header of a MySQL-encrypted binlog`, size);
+      case S_HEADER:
+        throw truncated(path, this.#pos, `an event header (only ${this.#hdrHave} of its 19 bytes are present)`, size);
+      case S_BODY:
+        throw truncated(path, this.#pos, `the ${eventTypeName(this.#type)} event of ${this.#length} bytes`, size);
+      case S_IDLE:
+        if (this.#fde === null) throw truncated(path, MAGIC_SIZE, 'the Format_description_event that must follow the magic number', size);
+        break;
+    }
+    this.#state = S_ENDED;
+  }
+
+  #write(b: Buffer): void {
+    const n = b.length;
+    this.#offset += n;
+    let i = 0;
+    if (this.#state !== S_IDLE) {
+      i = this.#state < S_IDLE ? this.#preamble(b) : this.#resume(b);
+      if (this.#state !== S_IDLE) return;
+    }
+    // Hot loop: events wholly inside the chunk are checked in place.
+    const dv = viewOf(b);
+    while (n - i >= COMMON_HEADER_LEN) {
+      this.#begin(b, i);
+      const length = this.#length;
+      if (length > n - i) {
+        this.#state = S_BODY;
+        this.#got = 0;
+        this.#crc = 0;
+        this.#feed(b, i, n);
+        return;
+      }
+      let computed = 0;
+      let stored = 0;
+      if (this.#checkCrc) {
+        const end = i + length - CHECKSUM_LEN;
+        computed = crc32Range(b, dv, i, end);
+        stored = u32(b, end);
+      }
+      this.#conclude(b, i, computed, stored);
+      i += length;
+    }
+    if (i < n) {
+      b.copy(this.#hdr, 0, i, n);
+      this.#hdrHave = n - i;
+      this.#state = S_HEADER;
+    }
+  }
+
+  /** Magic number and encryption header; returns the bytes of `b` consumed. */
+  #preamble(b: Buffer): number {
+    let i = 0;
+    if (this.#state === S_MAGIC) {
+      i = Math.min(MAGIC_SIZE - this.#headLen, b.length);
+      b.copy(this.#head, this.#headLen, 0, i);
+      this.#headLen += i;
+      this.#magic = magicOf(this.path, this.#head.subarray(0, this.#headLen), false);
+      if (this.#magic === null) return i;
+      this.#state = this.#magic === 'plain' ? S_IDLE : S_ENC_HEADER;
+    }
+    if (this.#state === S_ENC_HEADER) {
+      const take = Math.min(ENCRYPTION_HEADER_SIZE - this.#headLen, b.length - i);
+      b.copy(this.#head, this.#headLen, i, i + take);
+      this.#headLen += take;
+      i += take;
+      if (this.#headLen < ENCRYPTION_HEADER_SIZE) return i;
+      const parsed = parseEncryptionHeader(this.#head, ENCRYPTION_HEADER_SIZE);
+      if (parsed.kind === 'error') {
+        throw new ArchiverError('EBINLOGCORRUPT', `${this.path} is corrupt at offset ${parsed.offset}: ${parsed.message}`, {
+          hint: 'The encryption header of a MySQL-encrypted binlog is damaged or from an unknown MySQL version; the file cannot be restored without it. Copy it again from the server.',
+          context: { path: this.path, offset: parsed.offset },
+        });
+      }
+      this.#encryptionHeader = parsed;
+      this.#state = S_ENC_BODY;
+    }
+    if (this.#state === S_ENC_BODY) return b.length;
+    return i;
+  }
+
+  /** Continues an event cut by the previous chunk; returns the bytes of `b` consumed. */
+  #resume(b: Buffer): number {
+    let i = 0;
+    if (this.#state === S_HEADER) {
+      i = Math.min(COMMON_HEADER_LEN - this.#hdrHave, b.length);
+      b.copy(this.#hdr, this.#hdrHave, 0, i);
+      this.#hdrHave += i;
+      if (this.#hdrHave < COMMON_HEADER_LEN) return i;
+      this.#begin(this.#hdr, 0);
+      this.#state = S_BODY;
+      this.#got = 0;
+      this.#crc = 0;
+      this.#feed(this.#hdr, 0, COMMON_HEADER_LEN);
+    }
+    const m = Math.min(b.length - i, this.#length - this.#got);
+    this.#feed(b, i, i + m);
+    i += m;
+    if (this.#got === this.#length) this.#concludeCarried();
+    return i;
+  }
+
+  /** Reads and validates the header of the event at this.#pos, which starts at b[at]. */
+  #begin(b: Buffer, at: number): void {
+    const { path } = this;
+    const pos = this.#pos;
+    const encrypted = this.#encrypted;
+    // Encrypted MariaDB events keep only their length in clear, moved to the timestamp slot.
+    const length = encrypted ? u32(b, at) : u32(b, at + 9);
+    const type = encrypted ? ENCRYPTED_EVENT_TYPE : (b[at + 4] as number);
+    const logPos = encrypted ? 0 : u32(b, at + 13);
+    const flags = encrypted ? 0 : u16(b, at + 17);
+    const fde = this.#fde;
+    const isFde = type === EventType.FORMAT_DESCRIPTION;
+    if (fde === null && !isFde) {
       throw type === EventType.START_V3
         ? corrupt(path, pos, 'the first event is a Start_event_v3: binlog format v1/v3 (MySQL before 5.0) is not supported')
         : corrupt(path, pos, `the first event is ${eventTypeName(type)}, expected a Format_description_event`);
     }
     const crcOn = fde !== null && fde.checksumAlg === 'crc32';
-    const headerLen = fde?.commonHeaderLen ?? COMMON_HEADER_LEN;
-    const minLen = type === EventType.FORMAT_DESCRIPTION ? COMMON_HEADER_LEN + 57 : headerLen + (crcOn ? CHECKSUM_LEN : 0);
+    const headerLen = fde === null ? COMMON_HEADER_LEN : fde.commonHeaderLen;
+    const minLen = isFde ? COMMON_HEADER_LEN + 57 : headerLen + (crcOn ? CHECKSUM_LEN : 0);
     if (length < minLen) {
       throw corrupt(path, pos, `${eventTypeName(type)} event declares a length of ${length} bytes, less than the minimum ${minLen}`);
     }
     // In a binlog (not a relay log) log_pos is where the next event starts: a cheap check that the length is sane,
     // which also catches damage in files without checksums.
-    if (!relay && !encrypted && logPos !== 0 && (flags & LOG_EVENT_ARTIFICIAL_F) === 0 && logPos !== (pos + length) % U32) {
+    if (!this.#relay && !encrypted && logPos !== 0 && (flags & LOG_EVENT_ARTIFICIAL_F) === 0 && logPos !== (pos + length) % U32) {
       throw corrupt(
         path,
         pos,
         `${eventTypeName(type)} event declares a length of ${length} bytes (next event at ${pos + length}) but its log_pos says the next event starts at ${logPos}: the length field is damaged`,
       );
     }
-    if (pos + length > size) throw truncated(path, pos, `the ${eventTypeName(type)} event of ${length} bytes`, size);
+    const size = this.#size;
+    if (size !== undefined && pos + length > size) throw truncated(path, pos, `the ${eventTypeName(type)} event of ${length} bytes`, size);
 
-    // The FDE decides whether it carries a CRC itself, so it is decoded before the checksum is known.
+    let deferred: ArchiverError | null = null;
+    let want = 0;
+    let keepLen: number;
+    if (isFde) {
+      // The FDE decides whether it carries a CRC itself: it is parsed whole before its checksum is known.
+      keepLen = length;
+      if (length > MAX_FDE_LEN) deferred = corrupt(path, pos, `Format_description_event declares ${length} bytes, implausibly long`);
+      this.#checkCrc = false;
+    } else {
+      const bodyLen = length - headerLen - (crcOn ? CHECKSUM_LEN : 0);
+      want = Math.min(decodedLength(type), bodyLen);
+      keepLen = want > 0 ? headerLen + want : 0;
+      if (want > MAX_DECODED_BODY) deferred = corrupt(path, pos, `${eventTypeName(type)} event body of ${want} bytes is larger than this reader decodes (${MAX_DECODED_BODY})`);
+      this.#checkCrc = this.#verify && crcOn && !encrypted;
+    }
+    if (deferred !== null) {
+      if (size !== undefined) throw deferred;
+      keepLen = 0;
+    }
+    this.#deferred = deferred;
+    this.#length = length;
+    this.#type = type;
+    this.#timestamp = encrypted ? 0 : u32(b, at);
+    this.#serverId = encrypted ? 0 : u32(b, at + 5);
+    this.#logPos = logPos;
+    this.#flags = flags;
+    this.#headerLen = headerLen;
+    this.#want = want;
+    this.#keepLen = keepLen;
+  }
+
+  /** Takes b[from, to), the next bytes of a cut event: keeps its prefix, checksums it, catches its stored CRC. */
+  #feed(b: Buffer, from: number, to: number): void {
+    const got = this.#got;
+    const n = to - from;
+    const keepLen = this.#keepLen;
+    if (got < keepLen) {
+      const m = Math.min(n, keepLen - got);
+      if (this.#keep.length < got + m) {
+        const bigger = Buffer.allocUnsafe(Math.min(keepLen, Math.max(got + m, 2 * this.#keep.length, 256)));
+        this.#keep.copy(bigger, 0, 0, got);
+        this.#keep = bigger;
+      }
+      b.copy(this.#keep, got, from, from + m);
+    }
+    const crcEnd = this.#length - CHECKSUM_LEN;
+    if (this.#checkCrc && got < crcEnd) this.#crc = crc32Range(b, null, from, from + Math.min(n, crcEnd - got), this.#crc);
+    if (got + n > crcEnd) {
+      const first = Math.max(got, crcEnd);
+      b.copy(this.#stored, first - crcEnd, from + (first - got), to);
+    }
+    this.#got = got + n;
+  }
+
+  #concludeCarried(): void {
+    this.#state = S_IDLE;
+    const keep = this.#keep;
+    this.#conclude(keep, 0, this.#crc, this.#stored.readUInt32LE(0));
+    if (keep.length > KEEP_RETAIN) this.#keep = Buffer.alloc(0);
+  }
+
+  /**
+   * Finishes the current event, whose first #keepLen bytes are at b[at]: the FDE is parsed, the CRC verdict
+   * given (computed/stored, unless this is an FDE, whose CRC is computed here), the body decoded, the event
+   * emitted, and the position moved past it.
+   */
+  #conclude(b: Buffer, at: number, computed: number, stored: number): void {
+    if (this.#deferred !== null) throw this.#deferred;
+    const { path } = this;
+    const pos = this.#pos;
+    const type = this.#type;
+    const length = this.#length;
+    const flags = this.#flags;
+    let checkCrc = this.#checkCrc;
     let detail: EventDetail | null = null;
     if (type === EventType.FORMAT_DESCRIPTION) {
-      if (length > MAX_FDE_LEN) throw corrupt(path, pos, `Format_description_event declares ${length} bytes, implausibly long`);
-      if (!file.has(pos, length)) await file.ensure(pos, length);
-      const parsed = parseFormatDescription(file.slice(pos, length));
+      const parsed = parseFormatDescription(b.subarray(at, at + length));
       if (parsed.kind === 'error') throw corrupt(path, pos, parsed.message);
-      if (fde === null) relay = (flags & LOG_EVENT_RELAY_LOG_F) !== 0;
-      fde = parsed;
+      if (this.#fde === null) this.#relay = (flags & LOG_EVENT_RELAY_LOG_F) !== 0;
+      this.#fde = parsed;
       detail = parsed;
-    }
-    const isFde = type === EventType.FORMAT_DESCRIPTION;
-    const hasCrc = isFde ? (fde as FormatDescription).hasCrc : crcOn;
-    const checkCrc = verify && hasCrc && !encrypted;
-    const bodyLen = length - headerLen - (hasCrc ? CHECKSUM_LEN : 0);
-    const want = isFde ? 0 : Math.min(decodedLength(type), bodyLen);
-    if (want > MAX_DECODED_BODY) throw corrupt(path, pos, `${eventTypeName(type)} event body of ${want} bytes is larger than this reader decodes (${MAX_DECODED_BODY})`);
-    // FDE CRCs are computed with the in-use flag clear: MySQL clears that bit in place when it closes the file.
-    const maskInUse = isFde && (flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0;
-    let computed = 0;
-    let stored = 0;
-    let decoded: EventDetail | RangeError | null = null;
-    if (!checkCrc && want === 0) {
-      // Nothing to check or decode: the body is not read at all.
-    } else if (length <= file.capacity) {
-      // Fast path: the whole event fits in the window; no await unless the window must move.
-      if (!file.has(pos, length)) await file.ensure(pos, length);
-      const win = file.window;
-      const i = file.indexOf(pos);
+      checkCrc = this.#verify && parsed.hasCrc;
       if (checkCrc) {
-        computed = crcResident(win.subarray(i, i + length - CHECKSUM_LEN), maskInUse);
-        stored = win.readUInt32LE(i + length - CHECKSUM_LEN);
-      }
-      if (want > 0) decoded = tryDecode(type, win.subarray(i + headerLen, i + headerLen + want), serverId);
-    } else {
-      if (want > 0) {
-        // Window starts at the event, so the CRC pass below continues from it instead of reading back.
-        await file.ensure(pos, headerLen + want);
-        decoded = tryDecode(type, file.slice(pos + headerLen, want), serverId);
-      }
-      if (checkCrc) {
-        computed = await crcRange(file, pos, pos + length - CHECKSUM_LEN);
-        await file.ensure(pos + length - CHECKSUM_LEN, CHECKSUM_LEN);
-        stored = file.slice(pos + length - CHECKSUM_LEN, CHECKSUM_LEN).readUInt32LE(0);
+        const end = at + length - CHECKSUM_LEN;
+        computed = fdeCrc(b, at, end, (flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0);
+        stored = b.readUInt32LE(end);
       }
     }
     const crc = !checkCrc ? 'skipped' : computed === stored ? 'ok' : 'bad';
-    if (crc === 'bad' && !countBad) throw checksumMismatch(path, pos, type, stored, computed);
-    // Checked after the CRC: a bad checksum explains an undecodable body better than the decoder can.
-    if (decoded instanceof RangeError) throw corrupt(path, pos, `${eventTypeName(type)} event body cannot be decoded: ${decoded.message}`);
-    if (decoded !== null) detail = decoded;
-    if (detail?.kind === 'mariadb-start-encryption') encrypted = true;
-    batch.push({ position: pos, timestamp, type, serverId, length, logPos, flags, crc, detail });
-    if (batch.length >= BATCH) {
-      yield batch;
-      batch = [];
+    if (crc === 'bad' && !this.#countBad) throw checksumMismatch(path, pos, type, stored, computed);
+    const want = this.#want;
+    const serverId = this.#serverId;
+    if (want > 0) {
+      const start = at + this.#headerLen;
+      const decoded = tryDecode(type, b.subarray(start, start + want), serverId);
+      // Checked after the CRC: a bad checksum explains an undecodable body better than the decoder can.
+      if (decoded instanceof RangeError) throw corrupt(path, pos, `${eventTypeName(type)} event body cannot be decoded: ${decoded.message}`);
+      if (decoded !== null) {
+        detail = decoded;
+        if (decoded.kind === 'mariadb-start-encryption') this.#encrypted = true;
+      }
     }
-    pos += length;
+    this.#pos = pos + length;
+    this.#emit({ position: pos, timestamp: this.#timestamp, type, serverId, length, logPos: this.#logPos, flags, crc, detail });
   }
-  if (fde === null) throw truncated(path, MAGIC_SIZE, 'the Format_description_event that must follow the magic number', size);
-  if (batch.length > 0) yield batch;
 }

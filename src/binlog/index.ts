@@ -1,9 +1,12 @@
 /**
- * Binlog reader: inspect MySQL/MariaDB binary logs in constant memory, stream their transactions, find them on
- * disk, and do GTID set algebra. Import from here; the other files are internals.
+ * Binlog reader: inspect MySQL/MariaDB binary logs in constant memory — from a file, or pushed chunk by chunk
+ * while they stream elsewhere (createBinlogInspector) — stream their transactions, find them on disk, and do
+ * GTID set algebra. Import from here; the other files are internals.
  */
 export { inspectBinlog, readBinlogTransactions, detectBinlogMagic } from './inspect.ts';
 export type { InspectOptions, ReadOptions, BinlogMagic } from './inspect.ts';
+export { createBinlogInspector, inspectStream } from './inspector.ts';
+export type { BinlogInspector, InspectorOptions } from './inspector.ts';
 export type { BinlogInfo, PlainBinlogInfo, EncryptedBinlogInfo, MariadbEncryption } from './binlog-info.ts';
 export type { MysqlEncryptionHeader } from './encryption-header.ts';
 export type { BinlogTransaction } from './transactions.ts';

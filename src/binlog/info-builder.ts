@@ -23,12 +23,12 @@ function iso(seconds: number | null): string | null {
 
 export class InfoBuilder {
   readonly #path: string;
-  readonly #size: number;
   #fde: FormatDescription | null = null;
   #fdeFlags = 0;
   #serverId = 0;
   #eventCount = 0;
-  readonly #counts: Record<number, number> = {};
+  /** Events per type code + 1 (ENCRYPTED_EVENT_TYPE is -1); a typed array because this is counted per event. */
+  readonly #counts = new Float64Array(257);
   readonly #crc = { ok: 0, bad: 0, skipped: 0, badPositions: [] as number[] };
   #lastEvent: BinlogEvent | null = null;
   #firstTime: number | null = null;
@@ -48,14 +48,14 @@ export class InfoBuilder {
   #rotate: { nextFile: string; position: number } | null = null;
   #encryption: MariadbEncryption | null = null;
 
-  constructor(path: string, size: number) {
+  constructor(path: string) {
     this.#path = path;
-    this.#size = size;
   }
 
   onEvent(ev: BinlogEvent): void {
     this.#eventCount++;
-    this.#counts[ev.type] = (this.#counts[ev.type] ?? 0) + 1;
+    const t = ev.type + 1;
+    this.#counts[t] = (this.#counts[t] as number) + 1;
     if (ev.crc === 'ok') this.#crc.ok++;
     else if (ev.crc === 'skipped') this.#crc.skipped++;
     else {
@@ -125,7 +125,16 @@ export class InfoBuilder {
     }
   }
 
-  build(): PlainBinlogInfo {
+  #eventCounts(): Record<number, number> {
+    const out: Record<number, number> = {};
+    this.#counts.forEach((n, i) => {
+      if (n > 0) out[i - 1] = n;
+    });
+    return out;
+  }
+
+  /** The summary of a walk over `size` bytes. */
+  build(size: number): PlainBinlogInfo {
     const fde = this.#fde;
     const last = this.#lastEvent;
     if (fde === null || last === null) throw new Error('InfoBuilder.build() before any Format_description_event');
@@ -135,7 +144,7 @@ export class InfoBuilder {
     const previous = this.#previous;
     return {
       path: this.#path,
-      size: this.#size,
+      size,
       magic: 'plain',
       flavor: fde.flavor,
       serverVersion: fde.serverVersion,
@@ -148,7 +157,7 @@ export class InfoBuilder {
       endsWithRotate,
       endsWithStop,
       eventCount: this.#eventCount,
-      eventCounts: { ...this.#counts },
+      eventCounts: this.#eventCounts(),
       crc: { ...this.#crc, badPositions: [...this.#crc.badPositions] },
       firstEventPosition: 4,
       lastEventPosition: last.position,

@@ -38,7 +38,9 @@ export interface BinlogTransaction {
   readonly complete: boolean | null;
 }
 
-const BOUNDARY_TYPES: ReadonlySet<number> = new Set<number>([
+/** 1 at the type codes of file-level events (a lookup table: this is consulted for every event). */
+const BOUNDARY = new Uint8Array(256);
+for (const t of [
   EventType.ROTATE,
   EventType.STOP,
   EventType.FORMAT_DESCRIPTION,
@@ -46,7 +48,9 @@ const BOUNDARY_TYPES: ReadonlySet<number> = new Set<number>([
   EventType.INCIDENT,
   EventType.MARIA_GTID_LIST,
   EventType.MARIA_BINLOG_CHECKPOINT,
-]);
+]) {
+  BOUNDARY[t] = 1;
+}
 
 interface Open {
   gtidValue: Gtid | null;
@@ -90,7 +94,7 @@ export class TransactionTracker {
       };
       return;
     }
-    if (BOUNDARY_TYPES.has(ev.type)) {
+    if (BOUNDARY[ev.type] === 1) {
       this.#close('followed');
       return;
     }

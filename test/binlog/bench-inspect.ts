@@ -2,12 +2,13 @@
  * Throughput of the binlog inspector on large synthetic binlogs (not part of `npm test`):
  *
  *   ./node_modules/.bin/node test/binlog/bench-inspect.ts [--dir=/tmp/binlog-bench] [--mib=1024] [--runs=3]
- *       [--impl=src/binlog/index.ts] [--only=small,row]
+ *       [--impl=src/binlog/index.ts] [--only=small,row] [--file=PATH]
  *
  * Writes two files once (kept in --dir for later runs), each with correct lengths, log_pos and CRC32:
  * - `small`: MariaDB-shaped transactions whose events are all 218 bytes (per-event overhead dominates);
  * - `row`: MariaDB 10.11 ROW binlog shape — GTID 42 B, Annotate_rows ~100 B, Table_map 48 B, Write_rows_v1 events
  *   of 200 B..8 KiB (MariaDB splits row events at binlog_row_event_max_size = 8 KiB), Xid 31 B.
+ * --file benchmarks an existing binlog instead (e.g. one of the test environment's MariaDB binlogs).
  * Then reports MiB/s of inspectBinlog (CRC on and off) and, when the implementation has it, of the push-mode
  * inspector fed by fs.createReadStream in 1 MiB chunks. The files are read once first so they are in the page cache.
  */
@@ -133,11 +134,15 @@ function generate(path: string, kind: string, bytes: number): void {
   w.close();
 }
 
-async function time(fn: () => Promise<number>): Promise<{ mibs: number; ms: number }> {
+/** MiB/s by the wall clock, and per CPU-second of this process (steadier on a shared machine). */
+async function time(fn: () => Promise<number>): Promise<{ mibs: number; cpuMibs: number }> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const size = await fn();
+  const c = process.cpuUsage(c0);
   const ms = performance.now() - t0;
-  return { mibs: size / 1024 / 1024 / (ms / 1000), ms };
+  const mib = size / 1024 / 1024;
+  return { mibs: mib / (ms / 1000), cpuMibs: mib / ((c.user + c.system) / 1e6) };
 }
 
 async function readAll(path: string): Promise<number> {
@@ -149,8 +154,9 @@ async function readAll(path: string): Promise<number> {
 const mod = (await import(pathToFileURL(impl).href)) as Impl;
 mkdirSync(dir, { recursive: true });
 console.log(`implementation ${impl}, node ${process.version}`);
-for (const kind of only) {
-  const path = join(dir, `${kind}-${mib}MiB.bin`);
+const given = args.get('file');
+for (const kind of given === undefined ? only : ['file']) {
+  const path = given ?? join(dir, `${kind}-${mib}MiB.bin`);
   if (!existsSync(path)) {
     const t0 = performance.now();
     generate(path, kind, mib * 1024 * 1024);
@@ -174,7 +180,8 @@ for (const kind of only) {
     const results = [];
     for (let i = 0; i < runs; i++) results.push(await time(fn));
     const best = Math.max(...results.map((r) => r.mibs));
-    const all = results.map((r) => r.mibs.toFixed(0)).join(' ');
-    console.log(`${kind.padEnd(6)} ${name.padEnd(40)} best ${best.toFixed(0).padStart(5)} MiB/s  (runs: ${all})`);
+    const median = results.map((r) => r.mibs).sort((a, b) => a - b)[Math.floor(runs / 2)] ?? 0;
+    const cpu = Math.max(...results.map((r) => r.cpuMibs));
+    console.log(`${kind.padEnd(6)} ${name.padEnd(40)} best ${best.toFixed(0).padStart(5)} MiB/s, median ${median.toFixed(0).padStart(5)}, per CPU-second ${cpu.toFixed(0).padStart(5)}`);
   }
 }

@@ -1,0 +1,130 @@
+/**
+ * Push-mode inspection: feed a binlog's bytes as they stream past (to a compressor, an upload, a hash) and get the
+ * same BinlogInfo `inspectBinlog` computes, without reading the file a second time. inspectBinlog itself is this
+ * inspector fed from the file.
+ */
+import { ArchiverError } from '../errors.ts';
+import type { BinlogInfo } from './binlog-info.ts';
+import { EventWalker } from './event-walker.ts';
+import type { BinlogMagic, WalkOptions } from './event-walker.ts';
+import type { BinlogEvent } from './event-types.ts';
+import { InfoBuilder } from './info-builder.ts';
+import { TransactionTracker } from './transactions.ts';
+import type { BinlogTransaction } from './transactions.ts';
+
+export interface InspectorOptions extends WalkOptions {
+  /** Names the input in error messages and in BinlogInfo.path (default `<stream>`). */
+  path?: string;
+  /** Called for every transaction, in file order, as soon as it is known to have ended. */
+  onTransaction?: (t: BinlogTransaction) => void;
+  /** Called for every event, in file order, once its last byte is written. */
+  onEvent?: (e: BinlogEvent) => void;
+}
+
+export interface BinlogInspector {
+  /**
+   * Parses as much of `chunk` as it can; chunks may be split anywhere and may be reused by the caller once this
+   * returns. Throws ArchiverError ENOTBINLOG, EBINLOGCHECKSUM or EBINLOGCORRUPT (naming the path and offset) as
+   * soon as the damage is seen; after an error every call throws it again.
+   */
+  write(chunk: Uint8Array): void;
+  /**
+   * Ends the input and returns what inspectBinlog returns for the same bytes. Throws EBINLOGTRUNCATED if the
+   * bytes end inside the magic number, an encryption header or an event (or hold no Format_description_event).
+   */
+  finish(): BinlogInfo;
+  /** Bytes written so far. */
+  readonly bytesWritten: number;
+  /** 'plain' or 'mysql-encrypted' once the first 4 bytes are in; null before. */
+  readonly magic: BinlogMagic | null;
+}
+
+export const STREAM_PATH = '<stream>';
+
+/** The one implementation behind createBinlogInspector, inspectStream, inspectBinlog and readBinlogTransactions. */
+export class Inspector implements BinlogInspector {
+  readonly #path: string;
+  readonly #walker: EventWalker;
+  readonly #builder: InfoBuilder;
+  readonly #tracker: TransactionTracker;
+
+  /** `size`: the total when known up front (a file), so a cut event is reported before its bytes are read. */
+  constructor(opts: InspectorOptions = {}, size?: number) {
+    const path = opts.path ?? STREAM_PATH;
+    this.#path = path;
+    const builder = new InfoBuilder(path);
+    const onTransaction = opts.onTransaction;
+    const tracker = new TransactionTracker(
+      onTransaction === undefined
+        ? (t) => builder.onTransaction(t)
+        : (t) => {
+            builder.onTransaction(t);
+            onTransaction(t);
+          },
+    );
+    const onEvent = opts.onEvent;
+    const emit =
+      onEvent === undefined
+        ? (ev: BinlogEvent): void => {
+            builder.onEvent(ev);
+            tracker.onEvent(ev);
+          }
+        : (ev: BinlogEvent): void => {
+            builder.onEvent(ev);
+            tracker.onEvent(ev);
+            onEvent(ev);
+          };
+    this.#builder = builder;
+    this.#tracker = tracker;
+    this.#walker = new EventWalker(path, opts, emit, size);
+  }
+
+  get bytesWritten(): number {
+    return this.#walker.bytesWritten;
+  }
+
+  get magic(): BinlogMagic | null {
+    return this.#walker.magic;
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#walker.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+
+  /** See EventWalker.skippable: bytes a file reader need not read. */
+  skippable(): number {
+    return this.#walker.skippable();
+  }
+
+  skip(n: number): void {
+    this.#walker.skip(n);
+  }
+
+  finish(): BinlogInfo {
+    const walker = this.#walker;
+    walker.end();
+    const size = walker.bytesWritten;
+    const encryption = walker.encryptionHeader;
+    if (walker.magic === 'mysql-encrypted') {
+      if (encryption === null) throw new ArchiverError('EINTERNAL', `${this.#path}: encrypted binlog finished without its header`);
+      return { path: this.#path, size, magic: 'mysql-encrypted', flavor: 'mysql', encryption };
+    }
+    this.#tracker.finish();
+    return this.#builder.build(size);
+  }
+}
+
+/**
+ * A push-mode inspector: `write` each chunk of a binlog as it is read, then `finish()`. Keeps only the part of an
+ * event cut by a chunk boundary (its header and the few bytes that get decoded), so memory stays constant.
+ */
+export function createBinlogInspector(opts: InspectorOptions = {}): BinlogInspector {
+  return new Inspector(opts);
+}
+
+/** Inspects a binlog arriving as a stream of chunks (a fs.ReadStream, a fetch body, an array of Buffers). */
+export async function inspectStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: InspectorOptions = {}): Promise<BinlogInfo> {
+  const inspector = new Inspector(opts);
+  for await (const chunk of source) inspector.write(chunk);
+  return inspector.finish();
+}
