@@ -4,6 +4,8 @@
  *   that fails verification mid-stream never appears;
  * - `put` never overwrites: an existing key is a conflict (ECONFLICT);
  * - `replace` is for derived documents (indexes) only, and is atomic.
+ * - `put` with `{ resumable: true }` may leave a partial upload behind when the process dies; it is never
+ *   visible, and the next put of the key resumes or discards it.
  */
 
 export interface ObjectInfo {
@@ -17,16 +19,40 @@ export interface PutResult {
   sha256: string;
 }
 
+export interface PutOptions {
+  /**
+   * Keep a large upload recoverable if this process dies: a later put of the same key with the same
+   * `resumeMeta` and identical bytes sends only the parts the store does not hold yet (each held part is
+   * checked against the re-produced bytes first). Stores that cannot resume ignore it.
+   */
+  resumable?: boolean;
+  /** Small caller metadata kept with the resume state (what the caller needs to re-produce identical bytes). */
+  resumeMeta?: Record<string, string>;
+}
+
+/** An unfinished resumable upload left by an earlier process (S3 store). */
+export interface PendingUpload {
+  uploadId: string;
+  createdAt: string;
+  partSize: number;
+  /** Parts and bytes the store already holds. */
+  parts: number;
+  bytes: number;
+  meta: Record<string, string>;
+}
+
 export interface ObjectStore {
   /** The store URL, without credentials, for messages. */
   readonly url: string;
   /** A human-readable location of one object, e.g. `file:///archive/binlogs/x` or `s3://bucket/prefix/x`. */
   describe(key: string): string;
-  put(key: string, body: AsyncIterable<Uint8Array>): Promise<PutResult>;
+  put(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<PutResult>;
   get(key: string): AsyncIterable<Buffer>;
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   replace(key: string, data: Buffer): Promise<void>;
+  /** The resumable upload of `key` an earlier process left unfinished, with its resumeMeta (stores that resume). */
+  pendingUpload?(key: string): Promise<PendingUpload | undefined>;
 }
 
 /** Object keys are '/'-separated relative names; reject anything that could escape a prefix or directory. */
