@@ -1,8 +1,9 @@
 /**
- * One closed binlog through the pipeline: inspect, check what is already archived, then encode (compress
- * first, encrypt, verify every frame) while uploading, commit, and write the manifest entry last.
- * Any failure leaves nothing marked archived: the store makes no object visible unless its whole body was
- * produced, and the entry is written only after the object is stored and its checksums agree.
+ * One closed binlog through the pipeline: check what the store already holds, then read the file once —
+ * inspecting every event while it is compressed first, encrypted, every frame verified, and uploaded —
+ * commit, and write the manifest entry last. Any failure leaves nothing marked archived: the store makes no
+ * object visible unless its whole body was produced, and the entry is written only after the object is stored
+ * and its checksums agree.
  */
 import fs from 'node:fs';
 import { type BinlogInfo, inspectBinlog } from '../binlog/index.ts';
@@ -14,19 +15,18 @@ import { objectKey, sidecarKey } from '../store/layout.ts';
 import { type ManifestEntry, ENTRY_SCHEMA, readEntry, writeEntry } from '../store/manifest.ts';
 import { once, readAll } from '../store/object-store.ts';
 import type { ResolvedArchiveOptions } from './archive-options.ts';
+import { binlogSource } from './binlog-source.ts';
 import { BinlogRun } from './binlog-state.ts';
 import type { Candidate } from './discover.ts';
+import { planEncoding } from './encoding-plan.ts';
 import { sha256File } from './file-hash.ts';
 
 export interface BinlogOutcome {
-  binlog: string;
-  sequence: number;
-  correlationId: string;
   status: 'archived' | 'skipped' | 'adopted';
-  bytes: number;
-  objectKey: string;
-  objectBytes: number;
-  info: BinlogInfo;
+  /** The entry written now, or the one already in the store. */
+  entry: ManifestEntry;
+  /** A resumed upload sent only the parts the store lacked. */
+  resumed: boolean;
 }
 
 export interface BatchContext {
@@ -36,43 +36,15 @@ export interface BatchContext {
   source: string;
 }
 
-/** Re-reads the binlog's size and mtime after the last byte was read: a file that changed is the active one. */
-async function* guardUnchanged(path: string, before: fs.Stats, body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  yield* body;
-  const after = await fs.promises.stat(path);
-  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-    throw new ArchiverError('EBINLOGACTIVE', `binlog ${path} changed while it was being archived (${before.size} -> ${after.size} bytes)`, {
-      hint: 'it is being written by the server: only closed binlogs can be archived',
-    });
-  }
-}
-
-function progressStream(source: fs.ReadStream, report: (bytes: number) => void): AsyncIterable<Buffer> {
-  let bytes = 0;
-  return (async function* () {
-    for await (const chunk of source) {
-      bytes += (chunk as Buffer).length;
-      report(bytes);
-      yield chunk as Buffer;
-    }
-  })();
-}
-
-function entryFor(ctx: BatchContext, correlationId: string, candidate: Candidate, info: BinlogInfo, sha256: string,
+function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candidate, info: BinlogInfo, sha256: string,
   object: ManifestEntry['object'], key: ManifestEntry['key']): ManifestEntry {
   const plain = info.magic === 'plain' ? info : null;
   return {
     schema: ENTRY_SCHEMA,
-    correlationId,
-    batchId: ctx.batchId,
+    correlationId: identity.correlationId,
+    batchId: identity.batchId,
     archivedAt: ctx.options.clock().toISOString(),
-    source: {
-      name: ctx.source,
-      serverId: plain?.serverId ?? null,
-      serverUuid: null,
-      flavor: info.flavor,
-      version: plain?.serverVersion ?? null,
-    },
+    source: { name: ctx.source, serverId: plain?.serverId ?? null, serverUuid: null, flavor: info.flavor, version: plain?.serverVersion ?? null },
     binlog: {
       name: candidate.name,
       sequence: candidate.sequence,
@@ -96,73 +68,70 @@ function entryFor(ctx: BatchContext, correlationId: string, candidate: Candidate
   };
 }
 
-export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, correlationId: string): Promise<BinlogOutcome> {
-  const { options, keys, source } = ctx;
-  const run = new BinlogRun({ correlationId, binlog: candidate.name, logger: options.logger, clock: options.clock });
+export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, discoveredAs: string): Promise<BinlogOutcome> {
+  const { options } = ctx;
+  const { store } = options;
+  const key = objectKey(ctx.source, candidate.sequence, candidate.name, options.format);
+  const run = new BinlogRun({ correlationId: discoveredAs, binlog: candidate.name, logger: options.logger, clock: options.clock });
   try {
-    const info = await inspectBinlog(candidate.path);
-    run.advance('inspected', { size: info.size, flavor: info.flavor });
-    if (info.magic === 'plain' && info.inUse) {
-      // Not the newest binlog (discovery never offers that one), yet flagged in use: the server crashed while
-      // writing it. It is still part of the history a recovery needs, so it is archived, with a warning.
-      run.logger.log('warn', 'Binlog has the in-use flag set although a newer binlog exists; archiving it as the server left it', { closed: info.closed });
-    }
-    const key = objectKey(source, candidate.sequence, candidate.name, options.format);
-    const existing = await readEntry(options.store, source, candidate.sequence, candidate.name);
+    const existing = await readEntry(store, ctx.source, candidate.sequence, candidate.name);
     if (existing !== undefined) {
       const sha256 = await sha256File(candidate.path);
       if (existing.binlog.sha256 !== sha256) {
-        throw new ArchiverError('ECONFLICT', `binlog ${candidate.name} of source ${source} is already archived with different content (archived sha256 ${existing.binlog.sha256}, this file ${sha256}); the archive is never overwritten`, {
+        throw new ArchiverError('ECONFLICT', `binlog ${candidate.name} of source ${ctx.source} is already archived with different content (archived sha256 ${existing.binlog.sha256}, this file ${sha256}); the archive is never overwritten`, {
           hint: 'a server with the same name and binlog numbering wrote it: give each server its own --source',
         });
       }
+      run.advance('checked');
       run.advance('skipped');
-      return { binlog: candidate.name, sequence: candidate.sequence, correlationId, status: 'skipped', bytes: info.size, objectKey: existing.object.key, objectBytes: existing.object.size, info };
+      return { status: 'skipped', entry: existing, resumed: false };
     }
-    const identity: ObjectIdentity = { source, binlogFile: candidate.name, sequence: candidate.sequence, correlationId, batchId: ctx.batchId };
-    if ((await options.store.head(key)) !== undefined) return await adopt(ctx, run, candidate, info, key, identity);
+    if ((await store.head(key)) !== undefined) {
+      run.advance('checked');
+      return await adopt(ctx, run, candidate, key);
+    }
+    run.advance('checked');
     const before = await fs.promises.stat(candidate.path);
-    const reader = progressStream(fs.createReadStream(candidate.path, { highWaterMark: 1024 * 1024 }),
-      (bytes) => options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }));
-    run.advance('encoding', { objectKey: key, format: options.format });
-    let entryObject: ManifestEntry['object'];
-    let entryKey: ManifestEntry['key'];
-    let plaintextSha256: string;
-    if (options.format === 'gcm') {
-      const context = { ...options.context, source, batch: ctx.batchId };
-      const dataKey = await keys.dataKey(context);
-      const encoded = encodeObject({
-        source: reader, dek: dataKey.plaintext, wrappedKey: dataKey.wrapped,
-        key: { provider: keys.provider().kind, keyId: dataKey.keyId, ...(dataKey.keyVersion === undefined ? {} : { keyVersion: dataKey.keyVersion }) },
-        identity, encryptionContext: context, level: options.level, segmentSize: options.segmentSize, objectName: options.store.describe(key),
-      });
-      const stored = await options.store.put(key, guardUnchanged(candidate.path, before, encoded));
+    const plan = await planEncoding({ ctx, candidate, objectKey: key, correlationId: discoveredAs });
+    const log = plan.resumed ? run.logger.child({ correlationId: plan.identity.correlationId }) : run.logger;
+    if (plan.resumed) log.log('info', 'Resuming upload left by an interrupted run', { objectKey: key, discoveredAs });
+    try {
+      run.advance('encoding', { objectKey: key, format: options.format, resumed: plan.resumed });
+      const source = binlogSource({ path: candidate.path, before, onProgress: (bytes) => options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }) });
+      const common = { source: source.chunks, identity: plan.identity, level: options.level, segmentSize: options.segmentSize, objectName: store.describe(key) };
+      const encoded = plan.dek !== null && plan.wrapped !== null
+        ? encodeObject({ ...common, dek: plan.dek, wrappedKey: plan.wrapped, encryptionContext: plan.context,
+          key: { provider: ctx.keys.provider().kind, keyId: plan.keyId, ...(plan.keyVersion === null ? {} : { keyVersion: plan.keyVersion }) } })
+        : encodeOpensslObject({ ...common, passphrase: ctx.keys.passphrase().passphrase, key: { provider: 'passphrase', keyId: plan.keyId } });
+      let stored;
+      try {
+        stored = await store.put(key, encoded, { resumable: true, resumeMeta: plan.resumeMeta });
+      } catch (err) {
+        // The binlog's own problem (not a binlog, corrupt, growing) is the error to report, not the encoder's wrapper.
+        throw source.failure() ?? err;
+      }
       const result = await encoded.result;
       if (stored.sha256 !== result.objectSha256 || stored.size !== result.objectLength) {
-        throw new ArchiverError('EVERIFY', `${options.store.describe(key)} holds other bytes than were produced (sha256 ${stored.sha256} != ${result.objectSha256})`);
+        throw new ArchiverError('EVERIFY', `${store.describe(key)} holds other bytes than were produced (sha256 ${stored.sha256} != ${result.objectSha256})`);
       }
-      plaintextSha256 = result.plaintextSha256;
-      entryObject = { key, size: stored.size, sha256: stored.sha256, format: 'gcm', formatVersion: FORMAT_VERSION, sidecarKey: null };
-      entryKey = { provider: keys.provider().kind, keyId: dataKey.keyId, keyVersion: dataKey.keyVersion ?? null, wrappedDek: dataKey.wrapped.toString('base64'), context };
-    } else {
-      const { passphrase, keyId } = keys.passphrase();
-      const encoded = encodeOpensslObject({ source: reader, passphrase, identity, key: { provider: 'passphrase', keyId }, level: options.level, segmentSize: options.segmentSize, objectName: options.store.describe(key) });
-      const stored = await options.store.put(key, guardUnchanged(candidate.path, before, encoded));
-      const result = await encoded.result;
-      if (stored.sha256 !== result.objectSha256) {
-        throw new ArchiverError('EVERIFY', `${options.store.describe(key)} holds other bytes than were produced`);
+      const info = source.info();
+      let sidecar: string | null = null;
+      if ('sidecarBytes' in result) {
+        sidecar = sidecarKey(key);
+        await store.put(sidecar, once(result.sidecarBytes));
       }
-      const sidecar = sidecarKey(key);
-      await options.store.put(sidecar, once(result.sidecarBytes));
-      plaintextSha256 = result.plaintextSha256;
-      entryObject = { key, size: stored.size, sha256: stored.sha256, format: 'openssl-aes-256-cbc', formatVersion: 1, sidecarKey: sidecar };
-      entryKey = { provider: 'passphrase', keyId, keyVersion: null, wrappedDek: null, context: {} };
+      run.advance('stored', { objectBytes: stored.size });
+      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: options.format === 'gcm' ? FORMAT_VERSION : 1, sidecarKey: sidecar };
+      const keyRef: ManifestEntry['key'] = { provider: plan.dek !== null ? ctx.keys.provider().kind : 'passphrase', keyId: plan.keyId, keyVersion: plan.keyVersion,
+        wrappedDek: plan.wrapped?.toString('base64') ?? null, context: plan.context };
+      const entry = entryFor(ctx, plan.identity, candidate, info, result.plaintextSha256, object, keyRef);
+      await writeEntry(store, entry);
+      run.advance('manifested');
+      log.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: stored.size, resumed: plan.resumed });
+      return { status: 'archived', entry, resumed: plan.resumed };
+    } finally {
+      plan.release();
     }
-    run.advance('stored', { objectBytes: entryObject.size });
-    await writeEntry(options.store, entryFor(ctx, run.correlationId, candidate, info, plaintextSha256, entryObject, entryKey));
-    run.advance('manifested');
-    run.logger.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: entryObject.size });
-    return { binlog: candidate.name, sequence: candidate.sequence, correlationId, status: 'archived', bytes: info.size, objectKey: key, objectBytes: entryObject.size, info };
   } catch (err) {
     if (run.stage !== 'failed') run.advance('failed', { code: (err as ArchiverError).code, error: (err as Error).message });
     throw err;
@@ -171,37 +140,43 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, cor
 
 /**
  * An earlier run stored the object but died before writing its entry. The object was encrypted under that
- * run's data key and identity, which its header records: decode it fully, and adopt it only if it holds
- * exactly this binlog; anything else is a conflict left for a person.
+ * run's data key and identity, which its header (or sidecar) records: decode it fully, and adopt it only if
+ * it holds exactly this binlog; anything else is a conflict left for a person.
  */
-async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, info: BinlogInfo, key: string, identity: ObjectIdentity): Promise<BinlogOutcome> {
+async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, key: string): Promise<BinlogOutcome> {
   const { options, keys } = ctx;
+  const { store } = options;
   run.advance('adopting', { objectKey: key });
+  const info = await inspectBinlog(candidate.path);
   const sha256 = await sha256File(candidate.path);
   const sidecar = options.format === 'openssl-aes-256-cbc' ? sidecarKey(key) : null;
-  let earlier: ObjectIdentity = identity;
-  let wrapped: ManifestEntry['key'] = { provider: 'passphrase', keyId: keys.passphrase().keyId, keyVersion: null, wrappedDek: null, context: {} };
-  if (options.format === 'gcm') {
-    const { header } = await readHeader(options.store.get(key), { objectName: options.store.describe(key) });
+  let earlier: ObjectIdentity;
+  let keyRef: ManifestEntry['key'];
+  if (sidecar === null) {
+    const opened = await readHeader(store.get(key), { objectName: store.describe(key) });
+    const { header } = opened;
+    await opened.close();
     earlier = header.identity;
-    wrapped = { provider: header.key.provider, keyId: header.key.keyId, keyVersion: header.key.keyVersion ?? null, wrappedDek: header.wrappedKey.toString('base64'), context: header.encryptionContext };
-  } else if (sidecar !== null) {
-    earlier = parseSidecar(await readAll(options.store, sidecar), { object: options.store.describe(sidecar) }).identity;
+    keyRef = { provider: header.key.provider, keyId: header.key.keyId, keyVersion: header.key.keyVersion ?? null, wrappedDek: header.wrappedKey.toString('base64'), context: header.encryptionContext };
+  } else {
+    earlier = parseSidecar(await readAll(store, sidecar), { object: store.describe(sidecar) }).identity;
+    keyRef = { provider: 'passphrase', keyId: keys.passphrase().keyId, keyVersion: null, wrappedDek: null, context: {} };
   }
-  if (earlier.source !== identity.source || earlier.binlogFile !== identity.binlogFile || earlier.sequence !== identity.sequence) {
-    throw new ArchiverError('ECONFLICT', `${options.store.describe(key)} exists but names ${earlier.source}/${earlier.binlogFile}; it is never overwritten`);
+  if (earlier.source !== ctx.source || earlier.binlogFile !== candidate.name || earlier.sequence !== candidate.sequence) {
+    throw new ArchiverError('ECONFLICT', `${store.describe(key)} exists but names ${earlier.source}/${earlier.binlogFile}; it is never overwritten`);
   }
-  const decoded = await verifyStoredObject({ store: options.store, ref: { key, format: options.format, sidecarKey: sidecar, identity: earlier }, keys });
+  const decoded = await verifyStoredObject({ store, ref: { key, format: options.format, sidecarKey: sidecar, identity: earlier }, keys });
   if (decoded.plaintextSha256 !== sha256) {
-    throw new ArchiverError('ECONFLICT', `${options.store.describe(key)} exists without a manifest entry and holds different content than ${candidate.path} (sha256 ${decoded.plaintextSha256} != ${sha256}); it is never overwritten`, {
+    throw new ArchiverError('ECONFLICT', `${store.describe(key)} exists without a manifest entry and holds different content than ${candidate.path} (sha256 ${decoded.plaintextSha256} != ${sha256}); it is never overwritten`, {
       hint: 'inspect the object, and move it aside if it is debris from another server',
     });
   }
   run.advance('stored', { adopted: true });
   const object: ManifestEntry['object'] = { key, size: decoded.objectLength, sha256: decoded.objectSha256, format: options.format, formatVersion: 1, sidecarKey: sidecar };
   // The entry keeps the earlier run's correlation and batch ids: they are baked into the object's identity.
-  await writeEntry(options.store, entryFor({ ...ctx, batchId: earlier.batchId }, earlier.correlationId, candidate, info, sha256, object, wrapped));
+  const entry = entryFor(ctx, earlier, candidate, info, sha256, object, keyRef);
+  await writeEntry(store, entry);
   run.advance('manifested');
   run.logger.log('info', 'Adopted archived binlog left by an interrupted run', { objectKey: key, earlierCorrelationId: earlier.correlationId });
-  return { binlog: candidate.name, sequence: candidate.sequence, correlationId: earlier.correlationId, status: 'adopted', bytes: info.size, objectKey: key, objectBytes: decoded.objectLength, info };
+  return { status: 'adopted', entry, resumed: false };
 }

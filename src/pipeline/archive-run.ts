@@ -13,11 +13,24 @@ import { type BinlogOutcome, archiveBinlog } from './archive-binlog.ts';
 import { type Candidate, discoverBinlogs } from './discover.ts';
 import { newBatchId, newCorrelationId } from './ids.ts';
 
+export interface BinlogRow {
+  binlog: string;
+  sequence: number;
+  correlationId: string;
+  status: BinlogOutcome['status'];
+  resumed: boolean;
+  bytes: number;
+  objectKey: string;
+  objectBytes: number;
+  lastEventTime: string | null;
+  lastGtid: string | null;
+}
+
 export interface ArchiveSummary {
   source: string | null;
   batchId: string;
   store: string;
-  binlogs: Omit<BinlogOutcome, 'info'>[];
+  binlogs: BinlogRow[];
   archived: number;
   skipped: number;
   adopted: number;
@@ -61,13 +74,15 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   try {
     for (const candidate of discovery.closed) {
-      const outcome = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
-      const { info: _info, ...row } = outcome;
-      summary.binlogs.push(row);
-      summary[outcome.status] += 1;
-      summary.bytes += outcome.bytes;
-      summary.objectBytes += outcome.status === 'skipped' ? 0 : outcome.objectBytes;
-      summary.lastArchived = outcome.binlog;
+      const { status, entry, resumed } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
+      summary.binlogs.push({
+        binlog: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, status, resumed, bytes: entry.binlog.size,
+        objectKey: entry.object.key, objectBytes: entry.object.size, lastEventTime: entry.binlog.lastEventTime, lastGtid: entry.binlog.lastGtid,
+      });
+      summary[status] += 1;
+      summary.bytes += entry.binlog.size;
+      summary.objectBytes += status === 'skipped' ? 0 : entry.object.size;
+      summary.lastArchived = entry.binlog.name;
     }
   } finally {
     keys.dispose();

@@ -2,20 +2,21 @@
  * The per-binlog state machine of the archive pipeline. Every binlog carries its correlation id through
  * these stages; an illegal transition is a bug and fails loudly. Only `manifested` means archived.
  *
- *   discovered -> inspected -> encoding -> stored -> manifested
- *                    |            (encode, verify every frame, upload; nothing visible until stored)
- *                    +-> skipped   (already archived with identical content)
- *                    +-> adopting -> manifested   (an earlier run stored the object but died before its entry)
+ *   discovered -> checked -> encoding -> stored -> manifested
+ *                   |          (one read: inspect every event, compress, encrypt, verify every frame, upload;
+ *                   |           nothing is visible until stored)
+ *                   +-> skipped   (already archived with identical content)
+ *                   +-> adopting -> stored   (an earlier run stored the object but died before its entry)
  *   any stage -> failed
  */
 import { ArchiverError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
-export type Stage = 'discovered' | 'inspected' | 'encoding' | 'adopting' | 'stored' | 'manifested' | 'skipped' | 'failed';
+export type Stage = 'discovered' | 'checked' | 'encoding' | 'adopting' | 'stored' | 'manifested' | 'skipped' | 'failed';
 
 const NEXT: Readonly<Record<Stage, readonly Stage[]>> = {
-  discovered: ['inspected', 'failed'],
-  inspected: ['encoding', 'adopting', 'skipped', 'failed'],
+  discovered: ['checked', 'failed'],
+  checked: ['encoding', 'adopting', 'skipped', 'failed'],
   encoding: ['stored', 'failed'],
   adopting: ['stored', 'failed'],
   stored: ['manifested', 'failed'],
