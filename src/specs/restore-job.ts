@@ -1,0 +1,103 @@
+/**
+ * The restore Job: `binlog-archiver restore` from the archive of one source server, from a starting point to a
+ * target, into a PersistentVolumeClaim (binlogs plus replay.sh) or applied to a MySQL server. One Job per
+ * BinlogRestore (its name derives from the object's uid). With spec.archive.policyRef the caller passes the policy.
+ */
+import path from 'node:path';
+import type { V1Container, V1Job, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { applyDefaults } from '../api/defaults.ts';
+import { policySpec } from '../api/policy-spec.ts';
+import { restoreSpec } from '../api/restore-spec.ts';
+import type { BinlogArchivePolicy, BinlogRestore, ResolvedRestoreSpec } from '../api/types.ts';
+import { ArchiverError } from '../errors.ts';
+import { SPEC_DEFAULTS } from './defaults.ts';
+import { assembleJob, resourcesOf, tmpVolume } from './job-common.ts';
+import { keyMaterial, mergeParts, secretFile, storageCredentials, type PodParts } from './key-material.ts';
+import { ANNOTATION, restoreLabels } from './labels.ts';
+import { restoreJobName } from './names.ts';
+import { containerSecurityContext } from './security.ts';
+import { keyUrl, storeUrl } from './urls.ts';
+
+export interface RestoreJobOptions {
+  image: string;
+  correlationId: string;
+  /** The policy named by spec.archive.policyRef, as read from the API server. */
+  policy?: BinlogArchivePolicy;
+}
+
+function archiveOf(spec: ResolvedRestoreSpec, restore: BinlogRestore, policy: BinlogArchivePolicy | undefined) {
+  const ref = spec.archive.policyRef;
+  if (ref === undefined) {
+    if (spec.archive.storage === undefined || spec.archive.keyProvider === undefined) throw new Error('archive has neither policyRef nor storage and keyProvider');
+    return { storage: spec.archive.storage, keyProvider: spec.archive.keyProvider };
+  }
+  if (policy === undefined || policy.metadata.name !== ref.name || policy.metadata.namespace !== restore.metadata.namespace) {
+    throw new ArchiverError('EBADINPUT', `BinlogRestore ${restore.metadata.name} names policy ${ref.name}, which was not passed`, { hint: 'read the policy from the API server and pass it as options.policy' });
+  }
+  const resolved = applyDefaults(policySpec, policy.spec);
+  return { storage: resolved.storage, keyProvider: resolved.keyProvider };
+}
+
+/** The CLI options for the starting point and the target. */
+export function pointArgs(spec: ResolvedRestoreSpec): string[] {
+  const args: string[] = [];
+  if (spec.from?.gtidSet !== undefined) args.push('--from-gtid', spec.from.gtidSet);
+  if (spec.from?.position !== undefined) args.push('--from-file', spec.from.position.file, '--from-position', String(spec.from.position.position));
+  const t = spec.target;
+  if (t.time !== undefined) args.push('--until', t.time);
+  else if (t.gtid !== undefined) args.push('--until-gtid', t.gtid);
+  else if (t.position !== undefined) args.push('--until-file', t.position.file, '--until-position', String(t.position.position));
+  if (spec.acceptGaps) args.push('--accept-gaps');
+  return args;
+}
+
+function outputParts(spec: ResolvedRestoreSpec): { args: string[]; parts: PodParts } {
+  const { volume, server } = spec.output;
+  if (volume !== undefined) {
+    const mount: V1VolumeMount = { name: 'restore', mountPath: SPEC_DEFAULTS.restoreMountPath };
+    const vol: V1Volume = { name: 'restore', persistentVolumeClaim: { claimName: volume.claimName } };
+    return { args: ['--out', path.posix.join(SPEC_DEFAULTS.restoreMountPath, volume.path)], parts: { volumes: [vol], mounts: [mount], env: [] } };
+  }
+  if (server === undefined) throw new Error('output has neither volume nor server');
+  const dir = SPEC_DEFAULTS.mysqlCredentialsDir;
+  const parts = secretFile('mysql-credentials', server.credentialsSecret.name, server.credentialsSecret.usernameKey, dir, 'username');
+  parts.volumes[0]?.secret?.items?.push({ key: server.credentialsSecret.passwordKey, path: 'password' });
+  return {
+    args: ['--apply-host', server.service, '--apply-port', String(server.port),
+      '--apply-user-file', path.posix.join(dir, 'username'), '--apply-password-file', path.posix.join(dir, 'password')],
+    parts,
+  };
+}
+
+export function buildRestoreJob(restore: BinlogRestore, options: RestoreJobOptions): V1Job {
+  const spec = applyDefaults(restoreSpec, restore.spec);
+  const { name, namespace, uid } = restore.metadata;
+  if (uid === undefined || uid === '') throw new ArchiverError('EBADINPUT', `BinlogRestore ${name} has no metadata.uid`, { hint: 'build Jobs from the object as read from the API server' });
+  const archive = archiveOf(spec, restore, options.policy);
+  const output = outputParts(spec);
+  const secrets = mergeParts(storageCredentials(archive.storage), keyMaterial(archive.keyProvider), output.parts);
+  const container: V1Container = {
+    name: SPEC_DEFAULTS.restoreContainer,
+    image: spec.job.image ?? options.image,
+    imagePullPolicy: SPEC_DEFAULTS.imagePullPolicy,
+    command: ['binlog-archiver'],
+    args: ['restore', '--store', storeUrl(archive.storage), '--key', keyUrl(archive.keyProvider), '--source', spec.sourceServer,
+      ...pointArgs(spec), ...output.args, '--json'],
+    ...(secrets.env.length === 0 ? {} : { env: secrets.env }),
+    ...(spec.job.resources === undefined ? {} : { resources: resourcesOf(spec.job) }),
+    securityContext: containerSecurityContext(),
+    volumeMounts: [{ name: 'tmp', mountPath: SPEC_DEFAULTS.tmpDir }, ...secrets.mounts],
+  };
+  const serviceAccountName = archive.storage.credentials?.serviceAccountName;
+  return assembleJob({
+    name: restoreJobName(name, uid),
+    namespace,
+    labels: restoreLabels(name, options.correlationId),
+    annotations: { [ANNOTATION.restore]: name, [ANNOTATION.source]: spec.sourceServer, [ANNOTATION.correlationId]: options.correlationId },
+    owner: { kind: 'BinlogRestore', name, uid },
+    shape: spec.job,
+    container,
+    volumes: [tmpVolume(), ...secrets.volumes],
+    ...(serviceAccountName === undefined ? {} : { serviceAccountName }),
+  });
+}

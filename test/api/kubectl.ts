@@ -1,0 +1,52 @@
+/** kubectl against the test environment's API server, and a namespace per test run that is removed afterwards. */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { need } from '../support/testenv.ts';
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function kubectl(args: string[], input?: string): Promise<Result> {
+  const { kubeconfig } = need('kube');
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** kubectl that must succeed. */
+export async function ok(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Deletes a namespace the test created. No controller-manager runs in the test environment, so nothing empties a
+ * Terminating namespace: delete the objects first, then clear the namespace's finalizer through /finalize.
+ */
+export async function deleteNamespace(ns: string, kinds: string): Promise<void> {
+  await kubectl(['delete', kinds, '--all', '-n', ns, '--wait=false']);
+  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+  const body = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: { finalizers: [] } });
+  await kubectl(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], body);
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

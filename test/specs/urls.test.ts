@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyDefaults, policySpec, type KeyProviderSpec, type ResolvedKeyProvider, type ResolvedStorage } from '../../src/api/index.ts';
+import { parseAwsKmsUrl } from '../../src/keys/aws-kms-url.ts';
+import { parseVaultUrl } from '../../src/keys/vault-url.ts';
+import { keyUrl, storeUrl } from '../../src/specs/index.ts';
+
+function resolvedKey(keyProvider: KeyProviderSpec): ResolvedKeyProvider {
+  return applyDefaults(policySpec, { source: { selector: { matchLabels: { a: 'b' } }, binlogVolume: 'v' }, storage: { bucket: 'bkt' }, keyProvider }).keyProvider;
+}
+
+describe('--store URL from spec.storage', () => {
+  const cases: Array<{ storage: ResolvedStorage; url: string }> = [
+    { storage: { bucket: 'acme-binlogs', forcePathStyle: false }, url: 's3://acme-binlogs' },
+    { storage: { bucket: 'acme-binlogs', prefix: '', forcePathStyle: false }, url: 's3://acme-binlogs' },
+    { storage: { bucket: 'acme-binlogs', prefix: 'prod/eu 1', region: 'eu-west-1', forcePathStyle: false }, url: 's3://acme-binlogs/prod/eu%201?region=eu-west-1' },
+    {
+      storage: { bucket: 'b.c', endpoint: 'https://minio:9000', region: 'us-east-1', forcePathStyle: true, objectLock: { mode: 'COMPLIANCE', days: 30 } },
+      url: 's3://b.c?endpoint=https%3A%2F%2Fminio%3A9000&region=us-east-1&forcePathStyle=true&objectLockMode=COMPLIANCE&objectLockDays=30',
+    },
+  ];
+  for (const c of cases) {
+    it(c.url, () => {
+      assert.equal(storeUrl(c.storage), c.url);
+      const parsed = new URL(c.url);
+      assert.equal(parsed.hostname, c.storage.bucket);
+      assert.equal(decodeURIComponent(parsed.pathname.slice(1)), c.storage.prefix ?? '');
+      assert.equal(parsed.searchParams.get('endpoint') ?? undefined, c.storage.endpoint);
+    });
+  }
+});
+
+describe('--key URL from spec.keyProvider, read back by the CLI\'s own parsers', () => {
+  it('local: the mounted key file', () => {
+    assert.equal(keyUrl(resolvedKey({ local: { secretName: 'k' } })), 'file:///var/run/binlog-archiver/key/master.key');
+  });
+
+  const kms: Array<{ keyId: string; region?: string; endpoint?: string }> = [
+    { keyId: 'alias/binlog-archiver', region: 'eu-west-1' },
+    { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'us-east-1', endpoint: 'http://127.0.0.1:5000' },
+    { keyId: 'arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+    { keyId: 'arn:aws:kms:eu-central-1:111122223333:alias/prod/binlogs', region: 'eu-central-1' },
+  ];
+  for (const k of kms) {
+    it(`awsKms ${k.keyId}`, () => {
+      const parsed = parseAwsKmsUrl(keyUrl(resolvedKey({ awsKms: k })));
+      assert.equal(parsed.keyId, k.keyId);
+      assert.equal(parsed.region, k.region ?? 'eu-central-1');
+      assert.equal(parsed.endpoint, k.endpoint);
+    });
+  }
+
+  it('vault with Kubernetes auth', () => {
+    const parsed = parseVaultUrl(keyUrl(resolvedKey({ vault: { address: 'https://vault:8200', transitKey: 'binlogs', mount: 'secret/transit', namespace: 'team-a', kubernetesAuth: { role: 'r', mountPath: 'k8s-prod' }, caSecret: { name: 'ca' } } })));
+    assert.deepEqual(parsed, {
+      key: 'binlogs', addr: 'https://vault:8200', mount: 'secret/transit', namespace: 'team-a', caFile: '/var/run/binlog-archiver/vault-ca/ca.crt',
+      auth: { method: 'kubernetes', role: 'r', jwtFile: '/var/run/binlog-archiver/vault-token/token', authMount: 'k8s-prod' },
+    });
+  });
+
+  it('vault with a token Secret', () => {
+    const parsed = parseVaultUrl(keyUrl(resolvedKey({ vault: { address: 'http://127.0.0.1:8200', transitKey: 'k', tokenSecret: { name: 'vault-token' } } })));
+    assert.deepEqual(parsed, { key: 'k', addr: 'http://127.0.0.1:8200', mount: 'transit', auth: { method: 'token', tokenFile: '/var/run/binlog-archiver/vault-token/token' } });
+  });
+});
