@@ -7,7 +7,7 @@ import { ArchiverError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { runArchive } from '../pipeline/archive-run.ts';
 import { runRestore } from '../restore/restore-run.ts';
-import { parseUntilTime, type RestoreTarget } from '../restore/target.ts';
+import { parsePosition, parseUntilTime, type RestoreTarget, type StartPosition } from '../restore/target.ts';
 import { runVerify } from '../restore/verify-run.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { openStore } from '../store/open-store.ts';
@@ -27,7 +27,7 @@ function print(io: Io, json: boolean, summary: unknown, human: () => string): vo
 export const USAGE = {
   inspect: 'binlog-archiver inspect FILE... [--json]',
   archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--namespace NS --policy NAME] [--json]',
-  restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET] [--until TIME | --until-gtid SET] [--accept-gaps] [--json]',
+  restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--json]',
   verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
 };
 
@@ -90,12 +90,27 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** `--X-file F --X-position N` as a pair: both or neither. */
+function filePosition(values: Record<string, unknown>, prefix: 'from' | 'until'): StartPosition | undefined {
+  const file = optional(values, `${prefix}-file`);
+  const position = optional(values, `${prefix}-position`);
+  if (file === undefined && position === undefined) return undefined;
+  if (file === undefined || position === undefined) {
+    throw new ArchiverError('EUSAGE', `restore: --${prefix}-file and --${prefix}-position go together`, { hint: `usage: ${USAGE.restore}` });
+  }
+  return { file, position: parsePosition(`--${prefix}-position`, position) };
+}
+
 function restoreTarget(values: Record<string, unknown>): RestoreTarget {
   const until = optional(values, 'until');
   const untilGtid = optional(values, 'until-gtid');
-  if (until !== undefined && untilGtid !== undefined) throw new ArchiverError('EUSAGE', 'restore: give either --until or --until-gtid, not both', { hint: `usage: ${USAGE.restore}` });
+  const untilPosition = filePosition(values, 'until');
+  if ([until, untilGtid, untilPosition].filter((v) => v !== undefined).length > 1) {
+    throw new ArchiverError('EUSAGE', 'restore: give either --until or --until-gtid or --until-file/--until-position, not several', { hint: `usage: ${USAGE.restore}` });
+  }
   if (until !== undefined) return { kind: 'time', until: parseUntilTime(until) };
   if (untilGtid !== undefined) return { kind: 'gtid', text: untilGtid };
+  if (untilPosition !== undefined) return { kind: 'position', ...untilPosition };
   return { kind: 'latest' };
 }
 
@@ -103,10 +118,13 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('restore', argv, {
     ...common, store: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, source: { type: 'string' },
     'from-gtid': { type: 'string' }, until: { type: 'string' }, 'until-gtid': { type: 'string' }, 'accept-gaps': { type: 'boolean' },
+    'from-file': { type: 'string' }, 'from-position': { type: 'string' }, 'until-file': { type: 'string' }, 'until-position': { type: 'string' },
   }, USAGE.restore);
   const source = optional(values, 'source');
   const fromGtid = optional(values, 'from-gtid');
+  const fromPosition = filePosition(values, 'from');
   const summary = await runRestore({
+    ...(fromPosition === undefined ? {} : { fromPosition }),
     store: openStore(required('restore', values, 'store', USAGE.restore)),
     keyUrl: required('restore', values, 'key', USAGE.restore),
     out: required('restore', values, 'out', USAGE.restore),

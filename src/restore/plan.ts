@@ -6,12 +6,14 @@ import { type GtidSet, gtidSetContains, parseGtidSet } from '../binlog/index.ts'
 import { ArchiverError } from '../errors.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { type ManifestEntry, indexRecord } from '../store/manifest.ts';
-import { parseGtidOption, type RestoreTarget } from './target.ts';
+import { parseGtidOption, type RestoreTarget, type StartPosition } from './target.ts';
 
 export interface RestorePlan {
   files: ManifestEntry[];
   gaps: Gap[];
   from: GtidSet | null;
+  /** Set when the start was given as file/position. */
+  fromPosition: StartPosition | null;
   target: RestoreTarget;
   /** For a gtid target, the parsed set. */
   targetGtids: GtidSet | null;
@@ -27,7 +29,21 @@ function endState(entry: ManifestEntry): GtidSet | null {
   return null;
 }
 
-export function planRestore(options: { entries: ManifestEntry[]; source: string; fromGtid?: string; target: RestoreTarget; acceptGaps?: boolean }): RestorePlan {
+function indexOfFile(entries: ManifestEntry[], file: string, option: string): number {
+  const idx = entries.findIndex((e) => e.binlog.name === file);
+  if (idx === -1) {
+    throw new ArchiverError('EGAP', `${option} names ${file}, which is not in the archive (it holds ${entries[0]?.binlog.name ?? '?'} .. ${entries.at(-1)?.binlog.name ?? '?'})`);
+  }
+  return idx;
+}
+
+function checkPosition(entry: ManifestEntry, position: number, option: string): void {
+  if (position > entry.binlog.endPosition) {
+    throw new ArchiverError('EUSAGE', `${option} ${position} is past the end of ${entry.binlog.name} (${entry.binlog.endPosition} bytes)`);
+  }
+}
+
+export function planRestore(options: { entries: ManifestEntry[]; source: string; fromGtid?: string; fromPosition?: StartPosition; target: RestoreTarget; acceptGaps?: boolean }): RestorePlan {
   const { entries, source, target } = options;
   const first = entries[0];
   const last = entries.at(-1);
@@ -38,7 +54,15 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
   const from = options.fromGtid === undefined ? null : parseGtidOption(flavor, '--from-gtid', options.fromGtid);
   const targetGtids = target.kind === 'gtid' ? parseGtidOption(flavor, '--until-gtid', target.text) : null;
 
+  if (from !== null && options.fromPosition !== undefined) {
+    throw new ArchiverError('EUSAGE', 'give the start either as --from-gtid or as --from-file/--from-position, not both');
+  }
+  const fromPosition = options.fromPosition ?? null;
   let start = 0;
+  if (fromPosition !== null) {
+    start = indexOfFile(entries, fromPosition.file, '--from-file');
+    checkPosition(entries[start]!, fromPosition.position, '--from-position');
+  }
   if (from !== null) {
     // Skip files whose every transaction the base backup already holds.
     while (start < entries.length) {
@@ -54,7 +78,7 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       });
     }
     if (start === entries.length && target.kind === 'latest') {
-      return { files: [], gaps: [], from, target, targetGtids };
+      return { files: [], gaps: [], from, fromPosition, target, targetGtids };
     }
   }
 
@@ -84,6 +108,12 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       throw new ArchiverError('EGAP', `--until-gtid ${targetGtids.format()} is not reached by the archive (it ends at ${endState(last)?.format() ?? 'unknown'})`);
     }
     stop = idx;
+  } else if (target.kind === 'position') {
+    stop = indexOfFile(entries, target.file, '--until-file');
+    checkPosition(entries[stop]!, target.position, '--until-position');
+    if (stop < start || (stop === start && fromPosition !== null && target.position < fromPosition.position)) {
+      throw new ArchiverError('EUSAGE', `the target ${target.file}:${target.position} is before the start point`);
+    }
   }
   const files = entries.slice(start, stop + 1);
   const gaps = findGaps(files.map(indexRecord));
@@ -92,5 +122,5 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       hint: 'a point-in-time recovery across a gap loses transactions; pass --accept-gaps only if you accept that',
     });
   }
-  return { files, gaps, from, target, targetGtids };
+  return { files, gaps, from, fromPosition, target, targetGtids };
 }

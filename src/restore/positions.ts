@@ -21,6 +21,7 @@ export async function startPosition(file: string, entry: ManifestEntry, from: Gt
 /** null = replay the last file to its end. */
 export async function stopPosition(file: string, entry: ManifestEntry, target: RestoreTarget, targetGtids: GtidSet | null): Promise<number | null> {
   if (target.kind === 'latest') return null;
+  if (target.kind === 'position') return target.position;
   if (target.kind === 'time') {
     // Binlog timestamps have one-second resolution: everything stamped at or before the target second is applied.
     const limit = Math.floor(target.until.getTime() / 1000);

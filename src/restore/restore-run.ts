@@ -18,7 +18,7 @@ import { planRestore } from './plan.ts';
 import { startPosition, stopPosition } from './positions.ts';
 import { replayCommand, replayScript } from './replay-script.ts';
 import { openStoredObject } from './stored-object.ts';
-import type { RestoreTarget } from './target.ts';
+import type { RestoreTarget, StartPosition } from './target.ts';
 
 export interface RestoreOptions {
   store: ObjectStore;
@@ -27,6 +27,7 @@ export interface RestoreOptions {
   out: string;
   source?: string;
   fromGtid?: string;
+  fromPosition?: StartPosition;
   target: RestoreTarget;
   acceptGaps?: boolean;
   logger?: Logger;
@@ -102,7 +103,11 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const logger = (options.logger ?? silentLogger).child({ store: options.store.url });
   const source = await chooseSource(options.store, options.source);
   const entries = await readEntries(options.store, source);
-  const plan = planRestore({ entries, source, target: options.target, ...(options.fromGtid === undefined ? {} : { fromGtid: options.fromGtid }), acceptGaps: options.acceptGaps ?? false });
+  const plan = planRestore({
+    entries, source, target: options.target, acceptGaps: options.acceptGaps ?? false,
+    ...(options.fromGtid === undefined ? {} : { fromGtid: options.fromGtid }),
+    ...(options.fromPosition === undefined ? {} : { fromPosition: options.fromPosition }),
+  });
   // Every object must be there before anything is written: a missing one is a gap, named.
   for (const entry of plan.files) {
     if ((await options.store.head(entry.object.key)) === undefined) {
@@ -140,13 +145,15 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const last = plan.files.at(-1);
   if (first !== undefined && last !== undefined) {
     const flavor = first.source.flavor;
-    summary.startPosition = await startPosition(path.join(options.out, first.binlog.name), first, plan.from);
+    summary.startPosition = plan.fromPosition?.position ?? (await startPosition(path.join(options.out, first.binlog.name), first, plan.from));
     summary.stopPosition = await stopPosition(path.join(options.out, last.binlog.name), last, plan.target, plan.targetGtids);
-    const target = plan.target.kind === 'time' ? `until ${plan.target.until.toISOString()}` : plan.target.kind === 'gtid' ? `until GTID ${plan.target.text}` : 'to the end of the archive';
+    const t = plan.target;
+    const target = t.kind === 'time' ? `until ${t.until.toISOString()}` : t.kind === 'gtid' ? `until GTID ${t.text}` : t.kind === 'position' ? `until ${t.file}:${t.position}` : 'to the end of the archive';
+    const start = plan.fromPosition !== null ? `from ${plan.fromPosition.file}:${plan.fromPosition.position}` : plan.from === null ? 'from the first archived binlog' : `from GTID ${plan.from.format()}`;
     const spec = {
       flavor, source, files: plan.files.map((e) => e.binlog.name), startPosition: summary.startPosition, stopPosition: summary.stopPosition,
       excludeGtids: flavor === 'mysql' && plan.from !== null ? plan.from.format() : null,
-      description: `${plan.from === null ? 'from the first archived binlog' : `from GTID ${plan.from.format()}`} ${target}`,
+      description: `${start} ${target}`,
       generatedAt: clock().toISOString(),
     };
     const script = path.join(options.out, 'replay.sh');

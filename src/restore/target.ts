@@ -2,7 +2,25 @@
 import { type GtidFlavor, type GtidSet, parseGtidSet } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 
-export type RestoreTarget = { kind: 'latest' } | { kind: 'time'; until: Date } | { kind: 'gtid'; text: string };
+export type RestoreTarget =
+  | { kind: 'latest' }
+  | { kind: 'time'; until: Date }
+  | { kind: 'gtid'; text: string }
+  /** Stop at byte `position` of binlog `file` (what mysqlbinlog --stop-position means for the last file). */
+  | { kind: 'position'; file: string; position: number };
+
+/** A start point given as binlog coordinates (e.g. from a base backup's binlog_info) rather than a GTID set. */
+export interface StartPosition {
+  file: string;
+  position: number;
+}
+
+export function parsePosition(option: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 4 || !Number.isSafeInteger(Number(text))) {
+    throw new ArchiverError('EUSAGE', `${option} ${JSON.stringify(text)} is not a binlog byte position`, { hint: 'positions are byte offsets, 4 or more' });
+  }
+  return Number(text);
+}
 
 export function parseUntilTime(text: string): Date {
   // A bare "YYYY-MM-DD HH:MM:SS" is read as UTC, like the binlog's own timestamps.

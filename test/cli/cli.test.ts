@@ -55,6 +55,31 @@ describe('binlog-archiver CLI', () => {
     for (const [i, name] of names.entries()) assert.equal(sha256(path.join(out, name)), sha256(KINGBUS[i]!));
   });
 
+  it('restore by binlog file and position: only the files needed, and the exact replay positions', async () => {
+    const { dir } = binlogDir(KINGBUS, 'mysql-bin');
+    const work = tempDir();
+    const key = newKeyUrl(work);
+    const store = `file://${path.join(work, 'store')}`;
+    assert.equal((await cli(['archive', '--binlog-dir', dir, '--store', store, '--key', key, '-q'])).code, 0);
+    const out = path.join(work, 'out');
+    const result = await cli(['restore', '--store', store, '--key', key, '--out', out, '--from-file', 'mysql-bin.000002', '--from-position', '1000',
+      '--until-file', 'mysql-bin.000003', '--until-position', '3089', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as { files: { name: string }[]; replayCommand: string[] };
+    assert.deepEqual(summary.files.map((f) => f.name), ['mysql-bin.000002', 'mysql-bin.000003']);
+    assert.deepEqual(summary.replayCommand, ['mysqlbinlog', '--no-defaults', '--start-position=1000', '--stop-position=3089', 'mysql-bin.000002', 'mysql-bin.000003']);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['mysql-bin.000002', 'mysql-bin.000003', 'replay.sh']);
+    const missing = await cli(['restore', '--store', store, '--key', key, '--out', path.join(work, 'o2'), '--until-file', 'mysql-bin.000009', '--until-position', '4']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /--until-file names mysql-bin\.000009, which is not in the archive \(it holds mysql-bin\.000001 \.\. mysql-bin\.000003\)/);
+    const past = await cli(['restore', '--store', store, '--key', key, '--out', path.join(work, 'o3'), '--until-file', 'mysql-bin.000001', '--until-position', '999999']);
+    assert.equal(past.code, 2);
+    assert.match(past.stderr, /--until-position 999999 is past the end of mysql-bin\.000001 \(6312 bytes\)/);
+    const half = await cli(['restore', '--store', store, '--key', key, '--out', path.join(work, 'o4'), '--from-file', 'mysql-bin.000001']);
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /--from-file and --from-position go together/);
+  });
+
   it('usage errors exit 2 with a message saying what is missing', async () => {
     const missing = await cli(['archive', '--store', 'file:///tmp/x']);
     assert.equal(missing.code, 2);
@@ -64,7 +89,7 @@ describe('binlog-archiver CLI', () => {
     assert.match(unknown.stderr, /Unknown option '--bogus'/);
     const both = await cli(['restore', '--store', 'file:///tmp/x', '--key', 'file:///tmp/k', '--out', '/tmp/o', '--until', '2026-01-01T00:00:00Z', '--until-gtid', '0-1-1']);
     assert.equal(both.code, 2);
-    assert.match(both.stderr, /either --until or --until-gtid/);
+    assert.match(both.stderr, /either --until or --until-gtid or --until-file\/--until-position/);
     const badTime = await cli(['restore', '--store', 'file:///tmp/x', '--key', 'file:///tmp/k', '--out', '/tmp/o', '--until', 'yesterday']);
     assert.equal(badTime.code, 2);
     assert.match(badTime.stderr, /--until "yesterday" is not a time/);
