@@ -2,13 +2,16 @@
  * The four commands. Each parses its options, runs the library function, and prints one summary:
  * JSON on stdout with --json, a few human lines otherwise. Failures throw; main.ts turns them into exit codes.
  */
+import fs from 'node:fs';
 import { inspectBinlog } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { runArchive } from '../pipeline/archive-run.ts';
+import type { ApplyTarget } from '../restore/apply.ts';
 import { runRestore } from '../restore/restore-run.ts';
 import { parsePosition, parseUntilTime, type RestoreTarget, type StartPosition } from '../restore/target.ts';
 import { runVerify } from '../restore/verify-run.ts';
+import { encodeReport, reportFromSummary } from '../controller/run-report.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { openStore } from '../store/open-store.ts';
 import { integer, optional, parse, required } from './args.ts';
@@ -26,8 +29,8 @@ function print(io: Io, json: boolean, summary: unknown, human: () => string): vo
 
 export const USAGE = {
   inspect: 'binlog-archiver inspect FILE... [--json]',
-  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--namespace NS --policy NAME] [--json]',
-  restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--json]',
+  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
+  restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--apply-host H --apply-port P --apply-user-file F --apply-password-file F] [--json]',
   verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
 };
 
@@ -60,7 +63,7 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('archive', argv, {
     ...common, 'binlog-dir': { type: 'string' }, store: { type: 'string' }, key: { type: 'string' }, format: { type: 'string' },
     level: { type: 'string' }, source: { type: 'string' }, 'segment-size': { type: 'string' },
-    namespace: { type: 'string' }, policy: { type: 'string' },
+    namespace: { type: 'string' }, policy: { type: 'string' }, 'summary-file': { type: 'string' },
   }, USAGE.archive);
   const progress = progressLine(io);
   const level = integer('archive', values, 'level');
@@ -84,6 +87,9 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     onProgress: ({ binlog, bytes, total }) => progress.update(`archiving ${binlog}: ${mib(bytes)} / ${mib(total)}`),
   });
   progress.done();
+  // The operator's Jobs: a compact report (< 4096 bytes) as the container's termination message (run-report.ts).
+  const summaryFile = optional(values, 'summary-file');
+  if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeReport(reportFromSummary(summary)));
   print(io, values.json === true, { ok: true, ...summary }, () =>
     `archived ${summary.archived}, skipped ${summary.skipped}, adopted ${summary.adopted} binlog(s) of ${summary.source ?? '(none)'}: ${mib(summary.bytes)} -> ${mib(summary.objectBytes)}` +
     `${summary.gaps.length > 0 ? `; ${summary.gaps.length} gap(s): ${summary.gaps.map((g) => g.detail).join('; ')}` : ''}\n`);
@@ -99,6 +105,20 @@ function filePosition(values: Record<string, unknown>, prefix: 'from' | 'until')
     throw new ArchiverError('EUSAGE', `restore: --${prefix}-file and --${prefix}-position go together`, { hint: `usage: ${USAGE.restore}` });
   }
   return { file, position: parsePosition(`--${prefix}-position`, position) };
+}
+
+/** --apply-host H [--apply-port P] --apply-user-file F --apply-password-file F: all or none. */
+function applyTarget(values: Record<string, unknown>): ApplyTarget | undefined {
+  const host = optional(values, 'apply-host');
+  const userFile = optional(values, 'apply-user-file');
+  const passwordFile = optional(values, 'apply-password-file');
+  const port = integer('restore', values, 'apply-port') ?? 3306;
+  if (host === undefined && userFile === undefined && passwordFile === undefined) return undefined;
+  if (host === undefined || userFile === undefined || passwordFile === undefined) {
+    throw new ArchiverError('EUSAGE', 'restore: --apply-host, --apply-user-file and --apply-password-file go together', { hint: 'credentials come from files (mounted Secrets), never from the command line' });
+  }
+  if (port < 1 || port > 65535) throw new ArchiverError('EUSAGE', `restore: --apply-port ${port} is not a port`);
+  return { host, port, userFile, passwordFile };
 }
 
 function restoreTarget(values: Record<string, unknown>): RestoreTarget {
@@ -119,11 +139,14 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
     ...common, store: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, source: { type: 'string' },
     'from-gtid': { type: 'string' }, until: { type: 'string' }, 'until-gtid': { type: 'string' }, 'accept-gaps': { type: 'boolean' },
     'from-file': { type: 'string' }, 'from-position': { type: 'string' }, 'until-file': { type: 'string' }, 'until-position': { type: 'string' },
+    'apply-host': { type: 'string' }, 'apply-port': { type: 'string' }, 'apply-user-file': { type: 'string' }, 'apply-password-file': { type: 'string' },
   }, USAGE.restore);
   const source = optional(values, 'source');
   const fromGtid = optional(values, 'from-gtid');
   const fromPosition = filePosition(values, 'from');
+  const apply = applyTarget(values);
   const summary = await runRestore({
+    ...(apply === undefined ? {} : { apply }),
     ...(fromPosition === undefined ? {} : { fromPosition }),
     store: openStore(required('restore', values, 'store', USAGE.restore)),
     keyUrl: required('restore', values, 'key', USAGE.restore),
@@ -136,7 +159,8 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   });
   print(io, values.json === true, { ok: true, ...summary }, () =>
     `restored ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.out}\n` +
-    (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | mysql\n`));
+    (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | mysql\n`) +
+    (summary.appliedTo === null ? '' : `applied to ${summary.appliedTo}\n`));
   return 0;
 }
 

@@ -19,6 +19,7 @@ import { startPosition, stopPosition } from './positions.ts';
 import { replayCommand, replayScript } from './replay-script.ts';
 import { openStoredObject } from './stored-object.ts';
 import type { RestoreTarget, StartPosition } from './target.ts';
+import { type ApplyTarget, applyReplay } from './apply.ts';
 
 export interface RestoreOptions {
   store: ObjectStore;
@@ -30,6 +31,8 @@ export interface RestoreOptions {
   fromPosition?: StartPosition;
   target: RestoreTarget;
   acceptGaps?: boolean;
+  /** Also replay into this server, in one session, after the files are written and verified. */
+  apply?: ApplyTarget;
   logger?: Logger;
   clock?: () => Date;
 }
@@ -42,6 +45,8 @@ export interface RestoreSummary {
   gaps: Gap[];
   replayScript: string | null;
   replayCommand: string[] | null;
+  /** host:port the replay was applied to, when asked. */
+  appliedTo: string | null;
   startPosition: number | null;
   stopPosition: number | null;
   durationMs: number;
@@ -121,7 +126,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   } catch (err) {
     throw outputError(err, options.out);
   }
-  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, startPosition: null, stopPosition: null, durationMs: 0 };
+  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, durationMs: 0 };
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   try {
     // Two files at a time: each decode already spreads its frames over the worker pool.
@@ -166,6 +171,11 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
     }
     summary.replayScript = script;
     summary.replayCommand = replayCommand(spec);
+    if (options.apply !== undefined) {
+      await applyReplay({ flavor, command: summary.replayCommand, dir: options.out, target: options.apply });
+      summary.appliedTo = `${options.apply.host}:${options.apply.port}`;
+      logger.log('info', 'Applied restore to server', { source, server: summary.appliedTo, files: plan.files.length });
+    }
   }
   summary.durationMs = Date.now() - started;
   logger.log('info', 'Restore finished', { source, files: summary.files.length, bytes: summary.bytes });

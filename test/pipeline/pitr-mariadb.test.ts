@@ -5,7 +5,7 @@
  * trip of every binlog the server wrote.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +22,7 @@ import { runRestore } from '../../src/restore/restore-run.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, sha256, tempDir } from '../support/archive.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
-import { need, skipUnlessIn } from '../support/testenv.ts';
+import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
 
 const run = promisify(execFile);
 const TABLES = ['accounts', 'ledger', 'notes'];
@@ -98,6 +98,41 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
       assert.equal(await checksums((sql) => replica.sql(sql), db), moment.sums, `moment ${i} (${moment.until})`);
       await stopProcess(replica.proc.pid, replica.proc.exe);
     }
+  });
+
+  it('applies a restore to a server in one session with credentials from files (restore --apply-*)', { timeout: 120_000 }, async () => {
+    const db = `apply_${randomBytes(3).toString('hex')}`;
+    await client.query('FLUSH BINARY LOGS');
+    const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
+    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
+      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT); CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
+    await workloadRound(client, db, 1);
+    await workloadRound(client, db, 2);
+    const expected = await checksums((sql) => client.query(sql), db);
+    await client.query('FLUSH BINARY LOGS');
+    const work = tempDir();
+    const key = newKeyUrl(work);
+    const storeUrl = `file://${path.join(work, 'store')}`;
+    const source = `apply-${randomBytes(3).toString('hex')}`;
+    await runArchive({ binlogDir: mysql.binlogDir, store: openStore(storeUrl), keyUrl: key, source });
+    const replica = await launchMariadb({
+      name: 'apply-target', dir: tempDir('blarc-replica-'), port: await allocatePort('replica'), binlog: false, serverId: 200,
+      tools: (await ensureTools(new Set(['mysql']))) as MariadbTools,
+    });
+    replicas.push(replica);
+    const password = randomBytes(12).toString('hex');
+    await replica.sql(`CREATE USER 'restorer'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL PRIVILEGES ON *.* TO 'restorer'@'127.0.0.1'`);
+    fs.writeFileSync(path.join(work, 'user'), 'restorer\n', { mode: 0o600 });
+    fs.writeFileSync(path.join(work, 'password'), `${password}\n`, { mode: 0o600 });
+    const port = Number((await replica.sql('SELECT @@port')).trim());
+    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), 'restore', '--store', storeUrl, '--key', key, '--source', source,
+      '--out', path.join(work, 'out'), '--from-gtid', base, '--apply-host', '127.0.0.1', '--apply-port', String(port),
+      '--apply-user-file', path.join(work, 'user'), '--apply-password-file', path.join(work, 'password'), '--json', '-q'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as { appliedTo: string }).appliedTo, `127.0.0.1:${port}`);
+    assert.ok(!result.stdout.includes(password) && !result.stderr.includes(password), 'the password leaked into the output');
+    assert.equal(await checksums((sql) => replica.sql(sql), db), expected);
+    await stopProcess(replica.proc.pid, replica.proc.exe);
   });
 
   it('round-trips every closed binlog the server wrote, byte-identical', async () => {
