@@ -13,7 +13,7 @@ import type { BatchKeys } from '../keys/batch-keys.ts';
 import { verifyStoredObject } from '../restore/stored-object.ts';
 import { objectKey, sidecarKey } from '../store/layout.ts';
 import { type ManifestEntry, ENTRY_SCHEMA, readEntry, writeEntry } from '../store/manifest.ts';
-import { once, readAll } from '../store/object-store.ts';
+import { type PutResult, once, readAll } from '../store/object-store.ts';
 import type { ResolvedArchiveOptions } from './archive-options.ts';
 import { binlogSource } from './binlog-source.ts';
 import { BinlogRun } from './binlog-state.ts';
@@ -21,12 +21,26 @@ import type { Candidate } from './discover.ts';
 import { planEncoding } from './encoding-plan.ts';
 import { sha256File } from './file-hash.ts';
 
+export interface UploadStats {
+  parts: number;
+  partsUploaded: number;
+  partsSkipped: number;
+  partsReuploaded: number;
+}
+
 export interface BinlogOutcome {
   status: 'archived' | 'skipped' | 'adopted';
   /** The entry written now, or the one already in the store. */
   entry: ManifestEntry;
   /** A resumed upload sent only the parts the store lacked. */
   resumed: boolean;
+  /** Multipart figures, from stores that upload in parts. */
+  upload: UploadStats | null;
+}
+
+function uploadStats(result: PutResult): UploadStats | null {
+  const r = result as PutResult & Partial<UploadStats>;
+  return r.parts === undefined ? null : { parts: r.parts, partsUploaded: r.partsUploaded ?? 0, partsSkipped: r.partsSkipped ?? 0, partsReuploaded: r.partsReuploaded ?? 0 };
 }
 
 export interface BatchContext {
@@ -84,7 +98,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
       }
       run.advance('checked');
       run.advance('skipped');
-      return { status: 'skipped', entry: existing, resumed: false };
+      return { status: 'skipped', entry: existing, resumed: false, upload: null };
     }
     if ((await store.head(key)) !== undefined) {
       run.advance('checked');
@@ -103,7 +117,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
         ? encodeObject({ ...common, dek: plan.dek, wrappedKey: plan.wrapped, encryptionContext: plan.context,
           key: { provider: ctx.keys.provider().kind, keyId: plan.keyId, ...(plan.keyVersion === null ? {} : { keyVersion: plan.keyVersion }) } })
         : encodeOpensslObject({ ...common, passphrase: ctx.keys.passphrase().passphrase, key: { provider: 'passphrase', keyId: plan.keyId } });
-      let stored;
+      let stored: PutResult;
       try {
         stored = await store.put(key, encoded, { resumable: true, resumeMeta: plan.resumeMeta });
       } catch (err) {
@@ -127,8 +141,8 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
       const entry = entryFor(ctx, plan.identity, candidate, info, result.plaintextSha256, object, keyRef);
       await writeEntry(store, entry);
       run.advance('manifested');
-      log.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: stored.size, resumed: plan.resumed });
-      return { status: 'archived', entry, resumed: plan.resumed };
+      log.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: stored.size, resumed: plan.resumed, upload: uploadStats(stored) });
+      return { status: 'archived', entry, resumed: plan.resumed, upload: uploadStats(stored) };
     } finally {
       plan.release();
     }
@@ -178,5 +192,5 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   await writeEntry(store, entry);
   run.advance('manifested');
   run.logger.log('info', 'Adopted archived binlog left by an interrupted run', { objectKey: key, earlierCorrelationId: earlier.correlationId });
-  return { status: 'adopted', entry, resumed: false };
+  return { status: 'adopted', entry, resumed: false, upload: null };
 }

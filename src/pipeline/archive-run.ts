@@ -19,6 +19,7 @@ export interface BinlogRow {
   correlationId: string;
   status: BinlogOutcome['status'];
   resumed: boolean;
+  upload: BinlogOutcome['upload'];
   bytes: number;
   objectKey: string;
   objectBytes: number;
@@ -74,9 +75,9 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   try {
     for (const candidate of discovery.closed) {
-      const { status, entry, resumed } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
+      const { status, entry, resumed, upload } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
       summary.binlogs.push({
-        binlog: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, status, resumed, bytes: entry.binlog.size,
+        binlog: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, status, resumed, upload, bytes: entry.binlog.size,
         objectKey: entry.object.key, objectBytes: entry.object.size, lastEventTime: entry.binlog.lastEventTime, lastGtid: entry.binlog.lastGtid,
       });
       summary[status] += 1;

@@ -1,0 +1,87 @@
+/**
+ * The archive worker killed with SIGKILL in the middle of a multipart upload, then run again: the rerun
+ * resumes the pending upload with the earlier run's identity and data key, so the bytes it re-produces are
+ * identical and only the missing parts are uploaded; no incomplete upload is left; the restore is exact.
+ */
+import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { generateBinlog } from '../../bench/generate-binlog.ts';
+import { binlogDir, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
+import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
+import { credentialsEnv, rawClient, storeUrlFor } from '../store/helpers.ts';
+
+interface Row { binlog: string; resumed: boolean; upload: { parts: number; partsUploaded: number; partsSkipped: number; partsReuploaded: number } | null }
+
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+describe('archive to S3 killed mid-upload, then rerun', { skip: skipUnlessIn('s3') || skipUnlessIn('mysql') }, () => {
+  it('uploads only the missing parts and leaves no incomplete upload', { timeout: 300_000 }, async (t) => {
+    const { bucket } = need('s3');
+    const file = await generateBinlog(48);
+    const { dir, names } = binlogDir([file], 'mysql-bin');
+    const work = tempDir();
+    const key = newKeyUrl(work);
+    const prefix = `resume-${randomBytes(4).toString('hex')}`;
+    // Small parts, one at a time: the kill lands between parts predictably.
+    const store = storeUrlFor(prefix, '&partSize=5MiB&multipartThreshold=10MiB&concurrency=1');
+    const env = { ...process.env, ...credentialsEnv() };
+    const s3 = rawClient();
+    const args = ['archive', '--binlog-dir', dir, '--store', store, '--key', key, '--source', 'db1', '--json', '-q'];
+    let child: ChildProcess | undefined;
+    let heldBeforeKill = 0;
+    try {
+      child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { env, stdio: 'ignore' });
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && heldBeforeKill < 2) {
+        const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/binlogs/` }));
+        const upload = uploads.Uploads?.[0];
+        if (upload?.UploadId !== undefined && upload.Key !== undefined) {
+          const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
+          heldBeforeKill = parts.Parts?.length ?? 0;
+        }
+        if (heldBeforeKill < 2) await sleep(50);
+      }
+      assert.ok(heldBeforeKill >= 2, 'the first run never got two parts up');
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child?.once('exit', resolve));
+    } finally {
+      child?.kill('SIGKILL');
+    }
+    const pending = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/binlogs/` }));
+    assert.equal(pending.Uploads?.length, 1, 'the killed run should leave its upload pending');
+    const held = (await s3.send(new ListPartsCommand({ Bucket: bucket, Key: pending.Uploads[0]!.Key, UploadId: pending.Uploads[0]!.UploadId }))).Parts?.length ?? 0;
+
+    const rerun = await cli(args, env);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const row = (JSON.parse(rerun.stdout) as { binlogs: Row[] }).binlogs[0]!;
+    assert.equal(row.resumed, true);
+    assert.ok(row.upload !== null);
+    assert.equal(row.upload.partsSkipped, held, `held ${held} parts before the rerun`);
+    assert.equal(row.upload.partsReuploaded, 0);
+    assert.equal(row.upload.partsUploaded, row.upload.parts - held);
+    assert.ok(row.upload.parts >= 3);
+    t.diagnostic(`parts held after SIGKILL: ${held}; rerun skipped ${row.upload.partsSkipped}, uploaded ${row.upload.partsUploaded} of ${row.upload.parts}`);
+    const after = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+    assert.equal(after.Uploads?.length ?? 0, 0, 'an incomplete multipart upload was left behind');
+    const out = path.join(work, 'out');
+    const restored = await cli(['restore', '--store', store, '--key', key, '--out', out, '-q'], env);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(sha256(path.join(out, names[0]!)), sha256(file));
+    const verify = await cli(['verify', '--store', store, '--key', key, '--json', '-q'], env);
+    assert.equal(verify.code, 0, verify.stderr);
+    fs.rmSync(work, { recursive: true, force: true });
+    s3.destroy();
+  });
+});
