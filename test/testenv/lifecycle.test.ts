@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { isRunning } from '../../testenv/proc.ts';
+import { VERSIONS, stateDir, toolDir } from '../../testenv/versions.ts';
 import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
 
 interface Result { code: number; stdout: string; stderr: string }
@@ -96,6 +97,45 @@ describe('testenv up/down', { skip: skipUnlessIn('vault') || skipUnlessIn('kms')
     const result = await testenv(['up', '--only', 'kube'], { TESTENV_DIR: dir, PATH: empty, TESTENV_KUBECONFIG: path.join(empty, 'kubeconfig') });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /kube: kubectl not found on PATH; install kubectl/);
+  });
+
+  it('uses envtest binaries from KUBEBUILDER_ASSETS instead of building', { skip: skipUnlessIn('kube') }, async () => {
+    const assets = tempDir();
+    fs.symlinkSync(path.join(toolDir('kube-apiserver', VERSIONS.kubernetes), 'kube-apiserver'), path.join(assets, 'kube-apiserver'));
+    fs.symlinkSync(path.join(toolDir('etcd', VERSIONS.etcd), 'etcd'), path.join(assets, 'etcd'));
+    const dir = tempDir();
+    const up = await testenv(['up', '--only', 'kube'], { TESTENV_DIR: dir, KUBEBUILDER_ASSETS: assets });
+    try {
+      assert.equal(up.code, 0, up.stderr);
+      assert.doesNotMatch(up.stderr, /building/);
+      const started = startedPids(up.stderr);
+      assert.deepEqual(started.map((s) => s.name), ['etcd', 'kube-apiserver']);
+      const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8')) as { kubeconfig: string };
+      const ns = await new Promise<string>((resolve) => execFile('kubectl', ['--kubeconfig', endpoints.kubeconfig, 'get', 'ns', 'default', '-o', 'name'], (_e, out) => resolve(out)));
+      assert.equal(ns.trim(), 'namespace/default');
+    } finally {
+      assert.equal((await testenv(['down'], { TESTENV_DIR: dir })).code, 0);
+    }
+    const missing = await testenv(['up', '--only', 'kube'], { TESTENV_DIR: tempDir(), KUBEBUILDER_ASSETS: tempDir() });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /kube: KUBEBUILDER_ASSETS=.* has no etcd/);
+  });
+
+  it('uses an existing cluster from TESTENV_KUBECONFIG and starts no API server', { skip: skipUnlessIn('kube') }, async () => {
+    const shared = JSON.parse(fs.readFileSync(path.join(stateDir(), 'endpoints.json'), 'utf8')) as { kubeconfig: string };
+    const dir = tempDir();
+    const up = await testenv(['up', '--only', 'kube'], { TESTENV_DIR: dir, TESTENV_KUBECONFIG: shared.kubeconfig });
+    try {
+      assert.equal(up.code, 0, up.stderr);
+      assert.deepEqual(startedPids(up.stderr), []);
+      const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8')) as { kubeconfig: string; kubeconfigUser: string; kube: { external: boolean } };
+      assert.equal(endpoints.kubeconfig, shared.kubeconfig);
+      assert.equal(endpoints.kube.external, true);
+      const denied = await new Promise<string>((resolve) => execFile('kubectl', ['--kubeconfig', endpoints.kubeconfigUser, 'auth', 'can-i', 'list', 'secrets', '-n', 'default'], (_e, out) => resolve(out)));
+      assert.equal(denied.trim(), 'no');
+    } finally {
+      await testenv(['down'], { TESTENV_DIR: dir });
+    }
   });
 
   it('never treats a recycled pid as its own process', () => {
