@@ -3,7 +3,7 @@
  * long-polls, closes the server and returns 0. Startup problems (missing directory, unreadable credential file,
  * bad duration, port in use) throw, so main.ts prints them and exits non-zero.
  */
-import { AGENT_DEFAULTS } from '../agent/defaults.ts';
+import { AGENT_DEFAULTS, AGENT_USAGE } from '../agent/defaults.ts';
 import { parseDuration } from '../agent/duration.ts';
 import { parseListen } from '../agent/listen.ts';
 import { startAgent } from '../agent/agent.ts';
@@ -12,10 +12,6 @@ import { ArchiverError } from '../errors.ts';
 import { createLogger, type Level } from '../logger.ts';
 import { integer, optional, parse, required } from './args.ts';
 import type { Io } from './output.ts';
-
-export const AGENT_USAGE = 'binlog-archiver agent --binlog-dir DIR [--listen [HOST]:PORT] [--expire-logs-seconds N] ' +
-  '[--rotate-interval DURATION --mysql-user-file FILE --mysql-password-file FILE [--mysql-host HOST] [--mysql-port PORT]] ' +
-  '[--rescan-interval DURATION] [--log-level debug|info|warn|error]';
 
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 

@@ -1,6 +1,7 @@
 /** `binlog-archiver COMMAND ...`: dispatch, and the exit-code contract (0 ok, 1 failure, 2 usage). */
 import { ArchiverError } from '../errors.ts';
 import { archiveCommand, inspectCommand, restoreCommand, USAGE, verifyCommand } from './commands.ts';
+import { AGENT_USAGE } from '../agent/defaults.ts';
 import { type Io, errorJson, printError, processIo } from './output.ts';
 
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
@@ -8,10 +9,14 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   archive: archiveCommand,
   restore: restoreCommand,
   verify: verifyCommand,
+  // Loaded on demand: the MySQL client is not needed by the other commands.
+  agent: async (argv, io) => (await import('./agent-command.ts')).agentCommand(argv, io),
 };
 
+const USAGES: Record<string, string> = { ...USAGE, agent: AGENT_USAGE };
+
 function help(): string {
-  return `binlog-archiver: archive MySQL/MariaDB binary logs encrypted and verified, and restore any point in time\n\n${Object.values(USAGE).map((u) => `  ${u}`).join('\n')}\n`;
+  return `binlog-archiver: archive MySQL/MariaDB binary logs encrypted and verified, and restore any point in time\n\n${Object.values(USAGES).map((u) => `  ${u}`).join('\n')}\n`;
 }
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -25,7 +30,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     if (run === undefined) throw new ArchiverError('EUSAGE', `unknown command ${JSON.stringify(command)}`, { hint: help() });
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout(`usage: ${USAGE[command as keyof typeof USAGE]}\n`);
+      io.stdout(`usage: ${USAGES[command] ?? ''}\n`);
       return 0;
     }
     return await run(rest, io);

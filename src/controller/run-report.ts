@@ -1,0 +1,105 @@
+/**
+ * The result of one archive Job as it travels to the controller: the Job's container writes a compact JSON report
+ * to its termination message (/dev/termination-log; the kubelet keeps at most 4096 bytes of it), the controller
+ * reads it from the pod's containerStatuses[].state.terminated.message. Writer and reader live here so the two
+ * sides cannot drift. The report stays under the limit however many binlogs a run archived: counts, the first and
+ * last binlog, and at most three gap details, cut to fit.
+ */
+import type { ArchiveSummary } from '../pipeline/archive-run.ts';
+
+export const TERMINATION_MESSAGE_MAX = 4096;
+export const REPORT_SCHEMA = 'binlog-archiver.dev/run-report/v1';
+
+export interface ReportBinlog {
+  binlog: string;
+  sequence: number;
+  lastEventTime: string | null;
+  lastGtid: string | null;
+}
+
+export interface RunReport {
+  schema: typeof REPORT_SCHEMA;
+  ok: boolean;
+  source: string | null;
+  batchId: string | null;
+  /** Newly archived, already archived (skipped), adopted from an interrupted run. */
+  archived: number;
+  skipped: number;
+  adopted: number;
+  /** Bytes of the binlogs archived or adopted by this run (skipped ones not counted). */
+  archivedBytes: number;
+  objectBytes: number;
+  /** First and last binlog this run archived or adopted. */
+  first: ReportBinlog | null;
+  last: ReportBinlog | null;
+  /** The newest binlog in the archive after the run (archived, adopted or skipped). */
+  newest: ReportBinlog | null;
+  activeBinlog: string | null;
+  /** Gaps in the whole archived chain of the source after the run. */
+  gaps: number;
+  gapDetails: string[];
+  durationMs: number;
+  error: { code: string; message: string; hint?: string } | null;
+}
+
+function row(r: ArchiveSummary['binlogs'][number] | undefined): ReportBinlog | null {
+  return r === undefined ? null : { binlog: r.binlog, sequence: r.sequence, lastEventTime: r.lastEventTime, lastGtid: r.lastGtid };
+}
+
+export function reportFromSummary(s: ArchiveSummary): RunReport {
+  const done = s.binlogs.filter((b) => b.status !== 'skipped');
+  return {
+    schema: REPORT_SCHEMA, ok: true, source: s.source, batchId: s.batchId, archived: s.archived, skipped: s.skipped, adopted: s.adopted,
+    archivedBytes: done.reduce((n, b) => n + b.bytes, 0), objectBytes: s.objectBytes,
+    first: row(done[0]), last: row(done.at(-1)), newest: row(s.binlogs.at(-1)), activeBinlog: s.activeBinlog,
+    gaps: s.gaps.length, gapDetails: s.gaps.slice(0, 3).map((g) => g.detail), durationMs: s.durationMs, error: null,
+  };
+}
+
+export function reportFromError(error: { code: string; message: string; hint?: string }, source: string | null = null): RunReport {
+  return {
+    schema: REPORT_SCHEMA, ok: false, source, batchId: null, archived: 0, skipped: 0, adopted: 0, archivedBytes: 0, objectBytes: 0,
+    first: null, last: null, newest: null, activeBinlog: null, gaps: 0, gapDetails: [], durationMs: 0, error,
+  };
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The report as JSON of at most TERMINATION_MESSAGE_MAX bytes (long texts are cut, never the numbers). */
+export function encodeReport(report: RunReport): string {
+  let r = report;
+  for (const max of [2000, 800, 300, 100]) {
+    const text = JSON.stringify(r);
+    if (Buffer.byteLength(text) <= TERMINATION_MESSAGE_MAX) return text;
+    r = {
+      ...r,
+      gapDetails: r.gapDetails.map((d) => cut(d, max / 2)),
+      newest: r.newest === null ? null : { ...r.newest, lastGtid: r.newest.lastGtid === null ? null : cut(r.newest.lastGtid, max) },
+      ...(r.error === null ? {} : { error: { code: r.error.code, message: cut(r.error.message, max), ...(r.error.hint === undefined ? {} : { hint: cut(r.error.hint, max / 2) }) } }),
+    };
+  }
+  return JSON.stringify({ ...r, gapDetails: [], first: null, last: null });
+}
+
+/**
+ * A termination message as a report. Anything else (the log tail the kubelet falls back to, an older image) is a
+ * failure report carrying the text, so a person still sees why the Job failed.
+ */
+export function parseTerminationMessage(text: string | undefined): RunReport | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<RunReport>;
+    if (parsed.schema === REPORT_SCHEMA && typeof parsed.ok === 'boolean') return parsed as RunReport;
+    // `archive --json` without --summary-file prints the whole summary (or {ok:false,error}) on stdout.
+    const legacy = parsed as { ok?: boolean; error?: { code: string; message: string; hint?: string } } & Partial<ArchiveSummary>;
+    if (legacy.ok === false && legacy.error !== undefined) return reportFromError(legacy.error);
+    if (legacy.ok === true && Array.isArray(legacy.binlogs)) return reportFromSummary(legacy as ArchiveSummary);
+  } catch { /* not JSON: a log tail */ }
+  // The CLI's last words on stderr: "binlog-archiver: error EKEYUNAVAILABLE: ...".
+  const said = /error (E[A-Z]+): ([^\n]*)/.exec(text);
+  if (said?.[1] !== undefined) return reportFromError({ code: said[1], message: cut(said[2] ?? '', 1000) });
+  const tail = text.trim().split('\n').slice(-3).join(' | ');
+  return reportFromError({ code: 'EUNKNOWN', message: cut(tail, 1000) });
+}
