@@ -17,6 +17,15 @@ export interface BinlogSource {
   failure(): unknown;
 }
 
+async function assertUnchanged(path: string, before: fs.Stats): Promise<void> {
+  const after = await fs.promises.stat(path);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    throw new ArchiverError('EBINLOGACTIVE', `binlog ${path} changed while it was being archived (${before.size} -> ${after.size} bytes)`, {
+      hint: 'it is being written by the server: only closed binlogs can be archived',
+    });
+  }
+}
+
 export function binlogSource(options: { path: string; before: fs.Stats; onProgress?: (bytes: number) => void }): BinlogSource {
   const inspector = createBinlogInspector({ path: options.path });
   let info: BinlogInfo | undefined;
@@ -24,7 +33,9 @@ export function binlogSource(options: { path: string; before: fs.Stats; onProgre
   async function* read(): AsyncIterable<Buffer> {
     let bytes = 0;
     try {
-      for await (const chunk of fs.createReadStream(options.path, { highWaterMark: 1024 * 1024 })) {
+      // Only the bytes the file had when it was chosen: a server appending to it is caught by the stat below.
+      const end = options.before.size > 0 ? { end: options.before.size - 1 } : {};
+      for await (const chunk of fs.createReadStream(options.path, { highWaterMark: 1024 * 1024, ...end })) {
         const buf = chunk as Buffer;
         inspector.write(buf);
         bytes += buf.length;
@@ -32,15 +43,16 @@ export function binlogSource(options: { path: string; before: fs.Stats; onProgre
         yield buf;
       }
       info = inspector.finish();
-      const after = await fs.promises.stat(options.path);
-      if (after.size !== options.before.size || after.mtimeMs !== options.before.mtimeMs) {
-        throw new ArchiverError('EBINLOGACTIVE', `binlog ${options.path} changed while it was being archived (${options.before.size} -> ${after.size} bytes)`, {
-          hint: 'it is being written by the server: only closed binlogs can be archived',
+      await assertUnchanged(options.path, options.before);
+    } catch (err) {
+      // A binlog that looks damaged because it changed under the reader is the active one: say so.
+      failure = err;
+      if (err instanceof ArchiverError && err.code !== 'EBINLOGACTIVE') {
+        await assertUnchanged(options.path, options.before).catch((changed: unknown) => {
+          failure = changed;
         });
       }
-    } catch (err) {
-      failure = err;
-      throw err;
+      throw failure;
     }
   }
   return {
