@@ -1,6 +1,9 @@
 /** `binlog-archiver COMMAND ...`: dispatch, and the exit-code contract (0 ok, 1 failure, 2 usage). */
 import { ArchiverError } from '../errors.ts';
+import fs from 'node:fs';
+import { encodeReport, reportFromError } from '../controller/run-report.ts';
 import { archiveCommand, inspectCommand, restoreCommand, USAGE, verifyCommand } from './commands.ts';
+import { CONTROLLER_USAGE } from '../controller/options.ts';
 import { AGENT_USAGE } from '../agent/defaults.ts';
 import { type Io, errorJson, printError, processIo } from './output.ts';
 
@@ -9,11 +12,26 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   archive: archiveCommand,
   restore: restoreCommand,
   verify: verifyCommand,
-  // Loaded on demand: the MySQL client is not needed by the other commands.
+  // Loaded on demand: the Kubernetes client and metrics are not needed by the other commands.
+  controller: async (argv, io) => (await import('./controller-command.ts')).controllerCommand(argv, io),
   agent: async (argv, io) => (await import('./agent-command.ts')).agentCommand(argv, io),
 };
 
-const USAGES: Record<string, string> = { ...USAGE, agent: AGENT_USAGE };
+const USAGES: Record<string, string> = { ...USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
+
+/** `archive --summary-file F` writes its report on failure too, so the operator learns why the Job failed. */
+function writeFailureReport(command: string, argv: string[], err: unknown): void {
+  if (command !== 'archive') return;
+  const i = argv.findIndex((a) => a === '--summary-file' || a.startsWith('--summary-file='));
+  const arg = argv[i];
+  const file = arg === undefined ? undefined : arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
+  if (file === undefined || file === '') return;
+  try {
+    fs.writeFileSync(file, encodeReport(reportFromError(errorJson(err))));
+  } catch {
+    // The report is a courtesy; the exit status and stderr still tell.
+  }
+}
 
 function help(): string {
   return `binlog-archiver: archive MySQL/MariaDB binary logs encrypted and verified, and restore any point in time\n\n${Object.values(USAGES).map((u) => `  ${u}`).join('\n')}\n`;
@@ -36,6 +54,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return await run(rest, io);
   } catch (err) {
     printError(io, err);
+    writeFailureReport(command, rest, err);
     if (json) io.stdout(`${JSON.stringify({ ok: false, error: errorJson(err) }, null, 2)}\n`);
     return err instanceof ArchiverError && err.code === 'EUSAGE' ? 2 : 1;
   }

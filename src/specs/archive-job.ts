@@ -26,6 +26,11 @@ export interface ArchiveJobOptions {
   trigger: string;
   /** Id of the run, in labels, annotations and every log line of the Job. */
   correlationId: string;
+  /**
+   * Where the container writes its run report (`archive --summary-file`), as its termination message: the
+   * operator passes /dev/termination-log and reads the report from the pod status. Unset: no report file.
+   */
+  summaryFile?: string;
 }
 
 function bad(message: string, hint: string): ArchiverError {
@@ -52,7 +57,10 @@ export function buildArchiveJob(policy: BinlogArchivePolicy, pod: V1Pod, options
     args: [
       'archive', '--binlog-dir', binlogDir, '--store', storeUrl(spec.storage), '--key', keyUrl(spec.keyProvider),
       '--format', spec.format, '--level', String(spec.compressionLevel), '--source', source, '--json',
+      ...(options.summaryFile === undefined ? [] : ['--summary-file', options.summaryFile]),
     ],
+    // A crash before the report is written still leaves the log tail as the message.
+    ...(options.summaryFile === undefined ? {} : { terminationMessagePath: options.summaryFile, terminationMessagePolicy: 'FallbackToLogsOnError' }),
     ...(secrets.env.length === 0 ? {} : { env: secrets.env }),
     ...(spec.job.resources === undefined ? {} : { resources: resourcesOf(spec.job) }),
     securityContext: containerSecurityContext(),
