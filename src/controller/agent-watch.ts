@@ -1,8 +1,7 @@
 /**
  * The controller's side of the agent protocol: one long-poll loop per selected MySQL pod.
  *
- *   GET http://<podIP>:<port>/v1/state?after=<generation>&waitSeconds=<n>
- *   -> 200 {"generation", "binlogDir", "active", "binlogs": [{"name","sequence","size","mtime","closed"}], "expireLogsSeconds", "now"}
+ *   GET http://<podIP>:<port>/v1/state?after=<generation>&waitSeconds=<n>   (contract: src/agent/contract.ts)
  *
  * The agent answers at once when its generation is past `after`, else when it changes or after n seconds. Each new
  * generation (or the agent becoming unreachable, or reachable again) calls onChange, which enqueues the policies
@@ -11,6 +10,7 @@
  * binlog.archiver.dev/agent-port, else the sidecar's port).
  */
 import http from 'node:http';
+import type { AgentBinlog, AgentState as FullAgentState } from '../agent/contract.ts';
 import { GROUP } from '../api/crd.ts';
 import type { Logger } from '../logger.ts';
 import type { ControllerMetrics } from '../metrics/metrics.ts';
@@ -20,22 +20,9 @@ import type { Pod } from './kube/resources.ts';
 
 export const AGENT_PORT_ANNOTATION = `${GROUP}/agent-port`;
 
-export interface AgentBinlog {
-  name: string;
-  sequence: number;
-  size: number;
-  mtime: string;
-  closed: boolean;
-}
-
-export interface AgentState {
-  generation: number;
-  binlogDir: string;
-  active: string | null;
-  binlogs: AgentBinlog[];
-  expireLogsSeconds: number | null;
-  now: string;
-}
+/** The part of the agent's answer (src/agent/contract.ts) the controller relies on; the rest it ignores. */
+export type AgentState = Pick<FullAgentState, 'generation' | 'binlogDir' | 'active' | 'binlogs' | 'expireLogsSeconds' | 'now'>;
+export type { AgentBinlog };
 
 /** What the controller knows of one agent. */
 export interface AgentView {

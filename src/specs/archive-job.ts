@@ -56,7 +56,9 @@ export function buildArchiveJob(policy: BinlogArchivePolicy, pod: V1Pod, options
     command: ['binlog-archiver'],
     args: [
       'archive', '--binlog-dir', binlogDir, '--store', storeUrl(spec.storage), '--key', keyUrl(spec.keyProvider),
-      '--format', spec.format, '--level', String(spec.compressionLevel), '--source', source, '--json',
+      '--format', spec.format, '--level', String(spec.compressionLevel), '--source', source,
+      // Binds the batch's data key to this policy (KMS EncryptionContext, Transit context).
+      '--namespace', namespace, '--policy', policyName, '--json',
       ...(options.summaryFile === undefined ? [] : ['--summary-file', options.summaryFile]),
     ],
     // A crash before the report is written still leaves the log tail as the message.

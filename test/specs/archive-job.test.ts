@@ -54,7 +54,8 @@ describe('buildArchiveJob', () => {
               imagePullPolicy: 'IfNotPresent',
               command: ['binlog-archiver'],
               args: ['archive', '--binlog-dir', '/binlogs/binlog', '--store', 's3://acme-binlogs/prod/orders?region=eu-west-1',
-                '--key', 'awskms://alias/binlog-archiver?region=eu-west-1', '--format', 'gcm', '--level', '3', '--source', 'shop-mysql-0', '--json'],
+                '--key', 'awskms://alias/binlog-archiver?region=eu-west-1', '--format', 'gcm', '--level', '3', '--source', 'shop-mysql-0',
+                '--namespace', 'shop', '--policy', 'orders', '--json'],
               securityContext: {
                 runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
                 capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
