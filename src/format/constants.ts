@@ -21,13 +21,10 @@ export const MIN_ZSTD_LEVEL = 1;
 export const MAX_ZSTD_LEVEL = 19;
 
 export const DEK_LENGTH = 32;
-export const NONCE_LENGTH = 12;
-export const TAG_LENGTH = 16;
-/** nonce(12) | length u32 BE. */
-export const RECORD_PREFIX_LENGTH = 16;
-/** Nonce bytes 0..3: which kind of record follows. */
-export const RECORD_FRAME = 0;
-export const RECORD_TRAILER = 1;
+// NONCE_LENGTH 12, TAG_LENGTH 16, RECORD_PREFIX_LENGTH 16 (nonce(12) | length u32 BE), RECORD_FRAME 0 and
+// RECORD_TRAILER 1 (nonce bytes 0..3: which kind of record follows), and the AAD labels: defined in
+// frame-core.js, which the worker threads load too.
+export { AAD_LABEL_FRAME, AAD_LABEL_TRAILER, NONCE_LENGTH, RECORD_FRAME, RECORD_PREFIX_LENGTH, RECORD_TRAILER, TAG_LENGTH } from './frame-core.js';
 
 /** plaintextLength u64 | frameCount u64 | compressedLength u64 | plaintextSha256 (32). */
 export const TRAILER_PLAINTEXT_LENGTH = 56;
@@ -35,8 +32,6 @@ export const TRAILER_PLAINTEXT_LENGTH = 56;
 export const HKDF_SALT = Buffer.from('binlog-archiver/format/v1', 'ascii');
 export const HKDF_INFO_FRAME_KEY = Buffer.from('aes-256-gcm key', 'ascii');
 export const HKDF_INFO_KEY_CHECK = Buffer.from('key check', 'ascii');
-export const AAD_LABEL_FRAME = Buffer.from('binlog-archiver/v1/frame', 'ascii');
-export const AAD_LABEL_TRAILER = Buffer.from('binlog-archiver/v1/trailer', 'ascii');
 
 /** Byte limits of identity strings; together they keep the HKDF info below Node's 1024-byte limit. */
 export const IDENTITY_LIMITS = Object.freeze({ source: 255, binlogFile: 255, correlationId: 128, batchId: 128 });

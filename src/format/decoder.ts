@@ -18,6 +18,7 @@ import { identityDifferences, identityEquals, identityProblem, pickIdentity, typ
 import { checkDek, deriveObjectKeys } from './keys.ts';
 import { sharedPool, type SegmentPool } from './pool.ts';
 import { streamWithResult, type StreamWithResult } from './result-stream.ts';
+import { newBuffer, release } from './buffers.js';
 import { TaskError, type OpenResult } from './segment-tasks.ts';
 import { inFlightLimit, mapOrdered } from './parallel.ts';
 import { decodeTrailer } from './trailer.ts';
@@ -45,8 +46,11 @@ const opened = new WeakMap<OpenedObject, OpenState>();
  * Reads and validates the header (EFORMAT when the bytes are not a well-formed v1 header). Nothing in it
  * is trusted yet: the header is authenticated by the frames and trailer, which decodeObject checks.
  */
-export async function readHeader(source: ByteSource, options: { objectName: string }): Promise<OpenedObject> {
+export async function readHeader(source: ByteSource, options: { objectName: string; pool?: SegmentPool }): Promise<OpenedObject> {
   const where: Where = { object: options.objectName };
+  // A caller reading a header is about to unwrap the data key (a KMS or Vault call, often) and decode: the
+  // worker threads start meanwhile. They are idle and unref'ed if it does not.
+  (options.pool ?? sharedPool()).warm();
   const reader = new ByteReader(source);
   const prefix = Buffer.from(await reader.read(PREFIX_LENGTH));
   const bodyLength = decodeHeaderPrefix(prefix, where);
@@ -135,6 +139,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
   }
   // Only now: a caller whose identity or key was refused may try again with the right one.
   state.used = true;
+  pool.warm();
   const headerDigest = new Uint8Array(state.digest);
   const { reader } = state;
   const segmentSize = header.segmentSize;
@@ -142,10 +147,15 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
   interface FrameJob {
     index: number;
     final: boolean;
-    body: Uint8Array;
+    /** ciphertext || tag in the first bodyLength bytes; a recycled buffer of maxRecordBody bytes. */
+    body: ArrayBuffer;
+    bodyLength: number;
     where: Where;
   }
   const trailer = { offset: -1, body: new Uint8Array(0), frames: 0 };
+  const bodyCapacity = maxRecordBody(segmentSize);
+  // Record bodies make round trips to the workers and are read into again (no allocation per frame).
+  const freeBodies: ArrayBuffer[] = [];
 
   /** Reads records in order and checks their structure; stops after reading the trailer record. */
   async function* readFrames(): AsyncGenerator<FrameJob> {
@@ -183,31 +193,44 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
       if (record.counter !== BigInt(index)) {
         throw fail('EAUTH', frameWhere, `frame carries index ${record.counter} where frame ${index} belongs: frames were reordered, duplicated, dropped or spliced from another object`, HINT.corrupt);
       }
-      const limit = maxRecordBody(segmentSize);
-      if (record.bodyLength <= TAG_LENGTH || record.bodyLength > limit) {
-        throw fail('EFORMAT', { ...frameWhere, offset: offset + 12 }, `frame length ${record.bodyLength} is outside ${TAG_LENGTH + 1}..${limit} for segment size ${segmentSize}`, HINT.corrupt);
+      if (record.bodyLength <= TAG_LENGTH || record.bodyLength > bodyCapacity) {
+        throw fail('EFORMAT', { ...frameWhere, offset: offset + 12 }, `frame length ${record.bodyLength} is outside ${TAG_LENGTH + 1}..${bodyCapacity} for segment size ${segmentSize}`, HINT.corrupt);
       }
-      const body = await reader.read(record.bodyLength);
-      if (body.length < record.bodyLength) {
-        throw fail('EFORMAT', { ...frameWhere, offset: reader.offset }, `object ends inside frame ${index} (${body.length} of ${record.bodyLength} bytes)`, HINT.truncated);
+      const body = freeBodies.pop() ?? newBuffer(bodyCapacity);
+      const got = await reader.readInto(new Uint8Array(body, 0, record.bodyLength));
+      if (got < record.bodyLength) {
+        throw fail('EFORMAT', { ...frameWhere, offset: reader.offset }, `object ends inside frame ${index} (${got} of ${record.bodyLength} bytes)`, HINT.truncated);
       }
       // Whether this frame is the final one is known from the next record's kind (a frame or the trailer).
       const next = await reader.peek(4);
       if (next.length < 4) {
         throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends after frame ${index} without a trailer`, HINT.truncated);
       }
-      yield { index, final: next.readUInt32BE(0) === RECORD_TRAILER, body, where: frameWhere };
+      yield { index, final: next.readUInt32BE(0) === RECORD_TRAILER, body, bodyLength: record.bodyLength, where: frameWhere };
     }
   }
 
+  // Plaintext buffers go to the consumer, who owns them; one the consumer hands back (release) is reused.
+  const emitted = new WeakSet<ArrayBufferLike>();
+  const freeOutputs: ArrayBuffer[] = [];
+
   const openFrame = (job: FrameJob): Promise<OpenResult> => {
-    const body = job.body.buffer as ArrayBuffer;
+    const output = freeOutputs.pop() ?? newBuffer(segmentSize);
     return pool
-      .run({ kind: 'open', key: keys.frameKey, headerDigest, index: job.index, final: job.final, segmentSize, body }, [body])
-      .catch((err: unknown) => {
-        const hint = err instanceof TaskError && err.code === 'EAUTH' ? HINT.corrupt : HINT.bug;
-        throw fromTaskError(err, job.where, hint);
-      });
+      .run(
+        { kind: 'open', key: keys.frameKey, headerDigest, index: job.index, final: job.final, segmentSize, body: job.body, bodyLength: job.bodyLength, output },
+        [job.body, output],
+      )
+      .then(
+        (result) => {
+          freeBodies.push(result.body);
+          return result;
+        },
+        (err: unknown) => {
+          const hint = err instanceof TaskError && err.code === 'EAUTH' ? HINT.corrupt : HINT.bug;
+          throw fromTaskError(err, job.where, hint);
+        },
+      );
   };
 
   async function* body(): AsyncGenerator<Buffer, DecodeResult> {
@@ -216,6 +239,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
     let compressedLength = 0;
     try {
       for await (const r of mapOrdered(readFrames(), openFrame, maxInFlight)) {
+        emitted.add(r.plaintext);
         const plain = Buffer.from(r.plaintext, 0, r.length);
         plainHash.update(plain);
         plaintextLength += r.length;
@@ -257,11 +281,18 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
       };
     } finally {
       keys.dispose();
+      for (const b of [...freeBodies.splice(0), ...freeOutputs.splice(0)]) release(new Uint8Array(b));
       await reader.close().catch(() => undefined);
     }
   }
 
-  return streamWithResult(`archive object ${JSON.stringify(objectName)}`, body);
+  const releaseChunk = (chunk: Uint8Array): void => {
+    const buffer = chunk.buffer;
+    if (!emitted.delete(buffer) || !(buffer instanceof ArrayBuffer) || buffer.byteLength !== segmentSize) return;
+    if (freeOutputs.length < maxInFlight) freeOutputs.push(buffer);
+    else release(new Uint8Array(buffer));
+  };
+  return streamWithResult(`archive object ${JSON.stringify(objectName)}`, body, releaseChunk);
 }
 
 /** readHeader + decodeObject for callers that already hold the data key. */

@@ -1,7 +1,8 @@
 /**
  * Streaming encoder: plaintext in, archive object bytes out (header, frames in order, trailer).
- * The main thread reads, hashes the whole plaintext and emits; worker threads compress, encrypt and
- * verify one segment each. At most `maxInFlight` segments are between the reader and the output, which
+ * The main thread reads (straight into recycled segment buffers), hashes the whole plaintext and emits;
+ * worker threads compress, encrypt and verify one segment each. The reader runs ahead of the consumer as
+ * far as the window allows: at most `maxInFlight` segments are between the reader and the output, which
  * bounds memory whatever the input size; the consumer's pace propagates back to the reader.
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { encodeHeader, headerProblem, type ArchiveHeader, type KeyReference } fr
 import { describeIdentity, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
 import { checkDek, deriveObjectKeys } from './keys.ts';
 import { guardReads, inFlightLimit, mapOrdered } from './parallel.ts';
+import { release } from './buffers.js';
 import { sharedPool, type SegmentPool } from './pool.ts';
 import { streamWithResult, type StreamWithResult } from './result-stream.ts';
 import { Segmenter, type PlaintextSource } from './segmenter.ts';
@@ -109,6 +111,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
   }
   const pool = options.pool ?? sharedPool();
   const maxInFlight = inFlightLimit(options.maxInFlight, pool.size);
+  pool.warm();
   const headerBytes = encoded.bytes;
   // Exactly-sized copies: structured clone sends a typed array's whole ArrayBuffer, which may be shared.
   const headerDigest = new Uint8Array(encoded.digest);
@@ -132,15 +135,22 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         ({ index, final, buffer, length }) =>
           pool
             .run({ kind: 'seal', key: frameKey, headerDigest, index, final, level: header.zstdLevel, segment: buffer, length, verify: true }, [buffer])
-            .catch((err: unknown) => {
-              throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
-            }),
+            .then(
+              (result) => {
+                // Back to the reader right away, not when the consumer gets to this frame.
+                segmenter.recycle(result.segment);
+                return result;
+              },
+              (err: unknown) => {
+                throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
+              },
+            ),
         maxInFlight,
       );
       for await (const result of sealed) {
         frames++;
         compressedLength += result.compressedLength;
-        segmenter.recycle(result.segment);
+        emitted.add(result.record);
         yield emit(Buffer.from(result.record));
       }
       const plaintextSha256 = segmenter.plaintextSha256();
@@ -156,10 +166,16 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         headerSha256: Buffer.from(headerDigest).toString('hex'),
       };
     } finally {
+      segmenter.dispose();
       keys.dispose();
     }
   }
 
-  const stream = streamWithResult(`archive object ${JSON.stringify(objectName)}`, body);
+  // Records this encoder emitted and may free when the consumer hands them back (ReleasableChunks).
+  const emitted = new WeakSet<ArrayBufferLike>();
+  const releaseChunk = (chunk: Uint8Array): void => {
+    if (emitted.delete(chunk.buffer)) release(chunk);
+  };
+  const stream = streamWithResult(`archive object ${JSON.stringify(objectName)}`, body, releaseChunk);
   return Object.assign(stream, { header });
 }

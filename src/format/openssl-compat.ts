@@ -19,6 +19,7 @@ import { describeIdentity, encodeIdentity, identityDifferences, identityEquals, 
 import { checkOpensslPassphrase } from './openssl-pass.ts';
 import { maxRecordBody } from './frame.ts';
 import { guardReads, inFlightLimit, mapOrdered } from './parallel.ts';
+import { newBuffer, release } from './buffers.js';
 import { ownArrayBuffer, type DecompressResult } from './segment-tasks.ts';
 import { readZstdFrame } from './zstd-frames.ts';
 import { sharedPool, type SegmentPool } from './pool.ts';
@@ -139,6 +140,9 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
   const pool = options.pool ?? sharedPool();
   const maxInFlight = inFlightLimit(options.maxInFlight, pool.size);
 
+  // Ciphertext chunks this encoder emitted and may free when the consumer hands them back (ReleasableChunks).
+  const emitted = new WeakSet<ArrayBufferLike>();
+
   async function* body(): AsyncGenerator<Buffer, OpensslEncodeResult> {
     let keys: CompatKeys | undefined;
     try {
@@ -161,27 +165,43 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
     const compressedHash = createHash('sha256');
     const checkHash = createHash('sha256');
     const segmenter = new Segmenter(options.source, segmentSize);
+    // Compressed frames come back in buffers that go out again with a later segment.
+    const outputs: ArrayBuffer[] = [];
     let frames = 0;
     let compressedLength = 0;
     try {
       yield emit(Buffer.concat([SALTED, keys.salt]));
       const compressed = mapOrdered(
         guardReads(segmenter.segments(), objectName),
-        ({ index, buffer, length }) =>
-          pool.run({ kind: 'compress', index, level, segment: buffer, length, verify: true }, [buffer]).catch((err: unknown) => {
-            throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
-          }),
+        ({ index, buffer, length }) => {
+          const output = outputs.pop();
+          return pool
+            .run({ kind: 'compress', index, level, segment: buffer, length, verify: true, ...(output === undefined ? {} : { output }) }, output === undefined ? [buffer] : [buffer, output])
+            .then(
+              (r) => {
+                segmenter.recycle(r.segment);
+                return r;
+              },
+              (err: unknown) => {
+                throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
+              },
+            );
+        },
         maxInFlight,
       );
+      pool.warm();
       for await (const r of compressed) {
-        segmenter.recycle(r.segment);
         const z = Buffer.from(r.compressed, 0, r.length);
         frames++;
         compressedLength += z.length;
         compressedHash.update(z);
         const out = cipher.update(z);
+        outputs.push(r.compressed);
         checkHash.update(check.update(out));
-        if (out.length > 0) yield emit(out);
+        if (out.length > 0) {
+          emitted.add(out.buffer);
+          yield emit(out);
+        }
       }
       const last = cipher.final();
       checkHash.update(check.update(last));
@@ -217,10 +237,14 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
         sidecarBytes: serializeSidecar(sidecar),
       };
     } finally {
+      segmenter.dispose();
+      for (const b of outputs.splice(0)) release(new Uint8Array(b));
       keys.dispose();
     }
   }
-  return streamWithResult(`archive object ${JSON.stringify(objectName)}`, body);
+  return streamWithResult(`archive object ${JSON.stringify(objectName)}`, body, (chunk) => {
+    if (emitted.delete(chunk.buffer)) release(chunk);
+  });
 }
 
 export interface OpensslDecodeOptions {
@@ -292,10 +316,13 @@ export function decodeOpensslObject(options: OpensslDecodeOptions): StreamWithRe
       // Raw object bytes -> MAC -> CBC decryption -> zstd stream (split into frames below).
       const decrypted = (async function* (): AsyncGenerator<Buffer> {
         for (;;) {
-          const chunk = Buffer.from(await reader.read(1 << 20));
+          const read = await reader.read(1 << 20);
+          const chunk = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
           if (chunk.length === 0) break;
           mac.update(chunk);
-          yield decipher.update(chunk);
+          const plain = decipher.update(chunk);
+          release(read); // ours, and done with: freed now rather than at a later GC
+          yield plain;
         }
         try {
           yield decipher.final();
@@ -319,10 +346,13 @@ export function decodeOpensslObject(options: OpensslDecodeOptions): StreamWithRe
       };
       const decompress = ({ index, frame }: { index: number; frame: Buffer }): Promise<DecompressResult> => {
         const buffer = ownArrayBuffer(frame);
-        return pool.run({ kind: 'decompress', index, maxLength: sidecar.segmentSize, frame: buffer }, [buffer]).catch((err: unknown) => {
+        // The plaintext goes to the consumer, who keeps it: a new buffer per frame, filled on the worker.
+        const output = newBuffer(sidecar.segmentSize);
+        return pool.run({ kind: 'decompress', index, maxLength: sidecar.segmentSize, frame: buffer, output }, [buffer, output]).catch((err: unknown) => {
           throw fromTaskError(err, { ...where, frame: index }, HINT.corrupt);
         });
       };
+      pool.warm();
       const plainHash = createHash('sha256');
       let plaintextLength = 0;
       // A decoding failure may be the symptom of tampering: note it, authenticate everything, then decide.

@@ -5,22 +5,83 @@
 import { ArchiverError, withContext } from '../errors.ts';
 
 /**
- * Starts work for up to `maxInFlight` items ahead of the consumer and yields results in input order.
- * Reading stops while the window is full: that is the backpressure.
+ * Starts work for up to `maxInFlight` items and yields results in input order. Items are read and started
+ * as soon as the window has room, independently of when the consumer asks for the next result: the workers
+ * stay fed while the consumer is busy (writing, uploading), and the consumer does not wait for reads. A
+ * result counts against the window until the consumer asks for the next one (it may hold the result until
+ * then). Reading stops while the window is full: that is the backpressure. A read error is thrown at the next
+ * result the consumer asks for; a task error when its result is due. If the consumer stops early, reading
+ * stops and the source is closed; tasks already started run to completion and their results are dropped.
  */
 export async function* mapOrdered<T, R>(
   items: AsyncIterable<T>,
   start: (item: T) => Promise<R>,
   maxInFlight: number,
 ): AsyncGenerator<R> {
+  const iterator = items[Symbol.asyncIterator]();
   const window: Promise<R>[] = [];
-  for await (const item of items) {
-    const running = start(item);
-    running.catch(() => undefined); // awaited in order below; this only prevents an unhandled rejection meanwhile
-    window.push(running);
-    while (window.length >= maxInFlight) yield await (window.shift() as Promise<R>);
+  let readFailure: { error: unknown } | undefined;
+  let readDone = false;
+  /** The source ended or failed by itself (else it is closed when the consumer stops). */
+  let exhausted = false;
+  let stopped = false;
+  let roomFreed: (() => void) | undefined;
+  let itemAdded: (() => void) | undefined;
+  const wakeReader = (): void => {
+    roomFreed?.();
+    roomFreed = undefined;
+  };
+  const wakeConsumer = (): void => {
+    itemAdded?.();
+    itemAdded = undefined;
+  };
+
+  const reader = (async (): Promise<void> => {
+    try {
+      for (;;) {
+        while (window.length >= maxInFlight && !stopped) await new Promise<void>((resolve) => (roomFreed = resolve));
+        if (stopped) return;
+        const next = await iterator.next();
+        if (next.done === true) {
+          exhausted = true;
+          return;
+        }
+        if (stopped) return;
+        const running = start(next.value);
+        running.catch(() => undefined); // awaited in order below; this only prevents an unhandled rejection meanwhile
+        window.push(running);
+        wakeConsumer();
+      }
+    } catch (err) {
+      exhausted = true;
+      readFailure = { error: err };
+    } finally {
+      readDone = true;
+      wakeConsumer();
+    }
+  })();
+
+  try {
+    for (;;) {
+      if (readFailure !== undefined) throw readFailure.error;
+      const head = window[0];
+      if (head === undefined) {
+        if (readDone) return;
+        await new Promise<void>((resolve) => (itemAdded = resolve));
+        continue;
+      }
+      const result = await head;
+      yield result;
+      // The slot is free once the consumer asks for the next result: until then it may still hold this one.
+      void window.shift();
+      wakeReader();
+    }
+  } finally {
+    stopped = true;
+    wakeReader();
+    await reader;
+    if (!exhausted) await iterator.return?.();
   }
-  while (window.length > 0) yield await (window.shift() as Promise<R>);
 }
 
 /** Passes items through, giving errors of reading the plaintext the object's name (EBADINPUT unless already typed). */

@@ -5,8 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { TaskError, type ResultOf, type Task, type TaskResult } from './segment-tasks.ts';
-import type { TaskReply } from './segment-worker.ts';
+import { TaskError, type ResultOf, type Task, type TaskReply, type TaskResult } from './segment-tasks.ts';
 import type { ErrorCode } from '../errors.ts';
 
 interface Pending {
@@ -21,13 +20,14 @@ interface Slot {
   current: Pending | undefined;
 }
 
-const WORKER_URL = new URL('./segment-worker.ts', import.meta.url);
+/** Plain JavaScript, so workers do not load Node's TypeScript stripper (see segment-worker.js). */
+const WORKER_URL = new URL('./segment-worker.js', import.meta.url);
 
 /**
- * Workers hold almost no JS objects, but every task leaves megabytes of dead zlib output buffers behind.
- * V8 sizes its GC triggers from the heap limit, so a small old-space limit makes workers collect those
- * buffers sooner: measured on 1 GB of input, peak RSS 360 -> 240 MiB at the same CPU time. Buffers do not
- * count toward the limit itself (64 MiB segments run fine).
+ * Workers hold almost no JS objects and, since they reuse their zstd contexts and scratch buffers and free what
+ * node:crypto returns (segment-core.js), leave next to no garbage either. A small old-space limit still keeps
+ * V8 from growing their heaps lazily: measured without it, ~5 MiB more peak RSS at the same CPU time. Buffers
+ * do not count toward the limit itself (64 MiB segments run fine).
  */
 const WORKER_OLD_SPACE_MB = 48;
 
@@ -58,6 +58,15 @@ export class SegmentPool {
     }) as Promise<ResultOf<T>>;
   }
 
+  /**
+   * Starts the worker threads now rather than on the first tasks, so their start-up (a new V8 isolate, loading
+   * the task modules: tens of milliseconds) overlaps with the caller's own preparation (reading the first
+   * segment, the header). Idle workers do not keep the process alive.
+   */
+  warm(): void {
+    while (!this.#closed && this.#slots.length < this.size) this.#spawn();
+  }
+
   /** Terminates the workers; queued and running tasks are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -86,7 +95,6 @@ export class SegmentPool {
   #spawn(): Slot {
     const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } });
     const slot: Slot = { worker, current: undefined };
-    worker.unref();
     worker.on('message', (reply: TaskReply) => {
       const pending = slot.current;
       slot.current = undefined;
@@ -107,6 +115,8 @@ export class SegmentPool {
     };
     worker.on('error', (err: Error) => lost(`failed: ${err.message}`));
     worker.on('exit', (code) => lost(`exited with code ${code}`));
+    // After the listeners: attaching a 'message' listener refs the worker's port again.
+    worker.unref();
     this.#slots.push(slot);
     return slot;
   }

@@ -7,9 +7,30 @@ import { ArchiverError } from '../errors.ts';
 export interface StreamWithResult<R> extends AsyncIterable<Buffer> {
   /** Settles when iteration ends: the summary on success, the error that ended iteration otherwise. */
   readonly result: Promise<R>;
+  /**
+   * Optional for consumers (ReleasableChunks): hands back a chunk the consumer is done with and will not touch
+   * again, so the producer can free its memory at once rather than at a later garbage collection.
+   */
+  release?(chunk: Uint8Array): void;
 }
 
-export function streamWithResult<R>(what: string, body: () => AsyncGenerator<Buffer, R>): StreamWithResult<R> {
+/**
+ * A stream of chunks whose consumer may hand chunks back once done with them (the file store does, after
+ * writing each one). Producers free only what they allocated themselves; anything else is ignored.
+ */
+export interface ReleasableChunks {
+  release(chunk: Uint8Array): void;
+}
+
+export function isReleasable(source: unknown): source is ReleasableChunks {
+  return typeof source === 'object' && source !== null && typeof (source as ReleasableChunks).release === 'function';
+}
+
+export function streamWithResult<R>(
+  what: string,
+  body: () => AsyncGenerator<Buffer, R>,
+  release: (chunk: Uint8Array) => void = () => undefined,
+): StreamWithResult<R> {
   let resolve: (r: R) => void = () => undefined;
   let reject: (e: unknown) => void = () => undefined;
   const result = new Promise<R>((res, rej) => {
@@ -21,6 +42,7 @@ export function streamWithResult<R>(what: string, body: () => AsyncGenerator<Buf
   let started = false;
   return {
     result,
+    release,
     [Symbol.asyncIterator](): AsyncIterator<Buffer> {
       if (started) throw new ArchiverError('EUSAGE', `${what} can be iterated only once`);
       started = true;

@@ -5,14 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { asBytes, type ByteSource } from './byte-reader.ts';
+import { newBuffer, release } from './buffers.js';
+import { asBytes, isDirectSource, type ByteSource, type DirectSource } from './byte-reader.ts';
 
 /**
- * Plaintext to encode: chunks (a Readable or any iterable), or a file, which is then read straight into
- * the segment buffers (no intermediate chunk allocations or copies: the fast path for binlog files).
- * A FileHandle is read from its current position to its end and is not closed.
+ * Plaintext to encode: chunks (a Readable or any iterable), or a file or a DirectSource, which are then read
+ * straight into the segment buffers (no intermediate chunk allocations or copies: the fast path for binlog
+ * files). A FileHandle is read from its current position to its end and is not closed; a DirectSource is
+ * closed when encoding stops early.
  */
-export type PlaintextSource = ByteSource | { path: string } | FileHandle;
+export type PlaintextSource = ByteSource | { path: string } | FileHandle | DirectSource;
 
 function isFileHandle(s: PlaintextSource): s is FileHandle {
   return typeof (s as FileHandle).fd === 'number' && typeof (s as FileHandle).read === 'function';
@@ -38,13 +40,19 @@ export class Segmenter {
     this.#segmentSize = segmentSize;
   }
 
-  /** Returns a segment buffer for reuse (saves allocating and zero-filling a new one). */
+  /** Returns a segment buffer for reuse (saves allocating, and faulting in, a new one). */
   recycle(buffer: ArrayBuffer): void {
     if (buffer.byteLength === this.#segmentSize && this.#free.length < 16) this.#free.push(buffer);
   }
 
   #allocate(): ArrayBuffer {
-    return this.#free.pop() ?? new ArrayBuffer(this.#segmentSize);
+    // Not zero-filled: every byte a segment uses is read into it first.
+    return this.#free.pop() ?? newBuffer(this.#segmentSize);
+  }
+
+  /** Frees the buffers kept for reuse (call when done: their memory goes back now, not at a later GC). */
+  dispose(): void {
+    for (const b of this.#free.splice(0)) release(new Uint8Array(b));
   }
 
   plaintextSha256(): Buffer {
@@ -53,7 +61,8 @@ export class Segmenter {
 
   segments(): AsyncGenerator<Segment> {
     const source = this.#source;
-    if (isFileHandle(source)) return this.#fileSegments(source);
+    if (isFileHandle(source)) return this.#fileSegments(async (view) => (await source.read(view, 0, view.length, null)).bytesRead);
+    if (isDirectSource(source)) return this.#directSegments(source);
     if (typeof (source as { path?: unknown }).path === 'string') return this.#pathSegments((source as { path: string }).path);
     return this.#chunkSegments(source as ByteSource);
   }
@@ -61,34 +70,44 @@ export class Segmenter {
   async *#pathSegments(path: string): AsyncGenerator<Segment> {
     const handle = await open(path, 'r');
     try {
-      yield* this.#fileSegments(handle);
+      yield* this.#fileSegments(async (view) => (await handle.read(view, 0, view.length, null)).bytesRead);
     } finally {
       await handle.close();
     }
   }
 
-  /** Fills `buffer` from the file; returns the byte count (short only at end of file). */
-  async #readFull(handle: FileHandle, buffer: ArrayBuffer): Promise<number> {
+  async *#directSegments(source: DirectSource): AsyncGenerator<Segment> {
+    let ended = false;
+    try {
+      yield* this.#fileSegments((view) => source.readInto(view));
+      ended = true;
+    } finally {
+      if (!ended) await source.close?.();
+    }
+  }
+
+  /** Fills `buffer` with `read`; returns the byte count (short only at the end). */
+  async #readFull(read: (view: Uint8Array) => Promise<number>, buffer: ArrayBuffer): Promise<number> {
     const view = new Uint8Array(buffer);
     let filled = 0;
     while (filled < view.length) {
-      const { bytesRead } = await handle.read(view, filled, view.length - filled, null);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+      const n = await read(view.subarray(filled));
+      if (n === 0) break;
+      filled += n;
     }
     this.#hash.update(view.subarray(0, filled));
     this.plaintextLength += filled;
     return filled;
   }
 
-  async *#fileSegments(handle: FileHandle): AsyncGenerator<Segment> {
+  async *#fileSegments(read: (view: Uint8Array) => Promise<number>): AsyncGenerator<Segment> {
     const size = this.#segmentSize;
     let index = 0;
     let current = this.#allocate();
-    let filled = await this.#readFull(handle, current);
+    let filled = await this.#readFull(read, current);
     while (filled === size) {
       const next = this.#allocate();
-      const more = await this.#readFull(handle, next);
+      const more = await this.#readFull(read, next);
       if (more === 0) {
         this.recycle(next);
         break;

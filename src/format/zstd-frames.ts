@@ -5,53 +5,10 @@
  * is checked to be exactly one frame. Skippable frames are never written by this format and are rejected.
  */
 import type { ByteReader } from './byte-reader.ts';
+import { blockContent, checkMagic, headerRestLength } from './zstd-core.js';
 
-const ZSTD_MAGIC = 0xfd2fb528;
-const DICT_ID_BYTES = [0, 1, 2, 4] as const;
-
-/** Bytes of the frame header after the descriptor byte, from the Frame_Header_Descriptor. */
-function headerRestLength(descriptor: number): number {
-  if ((descriptor & 0x08) !== 0) throw new TypeError('zstd frame header reserved bit is set');
-  const fcsFlag = descriptor >> 6;
-  const singleSegment = (descriptor >> 5) & 1;
-  const fcsBytes = fcsFlag === 0 ? singleSegment : [0, 2, 4, 8][fcsFlag] ?? 0;
-  return (singleSegment === 1 ? 0 : 1) + (DICT_ID_BYTES[descriptor & 3] ?? 0) + fcsBytes;
-}
-
-/** Parses a block header; returns the bytes of block content that follow it and whether it is the last. */
-function blockContent(b0: number, b1: number, b2: number): { content: number; last: boolean } {
-  const v = b0 | (b1 << 8) | (b2 << 16);
-  const type = (v >> 1) & 3;
-  if (type === 3) throw new TypeError('zstd block type 3 (reserved)');
-  return { content: type === 1 ? 1 : v >>> 3, last: (v & 1) === 1 };
-}
-
-function checkMagic(magic: number): void {
-  if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) throw new TypeError('skippable zstd frame (not used by this format)');
-  if (magic !== ZSTD_MAGIC) throw new TypeError(`not a zstd frame (magic ${magic.toString(16).padStart(8, '0')})`);
-}
-
-/** Length of the zstd frame at the start of `buf`; TypeError when it is malformed or runs past the end. */
-export function zstdFrameLength(buf: Uint8Array): number {
-  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const need = (pos: number, n: number): void => {
-    if (pos + n > view.length) throw new TypeError('zstd frame is truncated');
-  };
-  need(0, 5);
-  checkMagic(view.readUInt32LE(0));
-  const descriptor = view[4] as number;
-  let pos = 5 + headerRestLength(descriptor);
-  for (;;) {
-    need(pos, 3);
-    const block = blockContent(view[pos] as number, view[pos + 1] as number, view[pos + 2] as number);
-    pos += 3 + block.content;
-    need(pos, 0);
-    if (block.last) break;
-  }
-  if ((descriptor & 0x04) !== 0) pos += 4;
-  need(pos, 0);
-  return pos;
-}
+// The frame walk itself is in zstd-core.js (the worker threads check payloads with it too).
+export { zstdFrameLength } from './zstd-core.js';
 
 /**
  * Reads the next complete zstd frame from `reader`; undefined at a clean end of stream. TypeError when

@@ -56,8 +56,6 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
 /** Decodes to the end, discarding plaintext: the integrity check of `verify` and of adoption. */
 export async function verifyStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys }): Promise<DecodedSummary> {
   const decoded = await openStoredObject(options);
-  for await (const _chunk of decoded) {
-    // discard
-  }
+  for await (const chunk of decoded) decoded.release?.(chunk);
   return decoded.result;
 }

@@ -86,7 +86,9 @@ export interface ResolvedS3Options {
 }
 
 export const S3_DEFAULTS = {
-  multipartThreshold: 100 * MiB,
+  // Two parts: a body is held in memory up to the threshold before a single PUT or a multipart upload starts,
+  // so a high threshold costs that much RSS and delays the overlap of upload and compression (docs/PERFORMANCE.md).
+  multipartThreshold: 16 * MiB,
   partSize: 8 * MiB,
   concurrency: 4,
   retry: { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 20_000, maxElapsedMs: 120_000, digestRetries: 1 } satisfies RetryPolicy,

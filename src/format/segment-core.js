@@ -1,0 +1,262 @@
+/**
+ * The work done per segment on a worker thread, as plain functions (testable without threads); the task
+ * and result shapes are declared in segment-tasks.ts, which re-exports these.
+ * seal:     compress + encrypt one segment and, when asked, verify the frame by decrypting and
+ *           decompressing it again and comparing with the source bytes;
+ * open:     decrypt + decompress one frame and check its length against the segment size;
+ * compress: compress (+ verify) only, for the openssl compatibility mode, whose CBC layer is serial;
+ * decompress: one zstd frame, for decoding that mode.
+ *
+ * Buffers travel as whole ArrayBuffers so they can be transferred rather than copied, and the big ones make
+ * round trips: the caller hands in the buffers results are written to, or gets its input buffers back, and
+ * reuses them. A worker keeps nothing per segment: its zstd contexts and scratch buffers live as long as the
+ * thread (zstd-core.js explains why that matters), what node:crypto returns is freed as soon as it has been
+ * used (buffers.js), and a sealed record leaves in the buffer it was built in.
+ *
+ * Plain JavaScript, like everything the worker threads load (see segment-worker.js).
+ */
+import { Buffer } from 'node:buffer';
+import { createCipheriv } from 'node:crypto';
+import { newBuffer, release } from './buffers.js';
+import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, TAG_LENGTH } from './frame-core.js';
+import { ZstdCompressor, ZstdDecompressor, zstdCompressBound, zstdFrameLength } from './zstd-core.js';
+
+/** @import { ErrorCode } from '../errors.ts' */
+/** @import { SealTask, SealResult, OpenTask, OpenResult, CompressTask, CompressResult, DecompressTask, DecompressResult, Task, TaskResult } from './segment-tasks.ts' */
+
+/** A failure with a code; the caller adds the object name and offset. */
+export class TaskError extends Error {
+  /**
+   * @param {ErrorCode} code
+   * @param {string} reason
+   */
+  constructor(code, reason) {
+    super(reason);
+    /** @readonly */
+    this.code = code;
+  }
+}
+
+/**
+ * The ArrayBuffer of `b` when `b` covers all of it, otherwise a copy that does (pooled buffers cannot move).
+ * @param {Uint8Array} b
+ * @returns {ArrayBuffer}
+ */
+export function ownArrayBuffer(b) {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+  const copy = new Uint8Array(new ArrayBuffer(b.byteLength));
+  copy.set(b);
+  return copy.buffer;
+}
+
+// Per-thread state: zstd contexts and the scratch buffers frames are compressed and verified in.
+/** @type {Map<number, ZstdCompressor>} */
+const compressors = new Map();
+const decompressor = new ZstdDecompressor();
+let compressScratch = new Uint8Array(0);
+let verifyScratch = new Uint8Array(0);
+
+/**
+ * @param {number} level
+ * @returns {ZstdCompressor}
+ */
+function compressor(level) {
+  let c = compressors.get(level);
+  if (c === undefined) {
+    c = new ZstdCompressor(level);
+    compressors.set(level, c);
+  }
+  return c;
+}
+
+/**
+ * Compresses into the thread's scratch buffer; the view is valid until the next call.
+ * @param {Uint8Array} source
+ * @param {number} level
+ * @returns {Uint8Array}
+ */
+function compressToScratch(source, level) {
+  const bound = zstdCompressBound(source.length);
+  if (compressScratch.length < bound) compressScratch = new Uint8Array(newBuffer(bound));
+  return compressScratch.subarray(0, compressor(level).compressInto(source, compressScratch));
+}
+
+/**
+ * Decompresses `data`, which must be exactly one zstd frame (node:zlib would ignore anything after it), into `out`.
+ * @param {Uint8Array} data
+ * @param {Uint8Array} out
+ * @returns {number}
+ */
+function decompressOneFrame(data, out) {
+  const frameLength = zstdFrameLength(data);
+  if (frameLength !== data.length) throw new TypeError(`${data.length - frameLength} bytes follow the zstd frame`);
+  return decompressor.decompressInto(data, out);
+}
+
+/**
+ * @param {Uint8Array} source
+ * @param {Uint8Array} compressed
+ * @param {number} index
+ * @returns {void}
+ */
+function verifyDecompressed(source, compressed, index) {
+  if (verifyScratch.length < source.length) verifyScratch = new Uint8Array(newBuffer(source.length));
+  const out = verifyScratch.subarray(0, source.length);
+  let length;
+  try {
+    length = decompressOneFrame(compressed, out);
+  } catch (err) {
+    throw new TaskError('EVERIFY', `segment ${index}: the frame just compressed does not decompress (${/** @type {Error} */ (err).message})`);
+  }
+  if (length !== source.length || !Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(source)) {
+    throw new TaskError('EVERIFY', `segment ${index}: decompressing the frame just written does not reproduce the ${source.length} source bytes`);
+  }
+}
+
+/**
+ * @param {SealTask} task
+ * @returns {SealResult}
+ */
+export function seal(task) {
+  const source = new Uint8Array(task.segment, 0, task.length);
+  try {
+    const compressed = compressToScratch(source, task.level);
+    const aad = frameAad(task.headerDigest, task.index, task.final);
+    const nonce = frameNonce(task.index);
+    const cipher = createCipheriv('aes-256-gcm', task.key, nonce, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(aad);
+    let ciphertext = cipher.update(compressed);
+    const rest = cipher.final();
+    if (rest.length > 0) ciphertext = Buffer.concat([ciphertext, rest]);
+    const tag = cipher.getAuthTag();
+    // nonce || u32 length || ciphertext || tag, in a buffer of its own that moves to the main thread.
+    const bodyLength = ciphertext.length + TAG_LENGTH;
+    const record = new Uint8Array(newBuffer(RECORD_PREFIX_LENGTH + bodyLength));
+    record.set(nonce, 0);
+    new DataView(record.buffer).setUint32(NONCE_LENGTH, bodyLength);
+    record.set(ciphertext, RECORD_PREFIX_LENGTH);
+    record.set(tag, RECORD_PREFIX_LENGTH + ciphertext.length);
+    release(ciphertext);
+    if (task.verify) {
+      // Decrypt the record exactly as it will be written (tag included), decompress that, compare with the source.
+      const opened = openRecordBody(task.key, nonce, aad, record.subarray(RECORD_PREFIX_LENGTH));
+      if (opened === undefined) throw new TaskError('EVERIFY', `segment ${task.index}: the frame just encrypted fails authentication`);
+      try {
+        verifyDecompressed(source, opened, task.index);
+      } finally {
+        release(opened);
+      }
+    }
+    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength: compressed.length, segment: task.segment };
+  } finally {
+    task.key.fill(0);
+  }
+}
+
+/**
+ * @param {OpenTask} task
+ * @returns {OpenResult}
+ */
+export function open(task) {
+  try {
+    const body = new Uint8Array(task.body, 0, task.bodyLength ?? task.body.byteLength);
+    const compressed = openRecordBody(task.key, frameNonce(task.index), frameAad(task.headerDigest, task.index, task.final), body);
+    if (compressed === undefined) throw new TaskError('EAUTH', 'failed authentication (AES-256-GCM tag mismatch)');
+    // Non-final frames hold exactly one segment; the final frame 1..S bytes (0 only when it is the only frame).
+    const min = task.final ? (task.index === 0 ? 0 : 1) : task.segmentSize;
+    const output = task.output ?? newBuffer(task.segmentSize);
+    const compressedLength = compressed.length;
+    let length;
+    try {
+      length = decompressOneFrame(compressed, new Uint8Array(output, 0, task.segmentSize));
+    } catch (err) {
+      throw new TaskError('EFORMAT', `authenticated frame payload is not a valid zstd frame of at most ${task.segmentSize} bytes (${/** @type {Error} */ (err).message})`);
+    } finally {
+      release(compressed);
+    }
+    if (length < min || length > task.segmentSize) {
+      throw new TaskError('EFORMAT', `authenticated frame decompresses to ${length} bytes, expected ${task.final ? `${min}..${task.segmentSize}` : task.segmentSize} for a ${task.final ? 'final' : 'non-final'} frame`);
+    }
+    return { kind: 'open', plaintext: output, length, compressedLength, body: task.body };
+  } finally {
+    task.key.fill(0);
+  }
+}
+
+/**
+ * @param {CompressTask} task
+ * @returns {CompressResult}
+ */
+export function compress(task) {
+  const source = new Uint8Array(task.segment, 0, task.length);
+  const bound = zstdCompressBound(task.length);
+  const output = task.output !== undefined && task.output.byteLength >= bound ? task.output : newBuffer(bound);
+  const length = compressor(task.level).compressInto(source, new Uint8Array(output));
+  if (task.verify) verifyDecompressed(source, new Uint8Array(output, 0, length), task.index);
+  return { kind: 'compress', compressed: output, length, segment: task.segment };
+}
+
+/**
+ * @param {DecompressTask} task
+ * @returns {DecompressResult}
+ */
+export function decompress(task) {
+  const output = task.output ?? newBuffer(task.maxLength);
+  let length;
+  try {
+    length = decompressOneFrame(new Uint8Array(task.frame, 0, task.frameLength ?? task.frame.byteLength), new Uint8Array(output, 0, task.maxLength));
+  } catch (err) {
+    throw new TaskError('EFORMAT', `zstd frame ${task.index} does not decompress to at most ${task.maxLength} bytes (${/** @type {Error} */ (err).message})`);
+  }
+  return { kind: 'decompress', plaintext: output, length, frame: task.frame };
+}
+
+/**
+ * @param {Task} task
+ * @returns {TaskResult}
+ */
+export function runTask(task) {
+  switch (task.kind) {
+    case 'seal':
+      return seal(task);
+    case 'open':
+      return open(task);
+    case 'compress':
+      return compress(task);
+    case 'decompress':
+      return decompress(task);
+  }
+}
+
+/**
+ * ArrayBuffers in a result that can be moved to the receiving thread (each once).
+ * @param {TaskResult} r
+ * @returns {ArrayBuffer[]}
+ */
+export function resultTransferList(r) {
+  /** @type {ArrayBuffer[]} */
+  const list = [];
+  /** @param {ArrayBuffer} b */
+  const add = (b) => {
+    if (!list.includes(b)) list.push(b);
+  };
+  switch (r.kind) {
+    case 'seal':
+      add(r.record);
+      add(r.segment);
+      break;
+    case 'open':
+      add(r.plaintext);
+      add(r.body);
+      break;
+    case 'compress':
+      add(r.compressed);
+      add(r.segment);
+      break;
+    case 'decompress':
+      add(r.plaintext);
+      add(r.frame);
+      break;
+  }
+  return list;
+}
