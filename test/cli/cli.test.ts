@@ -3,24 +3,14 @@
  * logs on stderr, and interop of the openssl-aes-256-cbc format with the real openssl and zstd.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FIXTURES, binlogDir, listFiles, newKeyUrl, newPassphraseUrl, sha256, tempDir } from '../support/archive.ts';
-import { REPO_ROOT } from '../support/testenv.ts';
+import { FIXTURES, KINGBUS, binlogDir, listFiles, newKeyUrl, newPassphraseUrl, sha256, tempDir } from '../support/archive.ts';
+import { type CliResult, runCli } from '../support/cli.ts';
 
-interface Result { code: number; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-const KINGBUS = ['mysql_bin.000011', 'mysql_bin.000012', 'mysql_bin.000013'].map((n) => path.join(FIXTURES, 'relaylog/kingbus/5.7', n));
+const cli = (args: string[]): Promise<CliResult> => runCli(args);
 
 describe('binlog-archiver CLI', () => {
   it('inspect prints facts as JSON and fails on a non-binlog', async () => {

@@ -4,27 +4,19 @@
  * malformed key URL (2), and no data key in anything the CLI prints.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openKeyProvider } from '../../src/keys/open-key-provider.ts';
 import { binlogDir, listFiles, sha256, tempDir } from '../support/archive.ts';
-import { REPO_ROOT, excludedBySubset, need } from '../support/testenv.ts';
+import { type CliResult, runCli } from '../support/cli.ts';
+import { excludedBySubset, need } from '../support/testenv.ts';
 import { KINGBUS, closedPort, kmsUrl, treeDigest, useAwsCredentialFiles, vaultUrl } from './helpers.ts';
 import { assertKeyNotIn } from './leak-check.ts';
 
-interface Result { code: number; stdout: string; stderr: string }
-
 let childEnv: NodeJS.ProcessEnv = process.env;
 
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { env: childEnv, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]): Promise<CliResult> => runCli(args, childEnv);
 
 interface Entry { key: { provider: string; keyId: string; wrappedDek: string; context: Record<string, string> } }
 

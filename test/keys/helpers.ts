@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ArchiverError } from '../../src/errors.ts';
-import { FIXTURES, listFiles, sha256, tempDir } from '../support/archive.ts';
+import { listFiles, sha256, tempDir } from '../support/archive.ts';
 import type { Endpoints } from '../support/testenv.ts';
 
-export const KINGBUS = ['mysql_bin.000011', 'mysql_bin.000012', 'mysql_bin.000013'].map((n) => path.join(FIXTURES, 'relaylog/kingbus/5.7', n));
+export { KINGBUS } from '../support/archive.ts';
 
 /** For assert.rejects / assert.throws: an ArchiverError with this code whose message matches every pattern. */
 export function code(expected: string, ...patterns: RegExp[]) {

@@ -12,12 +12,11 @@ import { runArchive } from '../../src/pipeline/archive-run.ts';
 import { runRestore } from '../../src/restore/restore-run.ts';
 import { runVerify } from '../../src/restore/verify-run.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { FIXTURES, binlogDir, listFiles, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
+import { FIXTURES, KINGBUS, binlogDir, listFiles, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
 import { joinObject, splitObject } from '../support/object-surgery.ts';
 import { REPO_ROOT } from '../support/testenv.ts';
 
 const fixture = (p: string): string => path.join(FIXTURES, p);
-const KINGBUS = ['relaylog/kingbus/5.7/mysql_bin.000011', 'relaylog/kingbus/5.7/mysql_bin.000012', 'relaylog/kingbus/5.7/mysql_bin.000013'].map(fixture);
 
 function code(expected: string, pattern?: RegExp) {
   return (err: unknown): boolean => {

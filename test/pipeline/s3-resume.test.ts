@@ -5,7 +5,7 @@
  */
 import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,18 +13,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { generateBinlog } from '../../bench/generate-binlog.ts';
 import { binlogDir, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
+import { runCli } from '../support/cli.ts';
 import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
 import { credentialsEnv, rawClient, storeUrlFor } from '../store/helpers.ts';
 
 interface Row { binlog: string; resumed: boolean; upload: { parts: number; partsUploaded: number; partsSkipped: number; partsReuploaded: number } | null }
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 describe('archive to S3 killed mid-upload, then rerun', { skip: skipUnlessIn('s3') || skipUnlessIn('mysql') }, () => {
   it('uploads only the missing parts and leaves no incomplete upload', { timeout: 300_000 }, async (t) => {

@@ -7,6 +7,9 @@ import { REPO_ROOT } from '../../testenv/versions.ts';
 
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'binlogs');
 
+/** Three consecutive, GTID-continuous MySQL 5.7 binlogs: the small sample most archive tests use. */
+export const KINGBUS = ['mysql_bin.000011', 'mysql_bin.000012', 'mysql_bin.000013'].map((n) => path.join(FIXTURES, 'relaylog/kingbus/5.7', n));
+
 export function tempDir(prefix = 'blarc-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
