@@ -22,6 +22,7 @@ import { newBuffer, release } from './buffers.js';
 import { TaskError, type OpenResult } from './segment-tasks.ts';
 import { inFlightLimit, mapOrdered } from './parallel.ts';
 import { decodeTrailer } from './trailer.ts';
+import type { EncodeResult } from './encoder.ts';
 
 export interface OpenedObject {
   readonly objectName: string;
@@ -84,15 +85,8 @@ export interface DecodeOptions {
   maxInFlight?: number;
 }
 
-export interface DecodeResult {
-  frames: number;
-  plaintextLength: number;
-  plaintextSha256: string;
-  compressedLength: number;
-  objectLength: number;
-  objectSha256: string;
-  headerSha256: string;
-}
+/** The same totals the encoder reports, as recomputed and checked while decoding. */
+export type DecodeResult = EncodeResult;
 
 export type DecodedObject = StreamWithResult<DecodeResult>;
 
