@@ -2,8 +2,15 @@
  * Reads a put body into parts of a fixed size, hashing every byte in order (SHA-256 for the PutResult).
  * Errors of the body itself are wrapped in BodyFailure, so the store can tell "the producer failed" (abort,
  * rethrow the producer's own error) from "S3 failed".
+ *
+ * Memory: a chunk copied whole into a part goes back to a producer that takes chunks back (the encoder frees
+ * its records at once), and part buffers whose upload succeeded are reused for later parts. Without both, an
+ * archive left ~170 MB of dead buffers per 256 MiB binlog to V8's collector, which cost more CPU than the
+ * upload itself on a machine whose cores are busy compressing.
  */
 import { createHash } from 'node:crypto';
+import { isReleasable } from '../format/result-stream.ts';
+import { newBuffer, release } from '../format/buffers.js';
 
 export class BodyFailure extends Error {
   readonly error: unknown;
@@ -13,16 +20,25 @@ export class BodyFailure extends Error {
   }
 }
 
+/** Enough for the parts in flight plus the one being filled at the default concurrency. */
+const SPARE_PARTS = 8;
+
 export class BodyReader {
   readonly #it: AsyncIterator<Uint8Array>;
   readonly #sha = createHash('sha256');
+  readonly #giveBack: ((chunk: Uint8Array) => void) | undefined;
+  /** Part buffers free for reuse (all of one size: the first part's). */
+  readonly #spare: Buffer[] = [];
   #chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already taken (the chunk itself is kept whole, to be handed back as it came). */
+  #head = 0;
   #buffered = 0;
   #size = 0;
   #done = false;
 
   constructor(body: AsyncIterable<Uint8Array>) {
     this.#it = body[Symbol.asyncIterator]();
+    this.#giveBack = isReleasable(body) ? (chunk) => body.release(chunk) : undefined;
   }
 
   /** True once the body has ended without error. */
@@ -62,25 +78,42 @@ export class BodyReader {
     }
   }
 
-  /** Takes up to `bytes` from the front of the buffer (a copy: parts must not alias the producer's chunks). */
+  /**
+   * Takes up to `bytes` from the front of the buffer into a buffer of the reader's (a copy: parts must not alias
+   * the producer's chunks, which it may free once handed back). Give the part to `recycle` once it is uploaded.
+   */
   take(bytes: number): Buffer {
     const total = Math.min(bytes, this.#buffered);
-    const pieces: Buffer[] = [];
-    for (let need = total; need > 0;) {
+    const spare = this.#spare.pop();
+    const out = spare !== undefined && spare.length >= total ? spare.subarray(0, total) : Buffer.from(newBuffer(total));
+    let at = 0;
+    while (at < total) {
       const chunk = this.#chunks[0];
       if (chunk === undefined) break;
-      if (chunk.length <= need) {
-        pieces.push(chunk);
+      const n = Math.min(chunk.length - this.#head, total - at);
+      chunk.copy(out, at, this.#head, this.#head + n);
+      at += n;
+      this.#head += n;
+      if (this.#head === chunk.length) {
         this.#chunks.shift();
-        need -= chunk.length;
-      } else {
-        pieces.push(chunk.subarray(0, need));
-        this.#chunks[0] = chunk.subarray(need);
-        need = 0;
+        this.#head = 0;
+        this.#giveBack?.(chunk);
       }
     }
     this.#buffered -= total;
-    return Buffer.concat(pieces, total);
+    return out;
+  }
+
+  /** A part taken from this reader whose bytes nobody reads any more (its upload succeeded or was skipped). */
+  recycle(part: Buffer): void {
+    const whole = Buffer.from(part.buffer);
+    if (this.#spare.length < SPARE_PARTS) this.#spare.push(whole);
+    else release(whole);
+  }
+
+  /** Frees the spare part buffers now; call once no part of this reader is in use. */
+  dispose(): void {
+    for (const part of this.#spare.splice(0)) release(part);
   }
 
   sha256(): string {

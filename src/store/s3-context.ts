@@ -34,6 +34,7 @@ export function createS3Context(options: ResolvedS3Options): S3Context {
     requestChecksumCalculation: 'WHEN_SUPPORTED',
     responseChecksumValidation: 'WHEN_SUPPORTED',
   });
+  unsignedPayloads(client);
   const base = options.prefix === '' ? '' : `${options.prefix}/`;
   const metrics = new S3Metrics();
   const deps: RetryDeps = { bucket: options.bucket, endpoint: options.endpoint, policy: options.retry, timing: options.timing, metrics, onEvent: options.onEvent };
@@ -55,6 +56,20 @@ export function createS3Context(options: ResolvedS3Options): S3Context {
     },
     request: <T>(spec: RequestSpec, send: () => Promise<T>) => withRetries(deps, spec, send),
   };
+}
+
+/**
+ * Bodies are sent with `x-amz-content-sha256: UNSIGNED-PAYLOAD` instead of a SHA-256 of every byte in the
+ * signature: their integrity is already checked by the server against the signed Content-MD5 and CRC32 headers
+ * (a damaged body is refused with BadDigest), and hashing each part a third time cost both this process and the
+ * server CPU that the compression needs. Over plain HTTP the signature still covers the method, key and headers.
+ */
+function unsignedPayloads(client: S3Client): void {
+  client.middlewareStack.add((next) => async (args) => {
+    const request = args.request as { headers?: Record<string, string>; body?: unknown };
+    if (request.headers !== undefined && ArrayBuffer.isView(request.body)) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    return next(args);
+  }, { step: 'build', name: 'binlogArchiverUnsignedPayload' });
 }
 
 /** Rejects keys inside the store's own resume-state directory. */

@@ -127,6 +127,7 @@ export async function putMultipart(req: MultipartRequest): Promise<MultipartOutc
         counts.skipped += 1;
         ctx.metrics.partsSkipped += 1;
         ctx.onEvent({ type: 'part', key, partNumber: n, action: 'skipped', size: data.length });
+        reader.recycle(data);
         continue;
       }
       while (inflight.size >= ctx.options.concurrency) await Promise.race(inflight);
@@ -139,6 +140,8 @@ export async function putMultipart(req: MultipartRequest): Promise<MultipartOutc
         if (action === 'uploaded') ctx.metrics.partsUploaded += 1;
         else ctx.metrics.partsReuploaded += 1;
         ctx.onEvent({ type: 'part', key, partNumber, action, size: data.length });
+        // A failed part is left to the collector: a request given up on may still reference its bytes.
+        reader.recycle(data);
       }, (error: unknown) => {
         failure ??= { error };
       }).then(() => {

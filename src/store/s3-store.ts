@@ -65,8 +65,10 @@ export class S3Store implements ObjectStore {
     if (reader.done) {
       const data = reader.take(reader.buffered);
       const expected = await putSingle(ctx, key, data, digestPart(data));
+      reader.recycle(data);
+      reader.dispose();
       await confirmStored(ctx, key, expected);
-      return { size: data.length, sha256: reader.sha256(), etag: expected.etag, parts: 1, partsUploaded: 1, partsSkipped: 0, partsReuploaded: 0, resumed: false };
+      return { size: expected.size, sha256: reader.sha256(), etag: expected.etag, parts: 1, partsUploaded: 1, partsSkipped: 0, partsReuploaded: 0, resumed: false };
     }
     let out: Awaited<ReturnType<typeof putMultipart>>;
     try {
@@ -74,6 +76,7 @@ export class S3Store implements ObjectStore {
     } finally {
       // Stops the producer (encoder workers) if the upload could not even start; a no-op once the body ended.
       await reader.close();
+      reader.dispose();
     }
     return {
       size: out.expected.size, sha256: reader.sha256(), etag: out.expected.etag, parts: out.parts,
