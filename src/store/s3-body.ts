@@ -1,5 +1,7 @@
 /**
- * Reads a put body into parts of a fixed size, hashing every byte in order (SHA-256 for the PutResult).
+ * Reads a put body into parts of a fixed size, hashing every byte of the parts in order (SHA-256 for the
+ * PutResult): the hash is of the copies that are sent, so a producer that changed a chunk after emitting it
+ * would show as a mismatch with the producer's own hash, not as an object silently different from it.
  * Errors of the body itself are wrapped in BodyFailure, so the store can tell "the producer failed" (abort,
  * rethrow the producer's own error) from "S3 failed".
  *
@@ -71,7 +73,6 @@ export class BodyReader {
       }
       const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
       if (chunk.length === 0) continue;
-      this.#sha.update(chunk);
       this.#size += chunk.length;
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
@@ -101,6 +102,7 @@ export class BodyReader {
       }
     }
     this.#buffered -= total;
+    this.#sha.update(out);
     return out;
   }
 

@@ -72,6 +72,18 @@ describe('BodyReader', () => {
     assert.ok(part.equals(copy));
   });
 
+  it('hashes the bytes it sends: a chunk changed by its producer before the copy shows in the SHA-256', async () => {
+    const { body, chunks } = releasableBody([3000, 3000]);
+    const emitted = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+    const reader = new BodyReader(body);
+    await reader.fill(6000);
+    chunks[1]?.fill(0);
+    const part = reader.take(6000);
+    const sent = reader.sha256();
+    assert.equal(sent, createHash('sha256').update(part).digest('hex'));
+    assert.notEqual(sent, emitted);
+  });
+
   it('reuses a recycled part buffer for the next part, and frees spares on dispose', async () => {
     const { body } = releasableBody([8192, 8192, 8192]);
     const reader = new BodyReader(body);
