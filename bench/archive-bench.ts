@@ -20,6 +20,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { allKeys, rawClient } from '../test/store/helpers.ts';
 import { need } from '../test/support/testenv.ts';
 import { stateDir } from '../testenv/versions.ts';
 import { bigBinlog } from './big-binlog.ts';
@@ -57,15 +59,25 @@ function timeShell(script: string): number {
 }
 
 /** S3 credentials reach the child through the SDK's default chain: a shared credentials file, as in production. */
-function s3Setup(): { url: (run: string) => string; env: NodeJS.ProcessEnv; serverCpuMs: () => number } {
+function s3Setup(): { url: (run: string) => string; env: NodeJS.ProcessEnv; serverCpuMs: () => number; remove: (run: string) => Promise<void> } {
   const s3 = need('s3');
   const credentials = path.join(work, 'aws-credentials');
   fs.writeFileSync(credentials, `[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`, { mode: 0o600 });
   const config = path.join(work, 'aws-config');
   fs.writeFileSync(config, `[default]\nregion = ${s3.region}\n`);
+  const prefix = (run: string): string => `bench-${path.basename(work)}-${run}`;
   const query = `endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
   return {
-    url: (run) => `s3://${s3.bucket}/bench-${path.basename(work)}-${run}?${query}`,
+    url: (run) => `s3://${s3.bucket}/${prefix(run)}?${query}`,
+    // Each round's objects are deleted after it: left behind, gigabytes pile up in the test server's directory.
+    remove: async (run) => {
+      const client = rawClient();
+      const keys = await allKeys(client, prefix(run));
+      for (let i = 0; i < keys.length; i += 1000) {
+        await client.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+      }
+      client.destroy();
+    },
     env: { ...process.env, AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_CONFIG_FILE: config, AWS_PROFILE: 'default' },
     serverCpuMs: serverCpu('s3'),
   };
@@ -137,6 +149,7 @@ for (let round = 1; round <= rounds; round++) {
     s3Rss.push(m.maxRssKiB);
     s3Ratios.push(a.ms / m.ms);
     s3ServerCpu.push(serverMs);
+    await s3?.remove(String(round));
     s3Line = `; archive to S3 ${rate(m.ms).toFixed(0)} MiB/s (${perMiB(m.cpuMs)} + S3 server ${perMiB(serverMs)}, rss ${(m.maxRssKiB / 1024).toFixed(0)} MiB, ${(a.ms / m.ms).toFixed(2)}x file://)`;
   }
   process.stdout.write(`round ${round}: archive ${rate(a.ms).toFixed(0)} MiB/s (${perMiB(a.cpuMs)}, rss ${(a.maxRssKiB / 1024).toFixed(0)} MiB) vs reference ${rate(r).toFixed(0)} MiB/s; ` +
