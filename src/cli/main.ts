@@ -6,6 +6,7 @@ import { archiveCommand, inspectCommand, restoreCommand, USAGE, verifyCommand } 
 import { CONTROLLER_USAGE } from '../controller/options.ts';
 import { AGENT_USAGE } from '../agent/defaults.ts';
 import { type Io, errorJson, printError, processIo } from './output.ts';
+import type { StoreRequestStats } from '../store/object-store.ts';
 
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   inspect: inspectCommand,
@@ -27,7 +28,8 @@ function writeFailureReport(command: string, argv: string[], err: unknown): void
   const file = arg === undefined ? undefined : arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
   if (file === undefined || file === '') return;
   try {
-    fs.writeFileSync(file, encodeReport(reportFromError(errorJson(err))));
+    const stats = err instanceof ArchiverError ? (err.context.storeRequests as StoreRequestStats | undefined) : undefined;
+    fs.writeFileSync(file, encodeReport(reportFromError(errorJson(err), null, stats)));
   } catch {
     // The report is a courtesy; the exit status and stderr still tell.
   }

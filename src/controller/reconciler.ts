@@ -374,6 +374,9 @@ export class Reconciler {
         const seconds = job.startTime !== undefined && job.completionTime !== undefined ? (Date.parse(job.completionTime) - Date.parse(job.startTime)) / 1000 : undefined;
         if (seconds !== undefined && seconds >= 0) d.metrics.jobDuration.observe({ namespace, policy: name, result: job.phase }, seconds);
         const related = podRef(namespace, job.pod);
+        for (const [reason, n] of Object.entries(job.report?.storeRetries ?? {})) {
+          if (Number.isSafeInteger(n) && n > 0) d.metrics.storeRetries.inc({ ...labels, reason }, n);
+        }
         if (job.phase === 'Succeeded') {
           const r = job.report;
           if (r !== undefined && r.archived + r.adopted > 0) {

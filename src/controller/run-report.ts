@@ -6,9 +6,11 @@
  * last binlog, and at most three gap details, cut to fit.
  */
 import type { ArchiveSummary } from '../pipeline/archive-run.ts';
+import type { StoreRequestStats } from '../store/object-store.ts';
 
 export const TERMINATION_MESSAGE_MAX = 4096;
 export const REPORT_SCHEMA = 'binlog-archiver.dev/run-report/v1';
+const MAX_RETRY_REASONS = 8;
 
 export interface ReportBinlog {
   binlog: string;
@@ -39,6 +41,8 @@ export interface RunReport {
   gaps: number;
   gapDetails: string[];
   durationMs: number;
+  /** Retries of store requests in the run, by reason (absent in reports of older images, and for file://). */
+  storeRetries?: Record<string, number>;
   error: { code: string; message: string; hint?: string } | null;
 }
 
@@ -52,15 +56,25 @@ export function reportFromSummary(s: ArchiveSummary): RunReport {
     schema: REPORT_SCHEMA, ok: true, source: s.source, batchId: s.batchId, archived: s.archived, skipped: s.skipped, adopted: s.adopted,
     archivedBytes: done.reduce((n, b) => n + b.bytes, 0), objectBytes: s.objectBytes,
     first: row(done[0]), last: row(done.at(-1)), newest: row(s.binlogs.at(-1)), activeBinlog: s.activeBinlog,
-    gaps: s.gaps.length, gapDetails: s.gaps.slice(0, 3).map((g) => g.detail), durationMs: s.durationMs, error: null,
+    gaps: s.gaps.length, gapDetails: s.gaps.slice(0, 3).map((g) => g.detail), durationMs: s.durationMs,
+    ...retriesOf(s.storeRequests), error: null,
   };
 }
 
-export function reportFromError(error: { code: string; message: string; hint?: string }, source: string | null = null): RunReport {
+export function reportFromError(error: { code: string; message: string; hint?: string }, source: string | null = null, storeRequests?: StoreRequestStats): RunReport {
   return {
     schema: REPORT_SCHEMA, ok: false, source, batchId: null, archived: 0, skipped: 0, adopted: 0, archivedBytes: 0, objectBytes: 0,
-    first: null, last: null, newest: null, activeBinlog: null, gaps: 0, gapDetails: [], durationMs: 0, error,
+    first: null, last: null, newest: null, activeBinlog: null, gaps: 0, gapDetails: [], durationMs: 0, ...retriesOf(storeRequests), error,
   };
+}
+
+/** At most a few reasons with counts: the field stays small whatever happened, and absent when nothing was retried. */
+function retriesOf(stats: StoreRequestStats | null | undefined): { storeRetries?: Record<string, number> } {
+  const entries = Object.entries(stats?.retries ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  if (entries.length === 0) return {};
+  const kept = Object.fromEntries(entries.slice(0, MAX_RETRY_REASONS).map(([reason, n]) => [cut(reason, 40), n]));
+  const rest = entries.slice(MAX_RETRY_REASONS).reduce((sum, [, n]) => sum + n, 0);
+  return { storeRetries: rest > 0 ? { ...kept, other: rest } : kept };
 }
 
 function cut(text: string, max: number): string {

@@ -15,6 +15,7 @@ export class ControllerMetrics {
   readonly binlogsArchived: Counter<'namespace' | 'policy' | 'source'>;
   readonly bytesArchived: Counter<'namespace' | 'policy' | 'source'>;
   readonly archiveFailures: Counter<'namespace' | 'policy' | 'source' | 'reason'>;
+  readonly storeRetries: Counter<'namespace' | 'policy' | 'source' | 'reason'>;
   readonly lagSeconds: Gauge<'namespace' | 'policy' | 'source'>;
   readonly pendingBinlogs: Gauge<'namespace' | 'policy' | 'source'>;
   readonly secondsUntilPurge: Gauge<'namespace' | 'policy' | 'source'>;
@@ -51,6 +52,10 @@ export class ControllerMetrics {
     this.binlogsArchived = new Counter({ name: `${PREFIX}binlogs_archived_total`, help: 'Binlogs archived (new objects written) by archive Jobs.', labelNames: src, registers });
     this.bytesArchived = new Counter({ name: `${PREFIX}bytes_archived_total`, help: 'Bytes of binlog archived by archive Jobs (before compression).', labelNames: src, registers });
     this.archiveFailures = new Counter({ name: `${PREFIX}archive_failures_total`, help: 'Archive Jobs that failed, by error code (EKEYUNAVAILABLE, ESTORE, ..., JobFailed when unknown).', labelNames: [...src, 'reason'], registers });
+    this.storeRetries = new Counter({
+      name: `${PREFIX}store_retries_total`, help: 'Object store requests retried by archive Jobs, by reason (SlowDown, ECONNRESET, HTTP 503, BadDigest, ...), from their run reports.',
+      labelNames: [...src, 'reason'], registers,
+    });
     this.lagSeconds = new Gauge({ name: `${PREFIX}lag_seconds`, help: 'Seconds since the oldest unarchived closed binlog was rotated; 0 when nothing is pending.', labelNames: src, registers });
     this.pendingBinlogs = new Gauge({ name: `${PREFIX}pending_binlogs`, help: 'Closed binlogs not yet archived.', labelNames: src, registers });
     this.secondsUntilPurge = new Gauge({ name: `${PREFIX}seconds_until_purge`, help: 'Seconds until the server may purge the oldest unarchived binlog (binlog_expire_logs_seconds); absent when unknown or nothing is pending.', labelNames: src, registers });

@@ -8,6 +8,7 @@ import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { rebuildIndex } from '../store/manifest.ts';
+import type { ObjectStore, StoreRequestStats } from '../store/object-store.ts';
 import { type ArchiveOptions, resolveArchiveOptions } from './archive-options.ts';
 import { type BinlogOutcome, archiveBinlog } from './archive-binlog.ts';
 import { type Candidate, discoverBinlogs } from './discover.ts';
@@ -41,6 +42,18 @@ export interface ArchiveSummary {
   lastArchived: string | null;
   gaps: Gap[];
   durationMs: number;
+  /** Requests the store sent and retried in this run (null for stores without a server, such as file://). */
+  storeRequests: StoreRequestStats | null;
+}
+
+/**
+ * A failed run still reports what its store retried before giving up (the operator counts retries from the run
+ * report): the stats go into the error's context, under `storeRequests`.
+ */
+function withRequestStats(err: unknown, store: ObjectStore): unknown {
+  const stats = store.requestStats?.();
+  if (err instanceof ArchiverError && stats !== undefined) err.context.storeRequests = stats;
+  return err;
 }
 
 /** `<flavor>-<server_id>` of the first plain binlog, for runs without --source. */
@@ -64,10 +77,11 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   logger.log('info', 'Discovered binlogs', { closed: discovery.closed.length, active: discovery.active?.name ?? null, indexFile: discovery.indexFile });
   const summary: ArchiveSummary = {
     source: options.source ?? null, batchId, store: options.store.url, binlogs: [], archived: 0, skipped: 0, adopted: 0, bytes: 0, objectBytes: 0,
-    activeBinlog: discovery.active?.name ?? null, lastArchived: null, gaps: [], durationMs: 0,
+    activeBinlog: discovery.active?.name ?? null, lastArchived: null, gaps: [], durationMs: 0, storeRequests: null,
   };
   if (discovery.closed.length === 0) {
     summary.durationMs = Date.now() - started;
+    summary.storeRequests = options.store.requestStats?.() ?? null;
     return summary;
   }
   const source = options.source ?? (await defaultSource(discovery.closed));
@@ -85,13 +99,18 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
       summary.objectBytes += status === 'skipped' ? 0 : entry.object.size;
       summary.lastArchived = entry.binlog.name;
     }
+    const index = await rebuildIndex(options.store, source, options.clock());
+    summary.gaps = findGaps(index.entries);
+  } catch (err) {
+    throw withRequestStats(err, options.store);
   } finally {
     keys.dispose();
   }
-  const index = await rebuildIndex(options.store, source, options.clock());
-  summary.gaps = findGaps(index.entries);
   for (const gap of summary.gaps) logger.log('warn', 'Binlog gap detected', { source, ...gap });
   summary.durationMs = Date.now() - started;
-  logger.log('info', 'Archive run finished', { source, archived: summary.archived, skipped: summary.skipped, adopted: summary.adopted, bytes: summary.bytes });
+  summary.storeRequests = options.store.requestStats?.() ?? null;
+  logger.log('info', 'Archive run finished', {
+    source, archived: summary.archived, skipped: summary.skipped, adopted: summary.adopted, bytes: summary.bytes, storeRequests: summary.storeRequests,
+  });
   return summary;
 }

@@ -41,6 +41,14 @@ export interface PendingUpload {
   meta: Record<string, string>;
 }
 
+/** The requests a store sent to its server in this process (stores that have one), for run reports and metrics. */
+export interface StoreRequestStats {
+  /** Requests sent, retries included. */
+  requests: number;
+  /** Retries by reason (SlowDown, ECONNRESET, HTTP 503, BadDigest, ...). */
+  retries: Record<string, number>;
+}
+
 export interface ObjectStore {
   /** The store URL, without credentials, for messages. */
   readonly url: string;
@@ -53,6 +61,8 @@ export interface ObjectStore {
   replace(key: string, data: Buffer): Promise<void>;
   /** The resumable upload of `key` an earlier process left unfinished, with its resumeMeta (stores that resume). */
   pendingUpload?(key: string): Promise<PendingUpload | undefined>;
+  /** What this store has sent so far (stores that talk to a server). */
+  requestStats?(): StoreRequestStats;
 }
 
 /** Object keys are '/'-separated relative names; reject anything that could escape a prefix or directory. */

@@ -6,7 +6,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, ObjectStore, PendingUpload, PutOptions, PutResult } from './object-store.ts';
+import type { ObjectInfo, ObjectStore, PendingUpload, PutOptions, PutResult, StoreRequestStats } from './object-store.ts';
 import { BodyFailure, BodyReader } from './s3-body.ts';
 import { digestPart } from './s3-checksums.ts';
 import { type S3Context, UPLOADS_DIR, assertObjectKey, createS3Context } from './s3-context.ts';
@@ -44,6 +44,11 @@ export class S3Store implements ObjectStore {
 
   describe(key: string): string {
     return this.#ctx.describe(key);
+  }
+
+  requestStats(): StoreRequestStats {
+    const m = this.#ctx.metrics;
+    return { requests: Object.values(m.attempts).reduce((a, b) => a + b, 0), retries: { ...m.retries } };
   }
 
   #key(key: string): string {

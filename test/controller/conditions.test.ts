@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { kubectl, ok } from '../api/kubectl.ts';
+import { FaultProxy, scripted } from '../support/fault-proxy.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
 import {
@@ -64,12 +65,14 @@ class Switch {
   }
 }
 
-describe('controller: conditions, events and metrics for gaps, purge risk and an unreachable KMS', { skip, timeout: 420_000 }, () => {
+describe('controller: conditions, events and metrics for gaps, purge risk, an unreachable KMS and a throttling S3', { skip, timeout: 420_000 }, () => {
   let ns: string;
   let db: Mariadb;
   let kubelet: FakeKubelet;
   let controller: ControllerProcess;
   let kms: Switch;
+  let s3Proxy: FaultProxy;
+  let s3ProxyEndpoint: string;
   const dir = tempDir();
   const prefix = `ctl-cond-${Date.now().toString(36)}`;
   const held = new Set<string>();
@@ -104,6 +107,8 @@ describe('controller: conditions, events and metrics for gaps, purge risk and an
     await createSecrets(ns, creds.text);
     db = await startMariadb('ctl-cond');
     kms = await Switch.start(need('kms').endpoint);
+    s3Proxy = new FaultProxy(need('s3').endpoint);
+    s3ProxyEndpoint = await s3Proxy.listen();
     kubelet = new FakeKubelet({
       kubeconfig, namespace: ns,
       hold: (job) => held.has(job.metadata?.annotations?.['binlog.archiver.dev/source-pod'] ?? ''),
@@ -119,6 +124,7 @@ describe('controller: conditions, events and metrics for gaps, purge risk and an
     await controller?.kill('SIGTERM');
     await kubelet?.stop();
     await kms?.off();
+    await s3Proxy?.close();
     await db?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
     await deletePrefix(prefix);
@@ -230,5 +236,21 @@ describe('controller: conditions, events and metrics for gaps, purge risk and an
     assert.equal(back.status?.sources?.[0]?.gaps, 0);
     await removePolicy(policy);
     assert.notEqual((await kubectl(['get', 'bap', policy, '-n', ns])).code, 0);
+  });
+  it('an S3 answering SlowDown: the Job retries, succeeds, and store_retries_total counts the retries from its run report', async () => {
+    const policy = 'slow-s3';
+    s3Proxy.log.length = 0;
+    s3Proxy.schedule = scripted({ PutObject: ['slowdown', 'slowdown'] });
+    await applyPolicy(ns, { name: policy, app: 'slow-s3', prefix, storageEndpoint: s3ProxyEndpoint });
+    await kubelet.addMysqlPod({ name: 'mysql-s', labels: { app: 'slow-s3' }, binlogDir: db.binlogDir });
+    const first = await db.writeAndRotate();
+    await archivedUpTo(policy, 'mysql-s', first);
+    assert.equal(s3Proxy.log.filter((r) => r.fault === 'slowdown').length, 2);
+    const retried = await waitFor('store_retries_total{reason=SlowDown}', async () => {
+      const n = metricValue(await controller.metrics(), 'binlog_archiver_store_retries_total', { policy, reason: 'SlowDown' });
+      return n !== undefined && n > 0 ? n : undefined;
+    }, 20_000, state(policy));
+    assert.equal(retried, 2);
+    await removePolicy(policy);
   });
 });

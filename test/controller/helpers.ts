@@ -105,6 +105,8 @@ export interface PolicyOptions {
   keyProvider?: BinlogArchivePolicySpec['keyProvider'];
   purgeRisk?: BinlogArchivePolicySpec['purgeRisk'];
   suspend?: boolean;
+  /** Another S3 endpoint for the same server (a fault proxy in front of it). */
+  storageEndpoint?: string;
 }
 
 export function policyObject(ns: string, o: PolicyOptions): BinlogArchivePolicy {
@@ -117,7 +119,7 @@ export function policyObject(ns: string, o: PolicyOptions): BinlogArchivePolicy 
       ...(o.suspend === undefined ? {} : { suspend: o.suspend }),
       source: { selector: { matchLabels: { app: o.app } }, binlogVolume: 'data', binlogPath: '' },
       storage: {
-        bucket: s3.bucket, prefix: o.prefix, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true,
+        bucket: s3.bucket, prefix: o.prefix, endpoint: o.storageEndpoint ?? s3.endpoint, region: s3.region, forcePathStyle: true,
         credentials: { secretName: 'aws-credentials' },
       },
       keyProvider: o.keyProvider ?? { local: { secretName: 'archive-key' } },

@@ -182,6 +182,17 @@ describe('run report (the termination message)', () => {
     assert.deepEqual(parseTerminationMessage(encodeReport(report())), report());
   });
 
+  it('carries the store retries by reason, at most 8 of them plus "other", and nothing when none happened', () => {
+    const retries = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`reason-${String(i).padStart(2, '0')}`, 20 - i]));
+    const failed = reportFromError({ code: 'ESTOREUNAVAILABLE', message: 'gave up' }, null, { requests: 300, retries: { ...retries, zero: 0 } });
+    const kept = failed.storeRetries ?? {};
+    assert.deepEqual(Object.keys(kept), ['reason-00', 'reason-01', 'reason-02', 'reason-03', 'reason-04', 'reason-05', 'reason-06', 'reason-07', 'other']);
+    assert.equal(kept.other, 12 + 11 + 10);
+    assert.deepEqual(parseTerminationMessage(encodeReport(failed))?.storeRetries, kept);
+    assert.equal('storeRetries' in reportFromError({ code: 'ESTORE', message: 'x' }, null, { requests: 3, retries: {} }), false);
+    assert.equal('storeRetries' in reportFromError({ code: 'ESTORE', message: 'x' }), false);
+  });
+
   it('reads a log tail (FallbackToLogsOnError) as a failure with the CLI\'s error code', () => {
     const tail = '{"level":"info","msg":"Discovered binlogs"}\nbinlog-archiver: error EKEYUNAVAILABLE: KMS unreachable at http://127.0.0.1:1\n  check the endpoint\n';
     assert.deepEqual(parseTerminationMessage(tail)?.error, { code: 'EKEYUNAVAILABLE', message: 'KMS unreachable at http://127.0.0.1:1' });
