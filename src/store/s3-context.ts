@@ -34,7 +34,7 @@ export function createS3Context(options: ResolvedS3Options): S3Context {
     requestChecksumCalculation: 'WHEN_SUPPORTED',
     responseChecksumValidation: 'WHEN_SUPPORTED',
   });
-  unsignedPayloads(client);
+  if (!options.signPayloads) unsignedPayloads(client);
   const base = options.prefix === '' ? '' : `${options.prefix}/`;
   const metrics = new S3Metrics();
   const deps: RetryDeps = { bucket: options.bucket, endpoint: options.endpoint, policy: options.retry, timing: options.timing, metrics, onEvent: options.onEvent };
@@ -63,6 +63,7 @@ export function createS3Context(options: ResolvedS3Options): S3Context {
  * signature: their integrity is already checked by the server against the signed Content-MD5 and CRC32 headers
  * (a damaged body is refused with BadDigest), and hashing each part a third time cost both this process and the
  * server CPU that the compression needs. Over plain HTTP the signature still covers the method, key and headers.
+ * `signPayloads` turns this off, for bucket policies that refuse unsigned payloads.
  */
 function unsignedPayloads(client: S3Client): void {
   client.middlewareStack.add((next) => async (args) => {

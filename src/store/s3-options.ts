@@ -58,6 +58,11 @@ export interface S3StoreOptions {
   connectionTimeoutMs?: number;
   /** Use If-None-Match: * on PutObject/CompleteMultipartUpload; false: check with HEAD right before instead. */
   conditionalWrites?: boolean;
+  /**
+   * Put a SHA-256 of every body in the signature. Off by default: the server checks each body against its signed
+   * Content-MD5 and CRC32 anyway. On for buckets whose policy refuses UNSIGNED-PAYLOAD, and servers without it.
+   */
+  signPayloads?: boolean;
   /** S3 Object Lock retention for every object written by put (not for replace: indexes are rewritten). */
   objectLock?: { mode: ObjectLockMode; days: number };
   /** Tests only. Otherwise credentials come from the SDK's default chain (IRSA, shared files, container). */
@@ -79,6 +84,7 @@ export interface ResolvedS3Options {
   socketTimeoutMs: number;
   connectionTimeoutMs: number;
   conditionalWrites: boolean;
+  signPayloads: boolean;
   objectLock: { mode: ObjectLockMode; days: number } | undefined;
   credentials: S3StoreOptions['credentials'];
   timing: Timing;
@@ -95,6 +101,7 @@ export const S3_DEFAULTS = {
   socketTimeoutMs: 30_000,
   connectionTimeoutMs: 5_000,
   conditionalWrites: true,
+  signPayloads: false,
   forcePathStyle: false,
 } as const;
 
@@ -157,6 +164,7 @@ export function resolveS3Options(options: S3StoreOptions): ResolvedS3Options {
     socketTimeoutMs: intIn('socketTimeoutMs', options.socketTimeoutMs ?? S3_DEFAULTS.socketTimeoutMs, 100, 3_600_000),
     connectionTimeoutMs: intIn('connectionTimeoutMs', options.connectionTimeoutMs ?? S3_DEFAULTS.connectionTimeoutMs, 100, 600_000),
     conditionalWrites: options.conditionalWrites ?? S3_DEFAULTS.conditionalWrites,
+    signPayloads: options.signPayloads ?? S3_DEFAULTS.signPayloads,
     objectLock: lock === undefined ? undefined : { mode: lock.mode, days: lock.days },
     credentials: options.credentials,
     timing: { ...realTiming, ...options.timing },

@@ -6,11 +6,11 @@
 import { ArchiverError } from '../errors.ts';
 import { type S3StoreOptions, MiB, assertBucketName } from './s3-options.ts';
 
-const GRAMMAR = 's3://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&region=REGION&forcePathStyle=true|false&partSize=8MiB&multipartThreshold=100MiB&concurrency=4&maxAttempts=8&socketTimeoutMs=30000&conditionalWrites=true|false&objectLockMode=GOVERNANCE|COMPLIANCE&objectLockDays=N]';
+const GRAMMAR = 's3://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&region=REGION&forcePathStyle=true|false&partSize=8MiB&multipartThreshold=100MiB&concurrency=4&maxAttempts=8&socketTimeoutMs=30000&conditionalWrites=true|false&signPayloads=true|false&objectLockMode=GOVERNANCE|COMPLIANCE&objectLockDays=N]';
 
 const PARAMS = [
   'endpoint', 'region', 'forcePathStyle', 'partSize', 'multipartThreshold', 'concurrency', 'maxAttempts', 'socketTimeoutMs',
-  'conditionalWrites', 'objectLockMode', 'objectLockDays',
+  'conditionalWrites', 'signPayloads', 'objectLockMode', 'objectLockDays',
 ] as const;
 type Param = (typeof PARAMS)[number];
 
@@ -111,6 +111,7 @@ export function parseS3StoreUrl(url: string): S3StoreOptions {
       case 'maxAttempts': options.retry = { maxAttempts: parseInt10(url, name, value) }; break;
       case 'socketTimeoutMs': options.socketTimeoutMs = parseInt10(url, name, value); break;
       case 'conditionalWrites': options.conditionalWrites = parseBool(url, name, value); break;
+      case 'signPayloads': options.signPayloads = parseBool(url, name, value); break;
       case 'objectLockMode': lockMode = value; break;
       case 'objectLockDays': lockDays = parseInt10(url, name, value); break;
     }

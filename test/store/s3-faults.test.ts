@@ -162,6 +162,24 @@ describe('S3 store under injected faults', { skip: skipUnlessIn('s3') }, () => {
     assert.equal(await store.head('x/damaged'), undefined);
   });
 
+  it('sends bodies as UNSIGNED-PAYLOAD by default, and with their SHA-256 in the signature when signPayloads is set', async () => {
+    const size = 11 * MiB;
+    for (const signPayloads of [false, true]) {
+      proxy.log.length = 0;
+      proxy.schedule = () => 'pass';
+      const store = proxied(`signing-${signPayloads}`, { signPayloads });
+      await store.put('x/signed', deterministicBody('signing', size));
+      await store.put('x/small', once(Buffer.from('small body')));
+      const bodies = proxy.log.filter((r) => r.operation === 'UploadPart' || r.operation === 'PutObject');
+      assert.deepEqual(bodies.map((r) => r.operation).sort(), ['PutObject', 'UploadPart', 'UploadPart', 'UploadPart']);
+      for (const r of bodies) {
+        if (signPayloads) assert.equal(r.contentSha256, r.bodySha256, `${r.operation} signs the SHA-256 of its body`);
+        else assert.equal(r.contentSha256, 'UNSIGNED-PAYLOAD', r.operation);
+      }
+      assert.deepEqual(await sha256Of(store.get('x/signed')), { sha256: sha256OfDeterministic('signing', size), size });
+    }
+  });
+
   it('sends a part damaged in transit again after BadDigest, and the object is exact', async (t) => {
     const store = proxied('digest-part');
     const size = 12 * MiB + 5;

@@ -19,11 +19,11 @@ function usage(pattern: RegExp, hint?: RegExp): (err: unknown) => boolean {
 describe('s3:// store URLs', () => {
   it('parses bucket, prefix and every parameter', () => {
     const url = 's3://my-bucket/archive/prod/?endpoint=http://127.0.0.1:9000&region=eu-west-1&forcePathStyle=true&partSize=16MiB'
-      + '&multipartThreshold=200MiB&concurrency=6&maxAttempts=5&socketTimeoutMs=10000&conditionalWrites=false&objectLockMode=COMPLIANCE&objectLockDays=30';
+      + '&multipartThreshold=200MiB&concurrency=6&maxAttempts=5&socketTimeoutMs=10000&conditionalWrites=false&signPayloads=true&objectLockMode=COMPLIANCE&objectLockDays=30';
     assert.deepEqual(parseS3StoreUrl(url), {
       bucket: 'my-bucket', prefix: 'archive/prod', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', forcePathStyle: true,
       partSize: 16 * 1024 * 1024, multipartThreshold: 200 * 1024 * 1024, concurrency: 6, retry: { maxAttempts: 5 }, socketTimeoutMs: 10_000,
-      conditionalWrites: false, objectLock: { mode: 'COMPLIANCE', days: 30 },
+      conditionalWrites: false, signPayloads: true, objectLock: { mode: 'COMPLIANCE', days: 30 },
     });
     assert.deepEqual(parseS3StoreUrl('s3://bucket.example'), { bucket: 'bucket.example', prefix: '' });
   });
@@ -52,6 +52,7 @@ describe('s3:// store URLs', () => {
     ['s3://bucket/x?endpoint=http://host:9000/bucket', /must be only a scheme, host and port/],
     ['s3://bucket/x?endpoint=http://u:p@host:9000', /must not carry credentials/],
     ['s3://bucket/x?forcePathStyle=yes', /forcePathStyle=yes must be true or false/],
+    ['s3://bucket/x?signPayloads=1', /signPayloads=1 must be true or false/],
     ['s3://bucket/x?partSize=8MB', /partSize=8MB is not a size/, /MiB/],
     ['s3://bucket/x?partSize=1MiB', /partSize=1048576 is out of range/, /5242880 bytes/],
     ['s3://bucket/x?partSize=16MiB&multipartThreshold=8MiB', /multipartThreshold=8388608 is out of range/],

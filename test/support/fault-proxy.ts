@@ -5,6 +5,7 @@
  * stall (no answer until the client gives up), a request body with one bit flipped, or a response whose ETag is
  * altered.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -21,6 +22,10 @@ export interface ProxiedRequest {
 
 export interface FaultRecord extends ProxiedRequest {
   fault: Fault;
+  /** The request's x-amz-content-sha256 header (UNSIGNED-PAYLOAD, or the SHA-256 the signature covers). */
+  contentSha256: string | undefined;
+  /** SHA-256 of the body as the proxy received it, once read. */
+  bodySha256?: string;
 }
 
 export type Schedule = (request: ProxiedRequest) => Fault;
@@ -85,11 +90,14 @@ export class FaultProxy {
     const url = req.url ?? '/';
     const request: ProxiedRequest = { n: ++this.#n, method, url, operation: s3Operation(method, url) };
     const fault = this.schedule(request);
-    this.log.push({ ...request, fault });
+    const header = req.headers['x-amz-content-sha256'];
+    const record: FaultRecord = { ...request, fault, contentSha256: Array.isArray(header) ? header[0] : header };
+    this.log.push(record);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      record.bodySha256 = createHash('sha256').update(body).digest('hex');
       switch (fault) {
         case 'slowdown': return void res.writeHead(503, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(SLOWDOWN) }).end(SLOWDOWN);
         case 'internal': return void res.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(INTERNAL) }).end(INTERNAL);
