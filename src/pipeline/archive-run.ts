@@ -46,13 +46,21 @@ export interface ArchiveSummary {
   storeRequests: StoreRequestStats | null;
 }
 
+/** What the store sent since `before` (a store may outlive one run). */
+function requestsSince(store: ObjectStore, before: StoreRequestStats | undefined): StoreRequestStats | null {
+  const now = store.requestStats?.();
+  if (now === undefined) return null;
+  const retries = Object.fromEntries(Object.entries(now.retries)
+    .map(([reason, n]): [string, number] => [reason, n - (before?.retries[reason] ?? 0)]).filter(([, n]) => n > 0));
+  return { requests: now.requests - (before?.requests ?? 0), retries };
+}
+
 /**
  * A failed run still reports what its store retried before giving up (the operator counts retries from the run
  * report): the stats go into the error's context, under `storeRequests`.
  */
-function withRequestStats(err: unknown, store: ObjectStore): unknown {
-  const stats = store.requestStats?.();
-  if (err instanceof ArchiverError && stats !== undefined) err.context.storeRequests = stats;
+function withRequestStats(err: unknown, stats: StoreRequestStats | null): unknown {
+  if (err instanceof ArchiverError && stats !== null) err.context.storeRequests = stats;
   return err;
 }
 
@@ -70,6 +78,7 @@ async function defaultSource(candidates: Candidate[]): Promise<string> {
 export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary> {
   const options = resolveArchiveOptions(input);
   const started = Date.now();
+  const requestsBefore = options.store.requestStats?.();
   const now = options.clock();
   const batchId = newBatchId(now);
   const discovery = await discoverBinlogs(options.binlogDir);
@@ -81,7 +90,7 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   };
   if (discovery.closed.length === 0) {
     summary.durationMs = Date.now() - started;
-    summary.storeRequests = options.store.requestStats?.() ?? null;
+    summary.storeRequests = requestsSince(options.store, requestsBefore);
     return summary;
   }
   const source = options.source ?? (await defaultSource(discovery.closed));
@@ -102,13 +111,13 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
     const index = await rebuildIndex(options.store, source, options.clock());
     summary.gaps = findGaps(index.entries);
   } catch (err) {
-    throw withRequestStats(err, options.store);
+    throw withRequestStats(err, requestsSince(options.store, requestsBefore));
   } finally {
     keys.dispose();
   }
   for (const gap of summary.gaps) logger.log('warn', 'Binlog gap detected', { source, ...gap });
   summary.durationMs = Date.now() - started;
-  summary.storeRequests = options.store.requestStats?.() ?? null;
+  summary.storeRequests = requestsSince(options.store, requestsBefore);
   logger.log('info', 'Archive run finished', {
     source, archived: summary.archived, skipped: summary.skipped, adopted: summary.adopted, bytes: summary.bytes, storeRequests: summary.storeRequests,
   });

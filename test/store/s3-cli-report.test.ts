@@ -1,7 +1,7 @@
 /**
  * The archive CLI against S3 through the fault proxy: the retries its store made reach `--json` and the run
  * report (`--summary-file`, the operator's termination message, from which it counts store_retries_total), on
- * success and on failure.
+ * success and on failure; and a store serving two runs reports each run's own.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,7 +12,8 @@ import { KINGBUS, binlogDir, newKeyUrl, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { FaultProxy, scripted } from '../support/fault-proxy.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
-import { allKeys, credentialsEnv, rawClient, s3, uniquePrefix } from './helpers.ts';
+import { runArchive } from '../../src/pipeline/archive-run.ts';
+import { allKeys, credentialsEnv, rawClient, s3, testStore, uniquePrefix } from './helpers.ts';
 
 describe('archive CLI: store retries in --json and the run report', { skip: skipUnlessIn('s3') }, () => {
   let proxy: FaultProxy;
@@ -64,5 +65,23 @@ describe('archive CLI: store retries in --json and the run report', { skip: skip
     assert.equal(parsed.error?.code, 'ESTOREUNAVAILABLE');
     assert.deepEqual(parsed.storeRetries, { SlowDown: 2 });
     assert.deepEqual((await allKeys(rawClient(), `${prefix}/`)).filter((k) => !k.includes('/.uploads/')), []);
+  });
+  it('a store that serves two runs reports each run\'s own requests and retries', async () => {
+    const work = tempDir('blarc-two-runs-');
+    const { dir } = binlogDir(KINGBUS);
+    const keyUrl = newKeyUrl(work);
+    const store = testStore({ name: 'two-runs', endpoint, retry: { baseDelayMs: 10, maxDelayMs: 50 } });
+    try {
+      proxy.schedule = scripted({ PutObject: ['slowdown'] });
+      const first = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
+      assert.deepEqual(first.storeRequests?.retries, { SlowDown: 1 });
+      const second = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
+      assert.equal(second.skipped, KINGBUS.length);
+      assert.deepEqual(second.storeRequests?.retries, {});
+      assert.ok((second.storeRequests?.requests ?? 0) > 0);
+      assert.equal(store.requestStats().requests, (first.storeRequests?.requests ?? 0) + (second.storeRequests?.requests ?? 0));
+    } finally {
+      store.destroy();
+    }
   });
 });
