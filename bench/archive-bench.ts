@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { allKeys, rawClient } from '../test/store/helpers.ts';
+import { allKeys, rawClient, storeUrlFor } from '../test/store/helpers.ts';
 import { need } from '../test/support/testenv.ts';
 import { stateDir } from '../testenv/versions.ts';
 import { bigBinlog } from './big-binlog.ts';
@@ -66,9 +66,8 @@ function s3Setup(): { url: (run: string) => string; env: NodeJS.ProcessEnv; serv
   const config = path.join(work, 'aws-config');
   fs.writeFileSync(config, `[default]\nregion = ${s3.region}\n`);
   const prefix = (run: string): string => `bench-${path.basename(work)}-${run}`;
-  const query = `endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
   return {
-    url: (run) => `s3://${s3.bucket}/${prefix(run)}?${query}`,
+    url: (run) => storeUrlFor(prefix(run)),
     // Each round's objects are deleted after it: left behind, gigabytes pile up in the test server's directory.
     remove: async (run) => {
       const client = rawClient();

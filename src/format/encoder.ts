@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { ArchiverError } from '../errors.ts';
 import { DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL } from './constants.ts';
-import { fromTaskError } from './fail.ts';
 import { sealRecord, TRAILER_NONCE, trailerAad } from './frame.ts';
 import { encodeHeader, headerProblem, type ArchiveHeader, type KeyReference } from './header.ts';
 import { describeIdentity, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
@@ -17,7 +16,7 @@ import { guardReads, inFlightLimit, mapOrdered } from './parallel.ts';
 import { release } from './buffers.js';
 import { sharedPool, type SegmentPool } from './pool.ts';
 import { streamWithResult, type StreamWithResult } from './result-stream.ts';
-import { Segmenter, type PlaintextSource } from './segmenter.ts';
+import { Segmenter, segmentEncoded, type PlaintextSource } from './segmenter.ts';
 import { encodeTrailer } from './trailer.ts';
 
 export interface EncodeOptions {
@@ -68,9 +67,6 @@ export interface EncodedObject extends StreamWithResult<EncodeResult> {
   /** The header as written (wrapped key, key reference, identity, settings). */
   readonly header: ArchiveHeader;
 }
-
-const VERIFY_HINT =
-  'The object was not produced. This points at faulty memory or a library fault on this machine: retry, preferably on another node, and report it if it repeats';
 
 /**
  * Starts encoding. Options are validated now (EBADINPUT, EKEY thrown synchronously); the work happens as
@@ -132,19 +128,10 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
       yield emit(headerBytes);
       const sealed = mapOrdered(
         guardReads(segmenter.segments(), objectName),
-        ({ index, final, buffer, length }) =>
-          pool
-            .run({ kind: 'seal', key: frameKey, headerDigest, index, final, level: header.zstdLevel, segment: buffer, length, verify: true }, [buffer])
-            .then(
-              (result) => {
-                // Back to the reader right away, not when the consumer gets to this frame.
-                segmenter.recycle(result.segment);
-                return result;
-              },
-              (err: unknown) => {
-                throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
-              },
-            ),
+        ({ index, final, buffer, length }) => segmentEncoded(
+          pool.run({ kind: 'seal', key: frameKey, headerDigest, index, final, level: header.zstdLevel, segment: buffer, length, verify: true }, [buffer]),
+          segmenter, { object: objectName, frame: index },
+        ),
         maxInFlight,
       );
       for await (const result of sealed) {

@@ -43,6 +43,8 @@ export const HINT = Object.freeze({
   wrongObject:
     'The object store returned a different archive than the manifest names; check the object key and the manifest entry, and do not restore from this object',
   bug: 'This points at a bug in the encoder that wrote the object; report it with the object name',
+  verify:
+    'The object was not produced. This points at faulty memory or a library fault on this machine: retry, preferably on another node, and report it if it repeats',
 });
 
 /** Turns a failure reported by a segment task (or the pool) into an ArchiverError located in the object. */

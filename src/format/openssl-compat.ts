@@ -24,7 +24,7 @@ import { ownArrayBuffer, type DecompressResult } from './segment-tasks.ts';
 import { readZstdFrame } from './zstd-frames.ts';
 import { sharedPool, type SegmentPool } from './pool.ts';
 import { streamWithResult, type StreamWithResult } from './result-stream.ts';
-import { Segmenter, type PlaintextSource } from './segmenter.ts';
+import { Segmenter, segmentEncoded, type PlaintextSource } from './segmenter.ts';
 import { parseSidecar, serializeSidecar, type OpensslSidecar } from './sidecar.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -118,7 +118,6 @@ function badInput(objectName: string, problem: string): ArchiverError {
   return new ArchiverError('EBADINPUT', `cannot encode archive object ${JSON.stringify(objectName)}: ${problem}`, { context: { object: objectName } });
 }
 
-const VERIFY_HINT = 'The object was not produced. This points at faulty memory or a library fault on this machine: retry, and report it if it repeats';
 
 /** Encodes in openssl-compatible form; the sidecar is in the result once the stream has been read to the end. */
 export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithResult<OpensslEncodeResult> {
@@ -175,17 +174,10 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
         guardReads(segmenter.segments(), objectName),
         ({ index, buffer, length }) => {
           const output = outputs.pop();
-          return pool
-            .run({ kind: 'compress', index, level, segment: buffer, length, verify: true, ...(output === undefined ? {} : { output }) }, output === undefined ? [buffer] : [buffer, output])
-            .then(
-              (r) => {
-                segmenter.recycle(r.segment);
-                return r;
-              },
-              (err: unknown) => {
-                throw fromTaskError(err, { object: objectName, frame: index }, VERIFY_HINT);
-              },
-            );
+          return segmentEncoded(
+            pool.run({ kind: 'compress', index, level, segment: buffer, length, verify: true, ...(output === undefined ? {} : { output }) }, output === undefined ? [buffer] : [buffer, output]),
+            segmenter, { object: objectName, frame: index },
+          );
         },
         maxInFlight,
       );
@@ -208,7 +200,7 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
       checkHash.update(check.final());
       yield emit(last);
       if (!checkHash.digest().equals(compressedHash.digest())) {
-        throw fail('EVERIFY', { object: objectName }, 'decrypting the CBC stream just written does not reproduce the compressed stream', VERIFY_HINT);
+        throw fail('EVERIFY', { object: objectName }, 'decrypting the CBC stream just written does not reproduce the compressed stream', HINT.verify);
       }
       const plaintextSha256 = segmenter.plaintextSha256();
       mac.update(macSuffix(objectLength, segmenter.plaintextLength, plaintextSha256, segmentSize, level));

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { newBuffer, release } from './buffers.js';
 import { asBytes, isDirectSource, type ByteSource, type DirectSource } from './byte-reader.ts';
+import { fromTaskError, HINT, type Where } from './fail.ts';
 
 /**
  * Plaintext to encode: chunks (a Readable or any iterable), or a file or a DirectSource, which are then read
@@ -145,4 +146,20 @@ export class Segmenter {
     }
     yield { index, buffer: current, length: filled, final: true };
   }
+}
+
+/**
+ * The result of a worker task that encoded (and verified) one segment: its source segment goes back to the
+ * segmenter right away, not when the consumer gets to this frame; a failure is located in the object.
+ */
+export function segmentEncoded<R extends { segment: ArrayBuffer }>(task: Promise<R>, segmenter: Segmenter, where: Where): Promise<R> {
+  return task.then(
+    (result) => {
+      segmenter.recycle(result.segment);
+      return result;
+    },
+    (err: unknown) => {
+      throw fromTaskError(err, where, HINT.verify);
+    },
+  );
 }

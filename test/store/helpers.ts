@@ -47,10 +47,10 @@ export function credentialsEnv(): Record<string, string> {
   return { AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_CONFIG_FILE: config, AWS_PROFILE: 'default' };
 }
 
-/** The URL of the test bucket for openStore. */
-export function storeUrlFor(prefix: string, extra = ''): string {
+/** The URL of the test bucket for openStore; `endpoint` for another way to the same server (a fault proxy). */
+export function storeUrlFor(prefix: string, extra = '', endpoint = s3().endpoint): string {
   const e = s3();
-  return `s3://${e.bucket}/${prefix}?endpoint=${encodeURIComponent(e.endpoint)}&region=${e.region}&forcePathStyle=true${extra}`;
+  return `s3://${e.bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=${e.region}&forcePathStyle=true${extra}`;
 }
 
 /** Pseudo-random, incompressible, reproducible bytes: AES-256-CTR keystream seeded by `seed`. */

@@ -13,7 +13,7 @@ import { runCli } from '../support/cli.ts';
 import { FaultProxy, scripted } from '../support/fault-proxy.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
 import { runArchive } from '../../src/pipeline/archive-run.ts';
-import { allKeys, credentialsEnv, rawClient, s3, testStore, uniquePrefix } from './helpers.ts';
+import { allKeys, credentialsEnv, rawClient, s3, storeUrlFor, testStore, uniquePrefix } from './helpers.ts';
 
 describe('archive CLI: store retries in --json and the run report', { skip: skipUnlessIn('s3') }, () => {
   let proxy: FaultProxy;
@@ -29,16 +29,13 @@ describe('archive CLI: store retries in --json and the run report', { skip: skip
     await proxy?.close();
   });
 
-  const urlFor = (prefix: string, extra: string): string =>
-    `s3://${s3().bucket}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=${s3().region}&forcePathStyle=true${extra}`;
-
   it('a run that got through SlowDown and a reset reports both by reason', async (t) => {
     const work = tempDir('blarc-cli-retries-');
     const { dir } = binlogDir(KINGBUS);
     const prefix = uniquePrefix('cli-retries');
     const report = path.join(work, 'report.json');
     proxy.schedule = scripted({ PutObject: ['slowdown', 'pass', 'reset', 'slowdown'] });
-    const res = await runCli(['archive', '--binlog-dir', dir, '--store', urlFor(prefix, ''), '--key', newKeyUrl(work), '--source', 'db1', '--json', '--summary-file', report], env);
+    const res = await runCli(['archive', '--binlog-dir', dir, '--store', storeUrlFor(prefix, '', endpoint), '--key', newKeyUrl(work), '--source', 'db1', '--json', '--summary-file', report], env);
     assert.equal(res.code, 0, res.stderr);
     const summary = JSON.parse(res.stdout) as { archived: number; storeRequests: { requests: number; retries: Record<string, number> } };
     assert.equal(summary.archived, KINGBUS.length);
@@ -56,7 +53,7 @@ describe('archive CLI: store retries in --json and the run report', { skip: skip
     const prefix = uniquePrefix('cli-giveup');
     const report = path.join(work, 'report.json');
     proxy.schedule = ({ operation }) => (operation === 'PutObject' ? 'slowdown' : 'pass');
-    const res = await runCli(['archive', '--binlog-dir', dir, '--store', urlFor(prefix, '&maxAttempts=3'), '--key', newKeyUrl(work), '--source', 'db1', '--summary-file', report], env);
+    const res = await runCli(['archive', '--binlog-dir', dir, '--store', storeUrlFor(prefix, '&maxAttempts=3', endpoint), '--key', newKeyUrl(work), '--source', 'db1', '--summary-file', report], env);
     proxy.schedule = () => 'pass';
     assert.equal(res.code, 1);
     assert.match(res.stderr, /error ESTOREUNAVAILABLE: .*SlowDown/);
