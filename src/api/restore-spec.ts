@@ -1,4 +1,5 @@
 /** The spec of BinlogRestore: which archive, which source server, from where, to where, and where the binlogs go. */
+import { ZONED_TIME_PATTERN } from '../time.ts';
 import { DNS_LABEL, objectName } from './common.ts';
 import { jobShape } from './job-shape.ts';
 import { boolean, integer, object, string } from './schema.ts';
@@ -32,7 +33,9 @@ export const startingPoint = object('Where the base backup ends, so the restore 
 });
 
 export const target = object('Where to stop. Exactly one of time, gtid, position or latest.', {
-  time: string('Replay every transaction stamped at or before this time (RFC 3339 with a zone, e.g. 2025-01-31T12:00:00Z).', { format: 'date-time' }),
+  // The CLI's time grammar (src/time.ts) with the zone required; the restore Job's CLI parses it again.
+  time: string('Replay every transaction stamped at or before this time: RFC 3339 with a zone, YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), e.g. 2025-01-31T12:00:00Z. Binlog timestamps are whole seconds.',
+    { format: 'date-time', pattern: ZONED_TIME_PATTERN }),
   gtid: string('Replay up to and including this GTID set (e.g. the last transaction before a bad DROP excluded with the one after).', { minLength: 1, maxLength: GTID_SET_MAX }),
   position: position('Stop at this binlog file and position (exclusive).'),
   latest: boolean('Replay everything archived (true; false is not allowed).'),

@@ -9,8 +9,9 @@ import { createLogger } from '../logger.ts';
 import { runArchive } from '../pipeline/archive-run.ts';
 import type { ApplyTarget } from '../restore/apply.ts';
 import { runRestore } from '../restore/restore-run.ts';
-import { parsePosition, parseUntilTime, type RestoreTarget, type StartPosition } from '../restore/target.ts';
+import { parsePosition, type RestoreTarget, type StartPosition } from '../restore/target.ts';
 import { runVerify } from '../restore/verify-run.ts';
+import { parseTime } from '../time.ts';
 import { encodeReport, reportFromSummary } from '../controller/run-report.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { openStore } from '../store/open-store.ts';
@@ -128,7 +129,7 @@ function restoreTarget(values: Record<string, unknown>): RestoreTarget {
   if ([until, untilGtid, untilPosition].filter((v) => v !== undefined).length > 1) {
     throw new ArchiverError('EUSAGE', 'restore: give either --until or --until-gtid or --until-file/--until-position, not several', { hint: `usage: ${USAGE.restore}` });
   }
-  if (until !== undefined) return { kind: 'time', until: parseUntilTime(until) };
+  if (until !== undefined) return { kind: 'time', until: parseTime(until, '--until') };
   if (untilGtid !== undefined) return { kind: 'gtid', text: untilGtid };
   if (untilPosition !== undefined) return { kind: 'position', ...untilPosition };
   return { kind: 'latest' };

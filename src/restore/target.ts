@@ -22,16 +22,6 @@ export function parsePosition(option: string, text: string): number {
   return Number(text);
 }
 
-export function parseUntilTime(text: string): Date {
-  // A bare "YYYY-MM-DD HH:MM:SS" is read as UTC, like the binlog's own timestamps.
-  const normalized = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
-  const date = new Date(normalized);
-  if (Number.isNaN(date.getTime())) {
-    throw new ArchiverError('EUSAGE', `--until ${JSON.stringify(text)} is not a time`, { hint: 'use ISO 8601, e.g. 2026-11-21T10:15:00Z (a time without zone is UTC)' });
-  }
-  return date;
-}
-
 export function parseGtidOption(flavor: GtidFlavor, option: string, text: string): GtidSet {
   try {
     return parseGtidSet(flavor, text);

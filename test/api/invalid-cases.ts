@@ -88,6 +88,8 @@ export const INVALID_RESTORES: InvalidCase[] = [
   { name: 'no target', object: with_('spec.target', {}), messages: [/set exactly one of time, gtid, position or latest/] },
   { name: 'latest: false', object: with_('spec.target', { latest: false }), messages: [/spec\.target\.latest: Invalid value: "object": latest must be true when set/] },
   { name: 'a time without zone', object: with_('spec.target', { time: '2025-01-31 12:00' }), messages: [/spec\.target\.time: Invalid value: "2025-01-31 12:00": spec\.target\.time in body must be of type date-time/] },
+  { name: 'a day that does not exist', object: with_('spec.target', { time: '2025-02-29T12:00:00Z' }), messages: [/spec\.target\.time in body must be of type date-time/] },
+  { name: 'a zone offset beyond 23:59', object: with_('spec.target', { time: '2025-01-31T12:00:00+24:00' }), messages: [/spec\.target\.time in body should match/] },
   { name: 'policyRef and storage', object: with_('spec.archive.storage', { bucket: 'abc' }), messages: [/spec\.archive: Invalid value: "object": give either policyRef, or both storage and keyProvider/] },
   { name: 'storage without keyProvider', object: with_('spec.archive', { storage: { bucket: 'abc' } }), messages: [/give either policyRef, or both storage and keyProvider/] },
   { name: 'both outputs', object: with_('spec.output.server', { service: 'm', credentialsSecret: { name: 's' } }), messages: [/spec\.output: Invalid value: "object": set exactly one of volume or server/] },
