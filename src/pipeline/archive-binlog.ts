@@ -10,6 +10,7 @@ import { type BinlogInfo, inspectBinlog } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { type ObjectIdentity, encodeObject, encodeOpensslObject, FORMAT_VERSION, parseSidecar, readHeader } from '../format/index.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
+import { planningFieldsOf } from '../restore/planning-fields.ts';
 import { verifyStoredObject } from '../restore/stored-object.ts';
 import { objectKey, sidecarKey } from '../store/layout.ts';
 import { type ManifestEntry, ENTRY_SCHEMA, readEntry, writeEntry } from '../store/manifest.ts';
@@ -52,31 +53,15 @@ export interface BatchContext {
 
 function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candidate, info: BinlogInfo, sha256: string,
   object: ManifestEntry['object'], key: ManifestEntry['key']): ManifestEntry {
-  const plain = info.magic === 'plain' ? info : null;
+  const planning = planningFieldsOf(info);
+  const { size, ...fields } = planning.binlog;
   return {
     schema: ENTRY_SCHEMA,
     correlationId: identity.correlationId,
     batchId: identity.batchId,
     archivedAt: ctx.options.clock().toISOString(),
-    source: { name: ctx.source, serverId: plain?.serverId ?? null, serverUuid: null, flavor: info.flavor, version: plain?.serverVersion ?? null },
-    binlog: {
-      name: candidate.name,
-      sequence: candidate.sequence,
-      size: info.size,
-      sha256,
-      firstEventTime: plain?.firstEventTime ?? null,
-      lastEventTime: plain?.lastEventTime ?? null,
-      firstPosition: plain?.firstEventPosition ?? 0,
-      lastPosition: plain?.lastEventPosition ?? 0,
-      endPosition: plain?.endPosition ?? info.size,
-      previousGtids: plain?.previousGtids?.text ?? null,
-      gtidsAdded: plain?.gtidsAdded.format() ?? '',
-      firstGtid: plain?.firstGtid ?? null,
-      lastGtid: plain?.lastGtid ?? null,
-      checksumAlg: plain?.checksumAlg ?? null,
-      mysqlEncryptionKeyId: info.magic === 'mysql-encrypted' ? info.encryption.keyId : null,
-      transactionCompressed: (plain?.transactionPayload.count ?? 0) > 0,
-    },
+    source: { name: ctx.source, ...planning.source },
+    binlog: { name: candidate.name, sequence: candidate.sequence, size, sha256, ...fields },
     object,
     key,
   };
