@@ -174,7 +174,8 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
     ...(source === undefined ? {} : { source }),
     logger: logger(io, values.quiet === true),
   });
-  const ok = summary.problems.length === 0;
+  // An object no entry names means the archive is not what the manifest says: a failure too.
+  const ok = summary.problems.length === 0 && summary.orphans.length === 0;
   print(io, values.json === true, { ok, ...summary }, () =>
     `verified ${summary.verified} object(s), ${mib(summary.bytes)}, in ${summary.sources.length} source(s)\n` +
     summary.problems.map((p) => `PROBLEM ${p.code} ${p.source}/${p.binlog ?? ''}: ${p.message}\n`).join('') +

@@ -8,6 +8,7 @@ import type { BatchKeys } from '../keys/batch-keys.ts';
 import { zero } from '../keys/key-provider.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { type ObjectStore, readAll } from '../store/object-store.ts';
+import { type PlanningFields, createPlanningDeriver } from './planning-fields.ts';
 
 export interface StoredObjectRef {
   key: string;
@@ -53,9 +54,39 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
   }
 }
 
-/** Decodes to the end, discarding plaintext: the integrity check of `verify` and of adoption. */
-export async function verifyStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys }): Promise<DecodedSummary> {
+export interface VerifiedObject extends DecodedSummary {
+  /** The planning fields re-derived from the decoded binlog bytes (compare with planningMismatches). */
+  planning: PlanningFields;
+}
+
+/**
+ * Decodes to the end, discarding plaintext, and re-derives the planning fields from the same bytes on the way:
+ * the integrity check of `verify` and of adoption. Plaintext that authenticates but is not a binlog the reader
+ * accepts is EVERIFY (the archive only ever stores such binlogs).
+ */
+export async function verifyStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys }): Promise<VerifiedObject> {
   const decoded = await openStoredObject(options);
-  for await (const chunk of decoded) decoded.release?.(chunk);
-  return decoded.result;
+  const name = `${options.store.describe(options.ref.key)} (${options.ref.identity.binlogFile})`;
+  const deriver = createPlanningDeriver(name);
+  let unreadable: unknown;
+  for await (const chunk of decoded) {
+    if (unreadable === undefined) {
+      try {
+        deriver.write(chunk);
+      } catch (err) {
+        // Keep decoding: whether the object authenticates is the first thing to report.
+        unreadable = err;
+      }
+    }
+    decoded.release?.(chunk);
+  }
+  const result = await decoded.result;
+  const notBinlog = (err: unknown): ArchiverError =>
+    new ArchiverError('EVERIFY', `${name} authenticates but does not decode to a binlog the reader accepts: ${(err as Error).message}`, { cause: err });
+  if (unreadable !== undefined) throw notBinlog(unreadable);
+  try {
+    return { ...result, planning: deriver.finish() };
+  } catch (err) {
+    throw notBinlog(err);
+  }
 }
