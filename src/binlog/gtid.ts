@@ -42,6 +42,13 @@ export function addGtidTo(set: GtidSet, g: Gtid): void {
   else throw new TypeError(`cannot add a ${g.flavor} GTID to a ${set.flavor} GTID set`);
 }
 
+/** A new set holding both, for two sets of the same flavour (MariaDB: the later position per domain). */
+export function gtidSetUnion(a: GtidSet, b: GtidSet): GtidSet {
+  if (a.flavor === 'mysql' && b.flavor === 'mysql') return a.union(b);
+  if (a.flavor === 'mariadb' && b.flavor === 'mariadb') return a.union(b);
+  throw new TypeError(`cannot combine a ${a.flavor} GTID set with a ${b.flavor} one`);
+}
+
 /** set ⊇ other, for two sets of the same flavour. */
 export function gtidSetContains(set: GtidSet, other: GtidSet): boolean {
   if (set.flavor === 'mysql' && other.flavor === 'mysql') return set.contains(other);

@@ -3,8 +3,9 @@
  * while they stream elsewhere (createBinlogInspector) — stream their transactions, find them on disk, and do
  * GTID set algebra. Import from here; the other files are internals.
  */
-export { inspectBinlog, readBinlogTransactions, detectBinlogMagic } from './inspect.ts';
-export type { InspectOptions, ReadOptions, BinlogMagic } from './inspect.ts';
+export { inspectBinlog, readBinlogTransactions, detectBinlogMagic, readFdeHead } from './inspect.ts';
+export type { InspectOptions, ReadOptions, BinlogMagic, FdeHead } from './inspect.ts';
+export { openRegularFile, statRegularFile } from './chunked-file.ts';
 export { createBinlogInspector, inspectStream } from './inspector.ts';
 export type { BinlogInspector, InspectorOptions } from './inspector.ts';
 export type { BinlogInfo, PlainBinlogInfo, EncryptedBinlogInfo, MariadbEncryption } from './binlog-info.ts';
@@ -21,6 +22,7 @@ export {
   formatGtid,
   addGtidTo,
   gtidSetContains,
+  gtidSetUnion,
 } from './gtid.ts';
 export type { GtidSet, Gtid, GtidFlavor, MysqlGtid, MariadbGtid } from './gtid.ts';
 export { parseMysqlGtid, formatMysqlGtid, normalizeUuid, normalizeTag, MAX_GNO } from './mysql-gtid-set.ts';

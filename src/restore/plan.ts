@@ -2,7 +2,7 @@
  * Restore planning: which archived binlogs are needed from the starting point (the base backup's GTID set)
  * to the target, and whether they form an unbroken chain. Pure: entries in, plan out.
  */
-import { type GtidSet, gtidSetContains, parseGtidSet } from '../binlog/index.ts';
+import { type GtidSet, gtidSetContains, gtidSetUnion, parseGtidSet } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { type ManifestEntry, indexRecord } from '../store/manifest.ts';
@@ -17,16 +17,14 @@ export interface RestorePlan {
   target: RestoreTarget;
   /** For a gtid target, the parsed set. */
   targetGtids: GtidSet | null;
+  /** Why no file is needed, when `files` is empty. */
+  emptyReason: string | null;
 }
 
 function endState(entry: ManifestEntry): GtidSet | null {
   if (entry.binlog.previousGtids === null) return null;
   const flavor = entry.source.flavor;
-  const prev = parseGtidSet(flavor, entry.binlog.previousGtids);
-  const added = parseGtidSet(flavor, entry.binlog.gtidsAdded);
-  if (prev.flavor === 'mysql' && added.flavor === 'mysql') return prev.union(added);
-  if (prev.flavor === 'mariadb' && added.flavor === 'mariadb') return prev.union(added);
-  return null;
+  return gtidSetUnion(parseGtidSet(flavor, entry.binlog.previousGtids), parseGtidSet(flavor, entry.binlog.gtidsAdded));
 }
 
 function indexOfFile(entries: ManifestEntry[], file: string, option: string): number {
@@ -78,7 +76,11 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       });
     }
     if (start === entries.length && target.kind === 'latest') {
-      return { files: [], gaps: [], from, fromPosition, target, targetGtids };
+      return { files: [], gaps: [], from, fromPosition, target, targetGtids, emptyReason: 'the start point already holds every archived transaction' };
+    }
+    // The base backup already holds the target: nothing may be replayed (replaying anything would overshoot).
+    if (targetGtids !== null && gtidSetContains(from, targetGtids)) {
+      return { files: [], gaps: [], from, fromPosition, target, targetGtids, emptyReason: `the start point already holds ${targetGtids.format()}: nothing to replay` };
     }
   }
 
@@ -117,10 +119,16 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
   }
   const files = entries.slice(start, stop + 1);
   const gaps = findGaps(files.map(indexRecord));
+  const duplicate = gaps.find((g) => g.kind === 'duplicate-sequence');
+  if (duplicate !== undefined) {
+    throw new ArchiverError('ECONFLICT', `the manifest of source ${source} is inconsistent: ${duplicate.detail}`, {
+      hint: 'nothing was restored; --accept-gaps does not apply (a binlog would be replayed twice): run `binlog-archiver verify` and remove the wrong entry',
+    });
+  }
   if (gaps.length > 0 && options.acceptGaps !== true) {
     throw new ArchiverError('EGAP', `the binlogs needed have gaps: ${gaps.map((g) => g.detail).join('; ')}`, {
       hint: 'a point-in-time recovery across a gap loses transactions; pass --accept-gaps only if you accept that',
     });
   }
-  return { files, gaps, from, fromPosition, target, targetGtids };
+  return { files, gaps, from, fromPosition, target, targetGtids, emptyReason: null };
 }

@@ -10,14 +10,13 @@ import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import type { KeyProvider } from '../keys/key-provider.ts';
 import { type Logger, silentLogger } from '../logger.ts';
-import { sha256File } from '../pipeline/file-hash.ts';
-import { type ManifestEntry, listSources, readEntries } from '../store/manifest.ts';
+import { listSources, readEntries } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Gap } from '../store/continuity.ts';
-import { planRestore } from './plan.ts';
-import { startPosition, stopPosition } from './positions.ts';
-import { replayCommand, replayScript } from './replay-script.ts';
-import { openStoredObject } from './stored-object.ts';
+import { type RestorePlan, planRestore } from './plan.ts';
+import { FileBoundaryScan, type ReplayBoundaries, type ScanGoal, replayBoundaries } from './boundaries.ts';
+import { type ReplaySpec, replayCommand, replayScript } from './replay-script.ts';
+import { type RestoredFile, createStaging, outputError, restoreFile, writeViaStaging } from './restore-file.ts';
 import type { RestoreTarget, StartPosition } from './target.ts';
 import { type ApplyTarget, applyReplay } from './apply.ts';
 
@@ -49,6 +48,8 @@ export interface RestoreSummary {
   appliedTo: string | null;
   startPosition: number | null;
   stopPosition: number | null;
+  /** How the restored bytes show the target is reached (or why nothing is to be replayed). */
+  targetReached: string | null;
   durationMs: number;
 }
 
@@ -60,49 +61,44 @@ async function chooseSource(store: ObjectStore, source: string | undefined): Pro
   throw new ArchiverError('EUSAGE', `${store.url} holds binlogs of several sources (${sources.join(', ')})`, { hint: 'choose one with --source' });
 }
 
-function outputError(err: unknown, file: string): ArchiverError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ArchiverError('ENOSPACE', `no space left on the --out volume while writing ${file}`, { cause: err, hint: 'free space or choose another --out, then run the restore again' });
+/** Downloads, authenticates and writes every planned file (two at a time), scanning each for replay boundaries. */
+async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging: string, logger: Logger): Promise<RestoredFile[]> {
+  const goal: ScanGoal = { flavor: plan.files[0]?.source.flavor ?? 'mysql', from: plan.from, target: plan.target, targetGtids: plan.targetGtids };
+  const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
+  const results: RestoredFile[] = [];
+  try {
+    let next = 0;
+    // Two files at a time: each decode already spreads its frames over the worker pool.
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < plan.files.length; i = next++) {
+        const entry = plan.files[i]!;
+        const scan = new FileBoundaryScan(goal, entry.binlog.name, {
+          ...(i === 0 && plan.fromPosition !== null ? { fromPosition: plan.fromPosition.position } : {}),
+          ...(plan.target.kind === 'position' && i === plan.files.length - 1 ? { untilPosition: plan.target.position } : {}),
+        });
+        results[i] = await restoreFile({ store: options.store, keys, out: options.out, staging }, entry, scan);
+        logger.log('info', 'Restored binlog', { correlationId: entry.correlationId, binlog: entry.binlog.name, bytes: entry.binlog.size });
+      }
+    };
+    await Promise.all([worker(), worker()]);
+  } finally {
+    keys.dispose();
   }
-  return err instanceof ArchiverError ? err : new ArchiverError('EBADINPUT', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+  return results;
 }
 
-async function restoreFile(options: RestoreOptions, keys: BatchKeys, entry: ManifestEntry): Promise<'restored' | 'present'> {
-  const final = path.join(options.out, entry.binlog.name);
-  if (fs.existsSync(final)) {
-    if ((await sha256File(final)) === entry.binlog.sha256) return 'present';
-    throw new ArchiverError('ECONFLICT', `${final} exists with other content than the archived ${entry.binlog.name}`, { hint: 'restore into an empty --out directory' });
-  }
-  const partial = path.join(options.out, `.${entry.binlog.name}.partial`);
-  const decoded = await openStoredObject({
-    store: options.store,
-    ref: { key: entry.object.key, format: entry.object.format, sidecarKey: entry.object.sidecarKey,
-      identity: { source: entry.source.name, binlogFile: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, batchId: entry.batchId } },
-    keys,
-  });
-  let handle: fs.promises.FileHandle | undefined;
+function describe(plan: RestorePlan): string {
+  const t = plan.target;
+  const target = t.kind === 'time' ? `until ${t.until.toISOString()}` : t.kind === 'gtid' ? `until GTID ${plan.targetGtids?.format() ?? t.text}` : t.kind === 'position' ? `until ${t.file}:${t.position}` : 'to the end of the archive';
+  const start = plan.fromPosition !== null ? `from ${plan.fromPosition.file}:${plan.fromPosition.position}` : plan.from === null ? 'from the first archived binlog' : `from GTID ${plan.from.format()}`;
+  return `${start} ${target}`;
+}
+
+async function mkdirOut(out: string): Promise<void> {
   try {
-    handle = await fs.promises.open(partial, 'w', 0o640);
-    for await (const chunk of decoded) {
-      await handle.write(chunk);
-      // Hand the buffer back to the decoder for reuse: keeps restore memory flat (docs/PERFORMANCE.md).
-      decoded.release?.(chunk);
-    }
-    const result = await decoded.result;
-    if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
-      throw new ArchiverError('EVERIFY', `${options.store.describe(entry.object.key)} decodes to other bytes than the manifest records for ${entry.binlog.name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
-    }
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.promises.rename(partial, final);
-    return 'restored';
+    await fs.promises.mkdir(out, { recursive: true });
   } catch (err) {
-    throw outputError(err, partial);
-  } finally {
-    await handle?.close().catch(() => undefined);
-    await fs.promises.rm(partial, { force: true });
+    throw outputError(err, out);
   }
 }
 
@@ -125,63 +121,47 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
       });
     }
   }
+  await mkdirOut(options.out);
+  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, targetReached: null, durationMs: 0 };
+  const staging = await createStaging(options.out).catch((err: unknown) => { throw outputError(err, options.out); });
   try {
-    await fs.promises.mkdir(options.out, { recursive: true });
-  } catch (err) {
-    throw outputError(err, options.out);
-  }
-  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, durationMs: 0 };
-  const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
-  try {
-    // Two files at a time: each decode already spreads its frames over the worker pool.
-    const queue = [...plan.files];
-    const results = new Map<string, 'restored' | 'present'>();
-    const worker = async (): Promise<void> => {
-      for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
-        results.set(entry.binlog.name, await restoreFile(options, keys, entry));
-        logger.log('info', 'Restored binlog', { correlationId: entry.correlationId, binlog: entry.binlog.name, bytes: entry.binlog.size });
-      }
-    };
-    await Promise.all([worker(), worker()]);
-    for (const entry of plan.files) {
-      summary.files.push({ name: entry.binlog.name, sequence: entry.binlog.sequence, bytes: entry.binlog.size, sha256: entry.binlog.sha256, status: results.get(entry.binlog.name) ?? 'restored' });
+    const restored = await restoreFiles(options, plan, staging, logger);
+    plan.files.forEach((entry, i) => {
+      summary.files.push({ name: entry.binlog.name, sequence: entry.binlog.sequence, bytes: entry.binlog.size, sha256: entry.binlog.sha256, status: restored[i]?.status ?? 'restored' });
       summary.bytes += entry.binlog.size;
-    }
+    });
+    const goal: ScanGoal = { flavor: plan.files[0]?.source.flavor ?? 'mysql', from: plan.from, target: plan.target, targetGtids: plan.targetGtids };
+    const bounds = plan.files.length === 0
+      ? { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay' }
+      : replayBoundaries(goal, restored.map((r) => r.scan), plan.files.at(-1) === entries.at(-1));
+    summary.targetReached = bounds.reached;
+    if (bounds.apply) await writeReplay(options, plan, bounds, staging, summary, clock);
   } finally {
-    keys.dispose();
+    await fs.promises.rm(staging, { recursive: true, force: true });
   }
-  const first = plan.files[0];
-  const last = plan.files.at(-1);
-  if (first !== undefined && last !== undefined) {
-    const flavor = first.source.flavor;
-    summary.startPosition = plan.fromPosition?.position ?? (await startPosition(path.join(options.out, first.binlog.name), first, plan.from));
-    summary.stopPosition = await stopPosition(path.join(options.out, last.binlog.name), last, plan.target, plan.targetGtids);
-    const t = plan.target;
-    const target = t.kind === 'time' ? `until ${t.until.toISOString()}` : t.kind === 'gtid' ? `until GTID ${t.text}` : t.kind === 'position' ? `until ${t.file}:${t.position}` : 'to the end of the archive';
-    const start = plan.fromPosition !== null ? `from ${plan.fromPosition.file}:${plan.fromPosition.position}` : plan.from === null ? 'from the first archived binlog' : `from GTID ${plan.from.format()}`;
-    const spec = {
-      flavor, source, files: plan.files.map((e) => e.binlog.name), startPosition: summary.startPosition, stopPosition: summary.stopPosition,
-      excludeGtids: flavor === 'mysql' && plan.from !== null ? plan.from.format() : null,
-      description: `${start} ${target}`,
-      generatedAt: clock().toISOString(),
-    };
-    const script = path.join(options.out, 'replay.sh');
-    try {
-      await fs.promises.writeFile(`${script}.tmp`, replayScript(spec), { mode: 0o755 });
-      await fs.promises.rename(`${script}.tmp`, script);
-    } catch (err) {
-      await fs.promises.rm(`${script}.tmp`, { force: true });
-      throw outputError(err, script);
-    }
-    summary.replayScript = script;
-    summary.replayCommand = replayCommand(spec);
-    if (options.apply !== undefined) {
-      await applyReplay({ flavor, command: summary.replayCommand, dir: options.out, target: options.apply });
-      summary.appliedTo = `${options.apply.host}:${options.apply.port}`;
-      logger.log('info', 'Applied restore to server', { source, server: summary.appliedTo, files: plan.files.length });
-    }
+  if (options.apply !== undefined && summary.replayCommand !== null) {
+    await applyReplay({ flavor: plan.files[0]!.source.flavor, command: summary.replayCommand, dir: options.out, target: options.apply });
+    summary.appliedTo = `${options.apply.host}:${options.apply.port}`;
+    logger.log('info', 'Applied restore to server', { source, server: summary.appliedTo });
   }
   summary.durationMs = Date.now() - started;
-  logger.log('info', 'Restore finished', { source, files: summary.files.length, bytes: summary.bytes });
+  logger.log('info', 'Restore finished', { source, files: summary.files.length, bytes: summary.bytes, targetReached: summary.targetReached });
   return summary;
+}
+
+async function writeReplay(options: RestoreOptions, plan: RestorePlan, bounds: ReplayBoundaries, staging: string, summary: RestoreSummary, clock: () => Date): Promise<void> {
+  const files = plan.files.slice(bounds.firstFile, bounds.lastFile + 1);
+  const flavor = files[0]!.source.flavor;
+  const spec: ReplaySpec = {
+    flavor, source: summary.source, files: files.map((e) => e.binlog.name), startPosition: bounds.startPosition, stopPosition: bounds.stopPosition,
+    excludeGtids: flavor === 'mysql' && plan.from !== null ? plan.from.format() : null,
+    description: `${describe(plan)}; ${bounds.reached}`,
+    generatedAt: clock().toISOString(),
+  };
+  const script = path.join(options.out, 'replay.sh');
+  await writeViaStaging(staging, script, replayScript(spec), 0o755);
+  summary.startPosition = bounds.startPosition;
+  summary.stopPosition = bounds.stopPosition;
+  summary.replayScript = script;
+  summary.replayCommand = replayCommand(spec);
 }

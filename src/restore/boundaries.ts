@@ -1,0 +1,230 @@
+/**
+ * Exact replay boundaries, taken from the restored bytes themselves (never from the manifest alone): where the
+ * first transaction the base backup lacks starts, and where the target is reached. The target is checked before
+ * every transaction that would be applied, the first one included, so a target the starting point already
+ * reaches applies nothing. A restore whose bytes do not reach its target fails instead of stopping short.
+ *
+ * Each restored file is scanned once, while it is written (FileBoundaryScan, fed by the binlog inspector);
+ * `replayBoundaries` then combines the per-file results in file order. Positions given by the user must be
+ * transaction boundaries: a replay that starts or stops inside a transaction applies half of it.
+ */
+import { type BinlogEvent, type BinlogTransaction, EventType, type GtidSet, addGtidTo, emptyGtidSet, gtidSetContains, gtidSetUnion } from '../binlog/index.ts';
+import { ArchiverError } from '../errors.ts';
+import type { RestoreTarget } from './target.ts';
+
+export interface ScanGoal {
+  flavor: 'mysql' | 'mariadb';
+  /** GTIDs the base backup holds (--from-gtid), or null. */
+  from: GtidSet | null;
+  target: RestoreTarget;
+  targetGtids: GtidSet | null;
+}
+
+export interface FileScanResult {
+  file: string;
+  /**
+   * Where replay starts if it starts in this file: the start position (4 without one) when there is no --from-gtid,
+   * else the first transaction not in it; null when nothing in this file is to be applied.
+   */
+  start: number | null;
+  /** Offset of the first transaction to apply if replay starts in this file (after `fromPosition`, not in `from`). */
+  firstToApply: number | null;
+  /** First transaction at or after `firstToApply` before which the target is reached (replay starts here). */
+  stopAfterStart: number | null;
+  /** First transaction before which the target is reached (replay started in an earlier file). */
+  stopAny: number | null;
+  /** Offset of the first transaction of the file, or null if it has none. */
+  firstTransaction: number | null;
+  /** GTID targets: the target is reached once every transaction of this file is applied. */
+  reachedAtEnd: boolean;
+  /** What stopped the scan, for the summary: e.g. `before GTID u:12 (2026-…)`. */
+  stopReason: string | null;
+  lastTimestamp: number | null;
+  transactions: number;
+}
+
+const FILE_LEVEL = new Set<number>([EventType.FORMAT_DESCRIPTION, EventType.ROTATE, EventType.STOP, EventType.PREVIOUS_GTIDS,
+  EventType.INCIDENT, EventType.MARIA_GTID_LIST, EventType.MARIA_BINLOG_CHECKPOINT, EventType.MARIA_START_ENCRYPTION]);
+
+function insideError(option: string, file: string, position: number, from: number, to: number, what: string): ArchiverError {
+  return new ArchiverError('EUSAGE', `${option} ${position} is inside ${what} of ${file} (bytes ${from}..${to}): replay would apply part of it`, {
+    hint: `positions must be transaction boundaries, as SHOW BINARY LOG STATUS and backup tools report them: use ${from} or ${to}`,
+  });
+}
+
+/** Scans one restored binlog; feed it the inspector's events and transactions, then call `finish`. */
+export class FileBoundaryScan {
+  readonly #goal: ScanGoal;
+  readonly #file: string;
+  readonly #fromPosition: number | null;
+  readonly #untilPosition: number | null;
+  #state: GtidSet | null = null;
+  #result: FileScanResult;
+  #started = false;
+  #looseEvents = 0;
+  #inTransaction = false;
+
+  /** `fromPosition`/`untilPosition`: set when the start or the position target lies in this file. */
+  constructor(goal: ScanGoal, file: string, positions: { fromPosition?: number; untilPosition?: number } = {}) {
+    this.#goal = goal;
+    this.#file = file;
+    this.#fromPosition = positions.fromPosition ?? null;
+    this.#untilPosition = positions.untilPosition ?? null;
+    this.#result = { file, start: goal.from === null ? (this.#fromPosition ?? 4) : null, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: null, transactions: 0 };
+  }
+
+  onEvent(ev: BinlogEvent): void {
+    for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
+      if (p !== null && ev.position < p && p < ev.position + ev.length) throw insideError(option, this.#file, p, ev.position, ev.position + ev.length, 'an event');
+    }
+    const d = ev.detail;
+    // The file's own starting state (Previous_gtids / Gtid_list), which comes before its first transaction.
+    if (d?.kind === 'previous-gtids' && this.#state === null) this.#state = this.#withFrom(d.set);
+    else if (d?.kind === 'mariadb-gtid-list' && this.#state === null) this.#state = this.#withFrom(d.list);
+    if (d?.kind === 'gtid' || d?.kind === 'mariadb-gtid') this.#inTransaction = true;
+    else if (FILE_LEVEL.has(ev.type)) this.#inTransaction = false;
+    else if (!this.#inTransaction) this.#looseEvents++;
+  }
+
+  onTransaction(t: BinlogTransaction): void {
+    const r = this.#result;
+    for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
+      if (p !== null && t.startPosition < p && p < t.endPosition) throw insideError(option, this.#file, p, t.startPosition, t.endPosition, `transaction ${t.gtid ?? '(anonymous)'}`);
+    }
+    r.transactions++;
+    r.firstTransaction ??= t.startPosition;
+    const state = this.#stateBefore();
+    const applies = (this.#fromPosition === null || t.startPosition >= this.#fromPosition) && !this.#inFrom(t);
+    if (applies && !this.#started) {
+      this.#started = true;
+      r.firstToApply = t.startPosition;
+      r.start ??= t.startPosition;
+    }
+    const reason = this.#reachedBefore(t, state);
+    if (reason !== null) {
+      if (r.stopAny === null) {
+        r.stopAny = t.startPosition;
+        r.stopReason = reason;
+      }
+      if (this.#started && r.stopAfterStart === null) r.stopAfterStart = t.startPosition;
+    }
+    if (t.gtidValue !== null) addGtidTo(state, t.gtidValue);
+    if (t.timestamp !== 0) r.lastTimestamp = t.timestamp;
+  }
+
+  finish(): FileScanResult {
+    const r = this.#result;
+    const { target, targetGtids } = this.#goal;
+    if (r.transactions === 0 && this.#looseEvents > 0 && (target.kind === 'time' || target.kind === 'gtid')) {
+      throw new ArchiverError('EBADINPUT', `${this.#file} holds events but no GTID or Anonymous_gtid events, so its transaction boundaries cannot be found for a ${target.kind} target`, {
+        hint: 'restore these binlogs by file and position (--until-file/--until-position), or to the latest point',
+      });
+    }
+    if (targetGtids !== null) r.reachedAtEnd = gtidSetContains(this.#stateBefore(), targetGtids);
+    if (this.#untilPosition !== null) {
+      // A position target stops here whatever the transactions are (validated above as a boundary).
+      r.stopAny ??= this.#untilPosition;
+      r.stopAfterStart = this.#untilPosition;
+      r.stopReason = `at ${this.#file}:${this.#untilPosition}`;
+    }
+    return r;
+  }
+
+  /** What the server holds before the next transaction: the file's starting state, the base backup, and what came since. */
+  #stateBefore(): GtidSet {
+    this.#state ??= this.#withFrom(emptyGtidSet(this.#goal.flavor));
+    return this.#state;
+  }
+
+  #withFrom(set: GtidSet): GtidSet {
+    return gtidSetUnion(emptyGtidSet(this.#goal.flavor), this.#goal.from === null ? set : gtidSetUnion(set, this.#goal.from));
+  }
+
+  #inFrom(t: BinlogTransaction): boolean {
+    const from = this.#goal.from;
+    if (from === null || t.gtidValue === null) return false;
+    const one = emptyGtidSet(this.#goal.flavor);
+    addGtidTo(one, t.gtidValue);
+    return gtidSetContains(from, one);
+  }
+
+  #reachedBefore(t: BinlogTransaction, state: GtidSet): string | null {
+    const { target, targetGtids } = this.#goal;
+    const at = `${this.#file}:${t.startPosition}`;
+    if (target.kind === 'time') {
+      // Binlog timestamps have one-second resolution: everything stamped at or before the target second is applied.
+      const limit = Math.floor(target.until.getTime() / 1000);
+      return t.timestamp > limit ? `before ${t.gtid ?? 'the transaction'} at ${at}, stamped ${new Date(t.timestamp * 1000).toISOString()}` : null;
+    }
+    if (targetGtids !== null && gtidSetContains(state, targetGtids)) return `before ${t.gtid ?? 'the transaction'} at ${at}: ${targetGtids.format()} is executed`;
+    return null;
+  }
+}
+
+export interface ReplayBoundaries {
+  /** Index range of the planned files that replay reads; `apply` false when nothing is to be applied. */
+  apply: boolean;
+  firstFile: number;
+  lastFile: number;
+  startPosition: number;
+  /** Offset in the last file where replay stops; null = its end. */
+  stopPosition: number | null;
+  /** How the bytes show the target is reached, for the summary. */
+  reached: string;
+}
+
+const nothing = (reached: string): ReplayBoundaries => ({ apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached });
+
+function notReached(goal: ScanGoal, last: FileScanResult | undefined, endsArchive: boolean): ArchiverError {
+  const target = goal.target.kind === 'time' ? `--until ${goal.target.until.toISOString()}` : goal.target.kind === 'gtid' ? `--until-gtid ${goal.target.text}` : 'the target';
+  const where = last === undefined ? 'no binlog' : `${last.file} (last transaction stamped ${last.lastTimestamp === null ? 'never' : new Date(last.lastTimestamp * 1000).toISOString()})`;
+  if (endsArchive && goal.target.kind === 'time') {
+    return new ArchiverError('EGAP', `${target} is after the last archived transaction, in ${where}: not recoverable from the archive yet`, { hint: 'wait for the next rotation to be archived, or pick an earlier time' });
+  }
+  return new ArchiverError('EVERIFY', `the restored binlogs end at ${where} without reaching ${target}, although the manifest said they would`, {
+    hint: 'the manifest disagrees with the archived bytes: run `binlog-archiver verify`; nothing was replayed and no replay.sh was written',
+  });
+}
+
+/**
+ * Combines the per-file scans (in planned order) into one replay range. `endsArchive`: the last planned file is
+ * the newest archived binlog of the source (so a time target past its last transaction is not recoverable yet).
+ */
+export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[], endsArchive: boolean): ReplayBoundaries {
+  let first = -1;
+  let start = 4;
+  for (let i = 0; i < scans.length; i++) {
+    const s = scans[i]!;
+    if (first === -1 && s.start === null) {
+      if (s.stopAny !== null && goal.target.kind === 'position') return nothing(`the start point is already at or past ${s.stopReason ?? 'the target'}`);
+      continue;
+    }
+    if (first === -1) {
+      first = i;
+      start = s.start!;
+    }
+    const stop = i === first ? s.stopAfterStart : s.stopAny;
+    if (stop === null) continue;
+    const reached = `reached ${s.stopReason ?? ''}`.trim();
+    if (i === first && stop <= (s.firstToApply ?? start)) return nothing(`${reached}: the start point already reaches the target`);
+    // The target reached before the first transaction of a later file: that file adds nothing.
+    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached };
+    return { apply: true, firstFile: first, lastFile: i, startPosition: start, stopPosition: stop, reached };
+  }
+  const last = scans.at(-1);
+  const kind = goal.target.kind;
+  if (first === -1) {
+    // Every transaction of the planned files is already in the base backup (--from-gtid).
+    if (kind !== 'gtid') return nothing('every transaction of the planned binlogs is already in the start point');
+    if (last?.reachedAtEnd ?? false) return nothing('the start point already holds the target GTIDs');
+    throw notReached(goal, last, endsArchive);
+  }
+  if (kind === 'latest') return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached the end of ${last?.file ?? 'the archive'}` };
+  if (kind === 'gtid' && (last?.reachedAtEnd ?? false)) {
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last?.file ?? ''}: ${goal.targetGtids?.format() ?? ''} is executed` };
+  }
+  if (kind === 'time' && endsArchive && last !== undefined && last.lastTimestamp !== null && last.lastTimestamp >= Math.floor(goal.target.until.getTime() / 1000)) {
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, whose last transaction is stamped ${new Date(last.lastTimestamp * 1000).toISOString()}` };
+  }
+  throw notReached(goal, last, endsArchive);
+}

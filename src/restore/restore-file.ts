@@ -1,0 +1,146 @@
+/**
+ * Writing one restored binlog under --out, safely. Every object is downloaded and authenticated, even when a file
+ * of that name is already there (a file is "present" only if its bytes equal the authenticated plaintext). Bytes go
+ * to a private staging directory created by this run (mode 0700, so nobody can plant a symlink in it), opened
+ * with O_EXCL|O_NOFOLLOW, and are renamed into place only when the whole object decoded and verified; rename
+ * replaces a symlink planted at the final name instead of following it. The decoded bytes also feed the binlog
+ * inspector and the replay-boundary scan, so the restored file is never read twice.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Inspector } from '../binlog/inspector.ts';
+import type { BinlogInfo } from '../binlog/index.ts';
+import { ArchiverError } from '../errors.ts';
+import type { BatchKeys } from '../keys/batch-keys.ts';
+import type { ManifestEntry } from '../store/manifest.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import type { FileBoundaryScan, FileScanResult } from './boundaries.ts';
+import { openStoredObject } from './stored-object.ts';
+
+export interface RestoredFile {
+  status: 'restored' | 'present';
+  scan: FileScanResult;
+  info: BinlogInfo;
+}
+
+const STAGING_PREFIX = '.blarc-restore-';
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+
+export function outputError(err: unknown, file: string): ArchiverError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new ArchiverError('ENOSPACE', `no space left on the --out volume while writing ${file}`, { cause: err, hint: 'free space or choose another --out, then run the restore again' });
+  }
+  return err instanceof ArchiverError ? err : new ArchiverError('EBADINPUT', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+}
+
+/** A file name from the store, used under --out: a plain name, never a path (defence in depth behind the manifest check). */
+function assertPlainName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.startsWith('.') || /[/\\]|\p{Cc}/u.test(name)) {
+    throw new ArchiverError('EFORMAT', `the manifest names the binlog ${JSON.stringify(name)}, which is not a plain file name`, { hint: 'the manifest is damaged or hostile: run `binlog-archiver verify`' });
+  }
+}
+
+/** Creates this run's staging directory in --out, and removes those that killed runs left (their pid is gone). */
+export async function createStaging(out: string): Promise<string> {
+  for (const name of await fs.promises.readdir(out)) {
+    const pid = Number(/^\.blarc-restore-(\d+)-/.exec(name)?.[1] ?? NaN);
+    if (!Number.isSafeInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    const stale = path.join(out, name);
+    const st = await fs.promises.lstat(stale);
+    if (st.isDirectory() && st.uid === process.getuid?.()) await fs.promises.rm(stale, { recursive: true, force: true });
+  }
+  return fs.promises.mkdtemp(path.join(out, `${STAGING_PREFIX}${process.pid}-`));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Writes a file in the staging directory and renames it to `final`: no reader ever sees it half-written. */
+export async function writeViaStaging(staging: string, final: string, data: string, mode: number): Promise<void> {
+  const staged = path.join(staging, path.basename(final));
+  try {
+    const handle = await fs.promises.open(staged, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(staged, final);
+  } catch (err) {
+    await fs.promises.rm(staged, { force: true });
+    throw outputError(err, final);
+  }
+}
+
+async function existingSha256(final: string): Promise<string | null> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(final);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw outputError(err, final);
+  }
+  if (!st.isFile()) {
+    throw new ArchiverError('ECONFLICT', `${final} exists and is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : 'not a file'})`, { hint: 'restore into an empty --out directory' });
+  }
+  const hash = createHash('sha256');
+  const handle = await fs.promises.open(final, fs.constants.O_RDONLY | O_NOFOLLOW);
+  try {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) hash.update(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; out: string; staging: string }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
+  const name = entry.binlog.name;
+  assertPlainName(name);
+  const final = path.join(ctx.out, name);
+  const staged = path.join(ctx.staging, name);
+  const decoded = await openStoredObject({
+    store: ctx.store,
+    ref: { key: entry.object.key, format: entry.object.format, sidecarKey: entry.object.sidecarKey,
+      identity: { source: entry.source.name, binlogFile: name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, batchId: entry.batchId } },
+    keys: ctx.keys,
+  });
+  const inspector = new Inspector({ path: name, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(staged, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o640);
+    for await (const chunk of decoded) {
+      await handle.write(chunk);
+      inspector.write(chunk);
+      // Hand the buffer back to the decoder for reuse: keeps restore memory flat (docs/PERFORMANCE.md).
+      decoded.release?.(chunk);
+    }
+    const result = await decoded.result;
+    if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
+      throw new ArchiverError('EVERIFY', `${ctx.store.describe(entry.object.key)} decodes to other bytes than the manifest records for ${name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
+    }
+    const info = inspector.finish();
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    const present = await existingSha256(final);
+    if (present !== null && present !== result.plaintextSha256) {
+      throw new ArchiverError('ECONFLICT', `${final} exists with other content than the archived ${name}`, { hint: 'restore into an empty --out directory' });
+    }
+    if (present === null) await fs.promises.rename(staged, final);
+    return { status: present === null ? 'restored' : 'present', scan: scan.finish(), info };
+  } catch (err) {
+    throw outputError(err, final);
+  } finally {
+    await handle?.close().catch(() => undefined);
+    await fs.promises.rm(staged, { force: true });
+  }
+}
