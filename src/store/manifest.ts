@@ -5,11 +5,11 @@
  */
 import { ArchiverError } from '../errors.ts';
 import type { ArchiveFormat } from './layout.ts';
-import { MANIFEST_PREFIX, assertSourceName, indexKey, manifestKey } from './layout.ts';
+import { MANIFEST_PREFIX, assertSourceName, indexKey, isSourceName, manifestKey } from './layout.ts';
+import { ENTRY_SCHEMA, INDEX_SCHEMA, parseManifestEntry } from './manifest-schema.ts';
 import { type ObjectStore, once, readAll } from './object-store.ts';
 
-export const ENTRY_SCHEMA = 'binlog-archiver.dev/manifest-entry/v1';
-export const INDEX_SCHEMA = 'binlog-archiver.dev/source-index/v1';
+export { ENTRY_SCHEMA, INDEX_SCHEMA };
 
 export interface ManifestEntry {
   schema: typeof ENTRY_SCHEMA;
@@ -75,22 +75,10 @@ export interface SourceIndex {
   entries: IndexRecord[];
 }
 
-function parseEntry(raw: Buffer, where: string): ManifestEntry {
-  let entry: ManifestEntry;
-  try {
-    entry = JSON.parse(raw.toString('utf8')) as ManifestEntry;
-  } catch (err) {
-    throw new ArchiverError('EFORMAT', `manifest entry ${where} is not valid JSON`, { cause: err });
-  }
-  const schema: unknown = (entry as { schema?: unknown }).schema;
-  if (schema !== ENTRY_SCHEMA) throw new ArchiverError('EFORMAT', `manifest entry ${where} has schema ${JSON.stringify(schema)}, expected ${ENTRY_SCHEMA}`);
-  return entry;
-}
-
 export async function readEntry(store: ObjectStore, source: string, sequence: number, name: string): Promise<ManifestEntry | undefined> {
   const key = manifestKey(source, sequence, name);
   if ((await store.head(key)) === undefined) return undefined;
-  return parseEntry(await readAll(store, key), store.describe(key));
+  return parseManifestEntry(await readAll(store, key), { key, where: store.describe(key), source });
 }
 
 /** Writes the entry; never overwrites (the store's put refuses an existing key). */
@@ -100,25 +88,68 @@ export async function writeEntry(store: ObjectStore, entry: ManifestEntry): Prom
   return key;
 }
 
-/** Every source with at least one entry, from the manifest listing. */
+/**
+ * Every source with at least one entry, from the manifest listing. A directory there that is not a source name
+ * was not written by binlog-archiver: refused, not skipped, so nothing in the store goes unexamined.
+ */
 export async function listSources(store: ObjectStore): Promise<string[]> {
   const sources = new Set<string>();
   for await (const info of store.list(MANIFEST_PREFIX)) {
-    const source = info.key.slice(MANIFEST_PREFIX.length).split('/')[0];
-    if (source !== undefined && source !== '') sources.add(source);
+    const rest = info.key.slice(MANIFEST_PREFIX.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0) continue;
+    const source = rest.slice(0, slash);
+    if (!isSourceName(source)) {
+      throw new ArchiverError('EFORMAT', `${store.describe(info.key)} is not under a source name (${JSON.stringify(source)})`, {
+        hint: 'binlog-archiver writes manifest/<source>/<sequence>-<binlog>.json only; move the stray key out of manifest/',
+      });
+    }
+    sources.add(source);
   }
   return [...sources].sort();
 }
 
-/** All entries of one source, in sequence order, read from the entries themselves (the source of truth). */
-export async function readEntries(store: ObjectStore, source: string): Promise<ManifestEntry[]> {
+/** A malformed entry: its key and the EFORMAT that names every bad field. */
+export interface EntryProblem {
+  entryKey: string;
+  error: ArchiverError;
+}
+
+/**
+ * All well-formed entries of one source in sequence order, read from the entries themselves (the source of
+ * truth), and one problem per malformed entry; for `verify`, which reports them all and checks the rest.
+ * Errors reading the store still throw.
+ */
+export async function readEntriesChecked(store: ObjectStore, source: string): Promise<{ entries: ManifestEntry[]; problems: EntryProblem[] }> {
   assertSourceName(source);
   const entries: ManifestEntry[] = [];
+  const problems: EntryProblem[] = [];
   for await (const info of store.list(`${MANIFEST_PREFIX}${source}/`)) {
     if (!info.key.endsWith('.json')) continue;
-    entries.push(parseEntry(await readAll(store, info.key), store.describe(info.key)));
+    const raw = await readAll(store, info.key);
+    try {
+      entries.push(parseManifestEntry(raw, { key: info.key, where: store.describe(info.key), source }));
+    } catch (err) {
+      if (!(err instanceof ArchiverError) || err.code !== 'EFORMAT') throw err;
+      problems.push({ entryKey: info.key, error: err });
+    }
   }
-  return entries.sort((a, b) => a.binlog.sequence - b.binlog.sequence);
+  return { entries: entries.sort((a, b) => a.binlog.sequence - b.binlog.sequence), problems };
+}
+
+/**
+ * All entries of one source, in sequence order; throws EFORMAT if any entry of the source is malformed. Whole
+ * source, not only the entries a plan would pick: planning reads every entry (chain continuity, GTID and time
+ * targets), and one dropped entry would turn into a gap that --accept-gaps skips silently.
+ */
+export async function readEntries(store: ObjectStore, source: string): Promise<ManifestEntry[]> {
+  const { entries, problems } = await readEntriesChecked(store, source);
+  const [first] = problems;
+  if (first === undefined) return entries;
+  if (problems.length === 1) throw first.error;
+  throw new ArchiverError('EFORMAT', `${problems.length} manifest entries of source ${source} are malformed; the first: ${first.error.message}`, {
+    cause: first.error, ...(first.error.hint === undefined ? {} : { hint: first.error.hint }),
+  });
 }
 
 export function indexRecord(entry: ManifestEntry): IndexRecord {
