@@ -10,7 +10,7 @@ import { BatchKeys } from '../keys/batch-keys.ts';
 import type { KeyProvider } from '../keys/key-provider.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
-import { indexRecord, listSources, readEntries } from '../store/manifest.ts';
+import { indexRecord, listSources, readEntriesChecked } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { planningMismatches } from './planning-fields.ts';
 import { verifyStoredObject } from './stored-object.ts';
@@ -44,7 +44,8 @@ export async function runVerify(options: { store: ObjectStore; keyUrl: string; k
   const named = new Set<string>();
   try {
     for (const source of sources) {
-      const entries = await readEntries(store, source);
+      const { entries, problems: malformed } = await readEntriesChecked(store, source);
+      for (const { error } of malformed) summary.problems.push({ source, binlog: null, objectKey: '', code: error.code, message: error.message });
       const gaps = findGaps(entries.map(indexRecord));
       summary.sources.push({ source, binlogs: entries.length, bytes: entries.reduce((n, e) => n + e.binlog.size, 0), gaps });
       for (const gap of gaps) {
