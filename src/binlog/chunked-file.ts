@@ -5,9 +5,11 @@
  *
  * The size is fixed when the file is opened: bytes appended later (a binlog still being written) are not read.
  */
+import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ArchiverError } from '../errors.ts';
+import { ArchiverError, withContext } from '../errors.ts';
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
@@ -20,6 +22,72 @@ export interface ChunkSink {
 }
 
 function noop(): void {}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** What went wrong opening `path`, as a typed error that names the file and what to do. */
+function openError(err: unknown, path: string, what: string): ArchiverError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const context = { path };
+  if (code === 'ENOENT') {
+    return new ArchiverError('ENOTFOUND', `${what} ${path} does not exist`, { cause: err, hint: 'Check the path; the server may have purged the file.', context });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new ArchiverError('EBADINPUT', `${what} ${path} cannot be read (permission denied)`, {
+      cause: err, context, hint: 'Run with a user that may read the binlog volume (the mysql group, or an fsGroup on the pod).',
+    });
+  }
+  if (code === 'ELOOP') {
+    return new ArchiverError('EBADINPUT', `${what} ${path} is a symbolic link loop (or too many links deep)`, {
+      cause: err, context, hint: 'Point the link (or the index entry) at the real binlog file.',
+    });
+  }
+  if (code === 'ENOTDIR' || code === 'ENAMETOOLONG') {
+    return new ArchiverError('EBADINPUT', `${what} ${path} cannot be opened: ${(err as Error).message}`, { cause: err, context, hint: 'Check the path.' });
+  }
+  return withContext(err, `opening ${what} ${path}`);
+}
+
+/**
+ * Opens a regular file for reading, refusing anything else with EBADINPUT: a FIFO would block the reader
+ * forever, a device has no end (/dev/zero) or no size. O_NONBLOCK makes the open itself return at once for a
+ * FIFO; it changes nothing for regular files. The caller owns the handle.
+ */
+export async function openRegularFile(path: string, what = 'binlog'): Promise<{ fh: FileHandle; stat: Stats }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw openError(err, path, what);
+  }
+  try {
+    const stat = await fh.stat();
+    if (!stat.isFile()) {
+      throw new ArchiverError('EBADINPUT', `${what} ${path} is ${fileKind(stat)}, not a regular file`, {
+        hint: stat.isDirectory() ? 'Name a binlog file, not the directory that holds it.' : 'Only regular files are read: name the binlog file itself.',
+        context: { path },
+      });
+    }
+    return { fh, stat };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/** The stat of a regular file `path` (EBADINPUT/ENOTFOUND as openRegularFile for anything else). */
+export async function statRegularFile(path: string, what = 'binlog'): Promise<Stats> {
+  const { fh, stat } = await openRegularFile(path, what);
+  await fh.close();
+  return stat;
+}
 
 export class ChunkedFile {
   readonly path: string;
@@ -34,19 +102,10 @@ export class ChunkedFile {
     this.#chunkSize = Math.max(64, Math.min(chunkSize, Math.max(size, 64)));
   }
 
+  /** Opens a regular file (see openRegularFile for the errors). */
   static async open(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<ChunkedFile> {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (st.isDirectory()) {
-        // open() succeeds on a directory on Linux; fail like read() would, but before any read.
-        throw Object.assign(new Error(`EISDIR: ${path} is a directory`), { code: 'EISDIR' });
-      }
-      return new ChunkedFile(path, fh, st.size, chunkSize);
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
+    const { fh, stat } = await openRegularFile(path);
+    return new ChunkedFile(path, fh, stat.size, chunkSize);
   }
 
   /** Reads [offset, offset + n) fully into buf (n = min(buf.length, size - offset)). */

@@ -2,9 +2,10 @@
  * Finding binlogs on disk: MySQL/MariaDB index files (`mysql-bin.index`, one path per line, in creation order)
  * and, without an index, directory listings of `<base>.<6+ digits>` names ordered by sequence number.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ArchiverError } from '../errors.ts';
+import { openRegularFile } from './chunked-file.ts';
 
 export interface BinlogFileName {
   /** File name without directory, e.g. `mysql-bin.000042`. */
@@ -84,7 +85,13 @@ export function parseBinlogIndex(text: string, indexDir: string, indexPath = 'bi
  * its datadir, which is the index's own directory unless `log_bin_index` points elsewhere: pass `dataDir` then.
  */
 export async function readBinlogIndex(indexPath: string, dataDir?: string): Promise<BinlogIndexEntry[]> {
-  const text = await readFile(indexPath, 'utf8');
+  const { fh } = await openRegularFile(indexPath, 'binlog index file');
+  let text: string;
+  try {
+    text = await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
   return parseBinlogIndex(text, dataDir ?? dirname(resolve(indexPath)), indexPath);
 }
 
@@ -92,11 +99,25 @@ export async function readBinlogIndex(indexPath: string, dataDir?: string): Prom
  * Lists `<base>.<6+ digits>` files in a directory (no index needed), sorted by base then sequence number.
  * `base` keeps only one series (a datadir often holds both `binlog.*` and `relay-bin.*`).
  */
+/** A binlog-like name (`.<6+ digits>` at the end) holding a control character: MySQL never writes one. */
+function hasControlChar(name: string): boolean {
+  return [...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+}
+
 export async function listBinlogFiles(dir: string, base?: string): Promise<BinlogDirEntry[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const out: BinlogDirEntry[] = [];
   for (const e of entries) {
-    if (!e.isFile() && !e.isSymbolicLink()) continue;
+    if (/\.\d{6,}$/.test(e.name) && hasControlChar(e.name)) {
+      // A newline in a name cannot be written to an index file or a replay script line: refuse it rather
+      // than skip a binlog without a word.
+      throw new ArchiverError('EBADINPUT', `${dir} holds a binlog-like file whose name contains a control character (${JSON.stringify(e.name)})`, {
+        hint: 'Rename or move the file: binlog names never contain newlines or other control characters.',
+        context: { dir, name: e.name },
+      });
+    }
+    // Not only regular files: a FIFO or device with a binlog name is refused by name when it is opened.
+    if (e.isDirectory()) continue;
     const parsed = parseBinlogName(e.name);
     if (parsed === null || (base !== undefined && parsed.base !== base)) continue;
     out.push({ ...parsed, path: resolve(dir, e.name) });

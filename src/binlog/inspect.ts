@@ -3,10 +3,10 @@
  * planning. Both read the file once, sequentially, in constant memory, through the push-mode Inspector
  * (inspector.ts) — the same code that inspects bytes streamed to it by createBinlogInspector.
  */
-import { ArchiverError, withContext } from '../errors.ts';
+import { ArchiverError } from '../errors.ts';
 import type { BinlogInfo } from './binlog-info.ts';
 import { ChunkedFile, DEFAULT_CHUNK_SIZE } from './chunked-file.ts';
-import { MAGIC_SIZE } from './constants.ts';
+import { BINLOG_MAGIC as PLAIN_MAGIC, EventType, LOG_EVENT_BINLOG_IN_USE_F, LOG_EVENT_RELAY_LOG_F, MAGIC_SIZE } from './constants.ts';
 import { magicOf } from './event-walker.ts';
 import type { BinlogMagic, WalkOptions } from './event-walker.ts';
 import type { BinlogEvent } from './event-types.ts';
@@ -27,24 +27,8 @@ export interface InspectOptions extends ReadOptions {
   onEvent?: (e: BinlogEvent) => void;
 }
 
-async function openFile(path: string, chunkSize: number): Promise<ChunkedFile> {
-  try {
-    return await ChunkedFile.open(path, chunkSize);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new ArchiverError('ENOTFOUND', `binlog ${path} does not exist`, { cause: err, hint: 'Check the path; the server may have purged the file.', context: { path } });
-    }
-    if (code === 'EISDIR' || code === 'EACCES' || code === 'EPERM') {
-      const what = code === 'EISDIR' ? 'is a directory' : 'cannot be read (permission denied)';
-      throw new ArchiverError('EBADINPUT', `binlog ${path} ${what}`, {
-        cause: err,
-        hint: code === 'EISDIR' ? 'Name a binlog file, not the directory that holds it.' : 'Run with a user that may read the binlog volume (the mysql group, or an fsGroup on the pod).',
-        context: { path },
-      });
-    }
-    throw withContext(err, `opening binlog ${path}`);
-  }
+function openFile(path: string, chunkSize: number): Promise<ChunkedFile> {
+  return ChunkedFile.open(path, chunkSize);
 }
 
 /** Tells a plain binlog from a MySQL-encrypted one by its first 4 bytes; ENOTBINLOG for anything else. */
@@ -99,6 +83,36 @@ export async function* readBinlogTransactions(path: string, opts: ReadOptions = 
     inspector.finish();
     if (inspector.magic === 'mysql-encrypted') throw encryptedRefused(path);
     yield* pending.splice(0);
+  } finally {
+    await file.close();
+  }
+}
+
+/** What the first Format_description event's header and post-header say, read without reading further. */
+export interface FdeHead {
+  /** LOG_EVENT_BINLOG_IN_USE_F: the server has (or had, when it stopped or the file was copied) the file open. */
+  readonly inUse: boolean;
+  /** Written by a replica's I/O thread (LOG_EVENT_RELAY_LOG_F). */
+  readonly relayLog: boolean;
+  /** `created` is non-zero only in the first binlog a server opens after it starts (0 after a rotation). */
+  readonly openedAtStartup: boolean;
+}
+
+/** Magic, header, binlog_version (2), server_version (50), created (4). */
+const FDE_HEAD_BYTES = MAGIC_SIZE + 19 + 2 + 50 + 4;
+
+/** The FDE head of a plain binlog, or null for a file too short to have one or not plain (encrypted, not a binlog). */
+export async function readFdeHead(path: string): Promise<FdeHead | null> {
+  const file = await openFile(path, 128);
+  try {
+    const head = await file.head(FDE_HEAD_BYTES);
+    if (head.length < FDE_HEAD_BYTES || !head.subarray(0, MAGIC_SIZE).equals(PLAIN_MAGIC) || head[MAGIC_SIZE + 4] !== EventType.FORMAT_DESCRIPTION) return null;
+    const flags = head.readUInt16LE(MAGIC_SIZE + 17);
+    return {
+      inUse: (flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0,
+      relayLog: (flags & LOG_EVENT_RELAY_LOG_F) !== 0,
+      openedAtStartup: head.readUInt32LE(FDE_HEAD_BYTES - 4) !== 0,
+    };
   } finally {
     await file.close();
   }

@@ -5,8 +5,7 @@
  * object visible unless its whole body was produced, and the entry is written only after the object is stored
  * and its checksums agree.
  */
-import fs from 'node:fs';
-import { type BinlogInfo, inspectBinlog } from '../binlog/index.ts';
+import { type BinlogInfo, inspectBinlog, statRegularFile } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { type ObjectIdentity, encodeObject, encodeOpensslObject, FORMAT_VERSION, parseSidecar, readHeader } from '../format/index.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
@@ -18,6 +17,7 @@ import { type PutResult, once, readAll } from '../store/object-store.ts';
 import type { ResolvedArchiveOptions } from './archive-options.ts';
 import { binlogSource } from './binlog-source.ts';
 import { BinlogRun } from './binlog-state.ts';
+import { assertClosed } from './closed-check.ts';
 import type { Candidate } from './discover.ts';
 import { planEncoding } from './encoding-plan.ts';
 import { sha256File } from './file-hash.ts';
@@ -73,6 +73,8 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
   const key = objectKey(ctx.source, candidate.sequence, candidate.name, options.format);
   const run = new BinlogRun({ correlationId: discoveredAs, binlog: candidate.name, logger: options.logger, clock: options.clock });
   try {
+    // First, so a FIFO, device, link loop or unreadable file is refused by name before anything reads it.
+    const before = await statRegularFile(candidate.path);
     const existing = await readEntry(store, ctx.source, candidate.sequence, candidate.name);
     if (existing !== undefined) {
       const sha256 = await sha256File(candidate.path);
@@ -90,13 +92,13 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
       return await adopt(ctx, run, candidate, key);
     }
     run.advance('checked');
-    const before = await fs.promises.stat(candidate.path);
     const plan = await planEncoding({ ctx, candidate, objectKey: key, correlationId: discoveredAs });
     const log = plan.resumed ? run.logger.child({ correlationId: plan.identity.correlationId }) : run.logger;
     if (plan.resumed) log.log('info', 'Resuming upload left by an interrupted run', { objectKey: key, discoveredAs });
     try {
       run.advance('encoding', { objectKey: key, format: options.format, resumed: plan.resumed });
-      const source = binlogSource({ path: candidate.path, before, onProgress: (bytes) => options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }) });
+      const source = binlogSource({ path: candidate.path, before, accept: (info) => assertClosed(candidate, info),
+        onProgress: (bytes) => options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }) });
       const common = { source: source.chunks, identity: plan.identity, level: options.level, segmentSize: options.segmentSize, objectName: store.describe(key) };
       const encoded = plan.dek !== null && plan.wrapped !== null
         ? encodeObject({ ...common, dek: plan.dek, wrappedKey: plan.wrapped, encryptionContext: plan.context,
@@ -147,6 +149,7 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   const { store } = options;
   run.advance('adopting', { objectKey: key });
   const info = await inspectBinlog(candidate.path);
+  await assertClosed(candidate, info);
   const sha256 = await sha256File(candidate.path);
   const sidecar = options.format === 'openssl-aes-256-cbc' ? sidecarKey(key) : null;
   let earlier: ObjectIdentity;

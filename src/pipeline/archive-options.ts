@@ -20,6 +20,11 @@ export interface ArchiveOptions {
   segmentSize?: number;
   /** Source server name used in object keys; default `<flavor>-<server_id>` from the binlogs. */
   source?: string;
+  /**
+   * The binlog series to archive (`mysql-bin` for `mysql-bin.000042`) when the directory has no index file and
+   * holds several series that are not relay logs.
+   */
+  binlogBasename?: string;
   /** Extra encryption context (namespace, policy) bound to the batch's data key. */
   context?: Record<string, string>;
   logger?: Logger;
@@ -28,8 +33,8 @@ export interface ArchiveOptions {
   onProgress?: (event: { binlog: string; bytes: number; total: number }) => void;
 }
 
-export type ResolvedArchiveOptions = Required<Omit<ArchiveOptions, 'source' | 'keyProvider' | 'onProgress'>> &
-  Pick<ArchiveOptions, 'source' | 'keyProvider' | 'onProgress'>;
+type OptionalOptions = 'source' | 'keyProvider' | 'onProgress' | 'binlogBasename';
+export type ResolvedArchiveOptions = Required<Omit<ArchiveOptions, OptionalOptions>> & Pick<ArchiveOptions, OptionalOptions>;
 
 export const ARCHIVE_DEFAULTS = {
   format: 'gcm' as ArchiveFormat,

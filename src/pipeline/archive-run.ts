@@ -81,7 +81,7 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   const requestsBefore = options.store.requestStats?.();
   const now = options.clock();
   const batchId = newBatchId(now);
-  const discovery = await discoverBinlogs(options.binlogDir);
+  const discovery = await discoverBinlogs(options.binlogDir, options.binlogBasename === undefined ? {} : { basename: options.binlogBasename });
   const logger = options.logger.child({ batchId, store: options.store.url });
   logger.log('info', 'Discovered binlogs', { closed: discovery.closed.length, active: discovery.active?.name ?? null, indexFile: discovery.indexFile });
   const summary: ArchiveSummary = {

@@ -9,7 +9,7 @@
  * chunks to allocate, copy into segments and collect again. Iterating `chunks` still yields Buffers.
  */
 import fs from 'node:fs';
-import { type BinlogInfo, createBinlogInspector } from '../binlog/index.ts';
+import { type BinlogInfo, createBinlogInspector, openRegularFile } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 
 /** Bytes per read when `chunks` is iterated rather than read into. */
@@ -30,7 +30,18 @@ export interface BinlogSource {
   failure(): unknown;
 }
 
-export function binlogSource(options: { path: string; before: fs.Stats; onProgress?: (bytes: number) => void }): BinlogSource {
+export interface BinlogSourceOptions {
+  path: string;
+  before: fs.Stats;
+  onProgress?: (bytes: number) => void;
+  /**
+   * Checks the inspected binlog after its last byte, before the stream ends: throwing fails the stream, so the
+   * store never makes the object visible (used to refuse a binlog that is not closed).
+   */
+  accept?: (info: BinlogInfo) => Promise<void>;
+}
+
+export function binlogSource(options: BinlogSourceOptions): BinlogSource {
   const inspector = createBinlogInspector({ path: options.path });
   let info: BinlogInfo | undefined;
   let failure: unknown;
@@ -54,6 +65,7 @@ export function binlogSource(options: { path: string; before: fs.Stats; onProgre
         hint: 'it is being written by the server: only closed binlogs can be archived',
       });
     }
+    await options.accept?.(info);
   }
 
   async function readInto(into: Uint8Array): Promise<number> {
@@ -63,7 +75,7 @@ export function binlogSource(options: { path: string; before: fs.Stats; onProgre
       // Reads stop at the size the file had before: bytes a server appends meanwhile are never inspected as
       // if they were part of a closed binlog; the stat after the last byte reports the change (EBINLOGACTIVE).
       const want = Math.min(into.length, options.before.size - position);
-      handle ??= await fs.promises.open(options.path, 'r');
+      handle ??= (await openRegularFile(options.path)).fh;
       const { bytesRead } = want > 0 ? await handle.read(into, 0, want, position) : { bytesRead: 0 };
       if (bytesRead === 0) {
         await finish();

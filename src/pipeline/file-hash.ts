@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
+import { openRegularFile } from '../binlog/index.ts';
 
-/** Hex SHA-256 of a file, streamed. */
+/** Hex SHA-256 of a regular file, streamed (anything else is refused as openRegularFile does). */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  const { fh } = await openRegularFile(path);
+  try {
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false })) hash.update(chunk as Buffer);
+  } finally {
+    await fh.close();
+  }
   return hash.digest('hex');
 }

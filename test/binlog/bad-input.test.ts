@@ -3,7 +3,8 @@
  * offset. Damage is made by editing copies of real fixtures.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ArchiverError } from '../../src/errors.ts';
@@ -64,6 +65,19 @@ describe('not a binlog', () => {
       await rejectsWith(inspectBinlog(sub), 'EBADINPUT', sub);
       const missing = join(dir, 'binlog.000404');
       await rejectsWith(inspectBinlog(missing), 'ENOTFOUND', missing);
+    });
+  });
+
+  test('a FIFO, a character device and a symlink loop are refused at once, by name (no hang, no "empty")', async () => {
+    await withTempDir(async (dir) => {
+      const fifo = join(dir, 'binlog.000001');
+      execFileSync('mkfifo', [fifo]);
+      // Opening a FIFO for reading blocks until a writer comes: this must return (EBADINPUT) by itself.
+      await rejectsWith(inspectBinlog(fifo), 'EBADINPUT', fifo, undefined, /is a FIFO \(named pipe\), not a regular file/);
+      await rejectsWith(inspectBinlog('/dev/zero'), 'EBADINPUT', '/dev/zero', undefined, /is a character device, not a regular file/);
+      const loop = join(dir, 'binlog.000002');
+      await symlink(loop, loop);
+      await rejectsWith(inspectBinlog(loop), 'EBADINPUT', loop, undefined, /symbolic link loop/);
     });
   });
 

@@ -34,7 +34,8 @@ describe('round trip of every fixture binlog', () => {
         const out = path.join(work, 'out');
         const restored = await runRestore({ store, keyUrl: key, out, target: { kind: 'latest' } });
         assert.deepEqual(restored.files.map((f) => f.name), names, fixture.path);
-        assert.equal(sha256(path.join(out, names[0]!)), fixture.sha256, fixture.path);
+        // The copy is the fixture itself unless the fixture was not closed (then it is closed as by a rotation).
+        assert.equal(sha256(path.join(out, names[0]!)), sha256(path.join(dir, names[0]!)), fixture.path);
         assert.ok(fs.existsSync(path.join(out, 'replay.sh')));
         const verified = await runVerify({ store, keyUrl: key });
         assert.deepEqual(verified.problems, [], fixture.path);

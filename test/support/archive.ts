@@ -4,11 +4,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../testenv/versions.ts';
+import { closedFixture, copyClosed } from './close-binlog.ts';
 
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'binlogs');
 
-/** Three consecutive, GTID-continuous MySQL 5.7 binlogs: the small sample most archive tests use. */
-export const KINGBUS = ['mysql_bin.000011', 'mysql_bin.000012', 'mysql_bin.000013'].map((n) => path.join(FIXTURES, 'relaylog/kingbus/5.7', n));
+/**
+ * Three consecutive, GTID-continuous MySQL 5.7 binlogs: the small sample most archive tests use. The third was
+ * copied while the server had it open; the sample uses it as the server leaves it after rotating (close-binlog.ts).
+ */
+export const KINGBUS = ['mysql_bin.000011', 'mysql_bin.000012'].map((n) => path.join(FIXTURES, 'relaylog/kingbus/5.7', n))
+  .concat(closedFixture(path.join(FIXTURES, 'relaylog/kingbus/5.7/mysql_bin.000013'), 'mysql_bin.000013', 'mysql_bin.000014'));
 
 export function tempDir(prefix = 'blarc-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -32,15 +37,18 @@ export function newPassphraseUrl(dir: string): string {
   return `file://${file}`;
 }
 
+const seqName = (base: string, n: number): string => `${base}.${String(n).padStart(6, '0')}`;
+
 /**
  * A binlog directory holding `files` renamed `<base>.000001`, `.000002`, ... plus one more, empty, file after
- * them that plays the active binlog (never archived).
+ * them that plays the active binlog (never archived). Each copy is closed as a server closes a binlog when it
+ * rotates (close-binlog.ts): compare restored files with the copies in `dir`, not with the sources.
  */
 export function binlogDir(files: string[], base = 'fx-bin'): { dir: string; names: string[] } {
   const dir = tempDir('blarc-binlogs-');
   const names = files.map((src, i) => {
-    const name = `${base}.${String(i + 1).padStart(6, '0')}`;
-    fs.copyFileSync(src, path.join(dir, name));
+    const name = seqName(base, i + 1);
+    copyClosed(src, path.join(dir, name), seqName(base, i + 2));
     return name;
   });
   fs.writeFileSync(path.join(dir, `${base}.${String(files.length + 1).padStart(6, '0')}`), '');
