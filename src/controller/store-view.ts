@@ -7,7 +7,8 @@
  */
 import { ArchiverError } from '../errors.ts';
 import { indexKey } from '../store/layout.ts';
-import type { IndexRecord, SourceIndex } from '../store/manifest.ts';
+import type { IndexRecord } from '../store/manifest.ts';
+import { parseSourceIndex } from '../store/manifest-schema.ts';
 import { type ObjectStore, readAll } from '../store/object-store.ts';
 import { systemTimers, type Timers } from './clock.ts';
 
@@ -102,7 +103,7 @@ export class StoreReader {
       const store = await this.#store(storeUrl);
       const key = indexKey(source);
       if ((await store.head(key)) === undefined) return { ok: true, entries: [], missingObjects: [], updatedAt: null, readAt };
-      const index = JSON.parse((await readAll(store, key)).toString('utf8')) as SourceIndex;
+      const index = parseSourceIndex(await readAll(store, key), { key, where: store.describe(key), source });
       const present = new Set<string>();
       for await (const info of store.list(`binlogs/${source}/`)) present.add(info.key);
       const entries = [...index.entries].sort((a, b) => a.sequence - b.sequence);

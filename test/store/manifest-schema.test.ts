@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { StoreReader } from '../../src/controller/store-view.ts';
 import { ArchiverError } from '../../src/errors.ts';
 import { manifestKey, objectKey } from '../../src/store/layout.ts';
 import { type ManifestEntry, listSources, readEntries, readEntriesChecked } from '../../src/store/manifest.ts';
@@ -203,6 +204,19 @@ describe('the source index is checked the same way', () => {
     assert.match(indexRefused(indexEdited((i) => { i.entries[0]!.name = '../mysql-bin.000001'; })), /entries\[0\]\.name must be a plain file name/);
     assert.match(indexRefused(indexEdited((i) => { i.entries[0] = null; })), /entries\[0\] must be a JSON object \(got null\)/);
     assert.match(indexRefused(indexEdited((i) => { i.source = 'other'; })), /source is "other", but the index is stored for source "v1db"/);
+  });
+
+  it('the controller\'s store view reports a damaged index as a failed read, not as data', async () => {
+    const dir = tempDir('blarc-index-');
+    fs.cpSync(path.join(STORES, 'v1-gcm', 'store'), dir, { recursive: true });
+    const reader = new StoreReader({ checkIntervalMs: 0 });
+    const good = await reader.read(`file://${dir}`, 'v1db');
+    assert.ok(good.ok, JSON.stringify(good));
+    assert.deepEqual(good.entries.map((e) => e.name), ['mysql-bin.000001', 'mysql-bin.000002']);
+    fs.writeFileSync(path.join(dir, 'index/v1db.json'), indexEdited((i) => { i.entries[1]!.objectKey = null; }));
+    const bad = await reader.read(`file://${dir}`, 'v1db');
+    assert.equal(bad.ok, false);
+    assert.match(bad.ok ? '' : bad.message, /^EFORMAT: source index .*index\/v1db\.json: entries\[1\]\.objectKey must be a string \(got null\)/);
   });
 });
 
