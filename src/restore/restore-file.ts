@@ -16,6 +16,7 @@ import type { BatchKeys } from '../keys/batch-keys.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { FileBoundaryScan, FileScanResult } from './boundaries.ts';
+import { planningFieldsOf, planningMismatches } from './planning-fields.ts';
 import { openStoredObject } from './stored-object.ts';
 
 export interface RestoredFile {
@@ -128,6 +129,13 @@ export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; ou
       throw new ArchiverError('EVERIFY', `${ctx.store.describe(entry.object.key)} decodes to other bytes than the manifest records for ${name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
     }
     const info = inspector.finish();
+    // The plan was made from the entry's planning fields: if the bytes disagree, the plan may be wrong.
+    const mismatches = planningMismatches(entry, planningFieldsOf(info));
+    if (mismatches.length > 0) {
+      throw new ArchiverError('EVERIFY', `the manifest entry of ${name} disagrees with its archived bytes (${ctx.store.describe(entry.object.key)}): ${mismatches.join('; ')}`, {
+        hint: 'the entry was edited or damaged, so the restore plan cannot be trusted: run `binlog-archiver verify`; nothing was replayed',
+      });
+    }
     await handle.sync();
     await handle.close();
     handle = undefined;

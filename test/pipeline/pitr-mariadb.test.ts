@@ -64,11 +64,11 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
     await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
       CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT);
       CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
-    const moments: { until: string; sums: string }[] = [];
+    const moments: { until: string; gtid: string; sums: string }[] = [];
     for (let round = 0; round < 4; round++) {
       await workloadRound(client, db, round);
       if (round === 1) await client.query('FLUSH BINARY LOGS');
-      moments.push({ until: new Date().toISOString(), sums: await checksums((sql) => client.query(sql), db) });
+      moments.push({ until: new Date().toISOString(), gtid: (await client.query('SELECT @@gtid_binlog_pos')).trim(), sums: await checksums((sql) => client.query(sql), db) });
       // Binlog timestamps have one-second resolution: keep the next round's events in a later second.
       await sleep(1100);
     }
@@ -83,19 +83,26 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
     assert.deepEqual(archived.gaps, []);
     const distinct = new Set(moments.map((m) => m.sums));
     assert.equal(distinct.size, moments.length, 'the workload must change the tables between moments');
+    // The base backup's own position as the target: nothing may be replayed (it used to apply one more transaction).
+    const none = await runRestore({ store, keyUrl: key, out: path.join(work, 'restore-none'), source, fromGtid: base, target: { kind: 'gtid', text: base } });
+    assert.equal(none.replayScript, null);
+    const targets = moments.flatMap((moment, i) => [
+      { name: `time-${i}`, sums: moment.sums, target: { kind: 'time' as const, until: new Date(moment.until) } },
+      ...(i % 2 === 1 ? [{ name: `gtid-${i}`, sums: moment.sums, target: { kind: 'gtid' as const, text: moment.gtid } }] : []),
+    ]);
     const osUser = os.userInfo().username;
-    for (const [i, moment] of moments.entries()) {
-      const out = path.join(work, `restore-${i}`);
-      const restored = await runRestore({ store, keyUrl: key, out, source, fromGtid: base, target: { kind: 'time', until: new Date(moment.until) } });
+    for (const [i, t] of targets.entries()) {
+      const out = path.join(work, `restore-${t.name}`);
+      const restored = await runRestore({ store, keyUrl: key, out, source, fromGtid: base, target: t.target });
       assert.ok(restored.replayScript !== null);
       const dir = tempDir('blarc-replica-');
       const replica = await launchMariadb({
-        name: `replica-${i}`, dir, port: await allocatePort('replica'), binlog: false, serverId: 100 + i,
+        name: `replica-${t.name}`, dir, port: await allocatePort('replica'), binlog: false, serverId: 100 + i,
         tools: (await ensureTools(new Set(['mysql']))) as MariadbTools,
       });
       replicas.push(replica);
       await run(restored.replayScript, [], { env: { ...process.env, MYSQL_CLIENT: `mariadb --no-defaults --socket=${replica.socket} --user=${osUser}` }, maxBuffer: 64 * 1024 * 1024 });
-      assert.equal(await checksums((sql) => replica.sql(sql), db), moment.sums, `moment ${i} (${moment.until})`);
+      assert.equal(await checksums((sql) => replica.sql(sql), db), t.sums, `${t.name} (${restored.targetReached ?? ''})`);
       await stopProcess(replica.proc.pid, replica.proc.exe);
     }
   });
