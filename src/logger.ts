@@ -1,7 +1,10 @@
 /**
  * Structured JSON logs on stderr, one object per line, with the correlation id and object they concern.
- * Messages read like Kubernetes events ("Archived binlog"). Never pass key material, tokens or credentials.
+ * Messages read like Kubernetes events ("Archived binlog"). Never pass key material, tokens or credentials; every
+ * line is also masked (redact.ts), so a URL or argument quoted in a message cannot carry one out.
  */
+import { redact } from './redact.ts';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
@@ -26,7 +29,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return {
     log(level, msg, fields = {}) {
       if (ORDER[level] < min) return;
-      write(`${JSON.stringify({ time: clock().toISOString(), level, msg, ...base, ...fields })}\n`);
+      write(`${redact(JSON.stringify({ time: clock().toISOString(), level, msg, ...base, ...fields }))}\n`);
     },
     child(fields) {
       return createLogger({ ...options, fields: { ...base, ...fields } });

@@ -24,9 +24,14 @@ export function optional(values: Record<string, unknown>, name: string): string 
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-export function integer(command: string, values: Record<string, unknown>, name: string): number | undefined {
+/** An integer option, optionally within [min, max]: anything else is a usage error (exit 2), saying the range. */
+export function integer(command: string, values: Record<string, unknown>, name: string, range?: { min: number; max: number; hint?: string }): number | undefined {
   const value = optional(values, name);
   if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) throw new ArchiverError('EUSAGE', `${command}: --${name} ${JSON.stringify(value)} is not an integer`);
-  return Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new ArchiverError('EUSAGE', `${command}: --${name} ${JSON.stringify(value)} is not an integer`);
+  const n = Number(value);
+  if (range !== undefined && (n < range.min || n > range.max)) {
+    throw new ArchiverError('EUSAGE', `${command}: --${name} ${n} is out of range (${range.min} to ${range.max})`, range.hint === undefined ? {} : { hint: range.hint });
+  }
+  return n;
 }

@@ -5,8 +5,12 @@
 import fs from 'node:fs';
 import { inspectBinlog } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
-import { runArchive } from '../pipeline/archive-run.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { type ArchiveOptions, resolveArchiveOptions } from '../pipeline/archive-options.ts';
+import { type ArchiveSummary, runArchive } from '../pipeline/archive-run.ts';
+import { openArchiveKey } from '../keys/batch-keys.ts';
+import { warnIfKeyFileExposed } from '../keys/key-file-mode.ts';
+import { parseKeyProviderUrl } from '../keys/open-key-provider.ts';
 import type { ApplyTarget } from '../restore/apply.ts';
 import { runRestore } from '../restore/restore-run.ts';
 import { parsePosition, type RestoreTarget, type StartPosition } from '../restore/target.ts';
@@ -14,6 +18,7 @@ import { runVerify } from '../restore/verify-run.ts';
 import { parseTime } from '../time.ts';
 import { encodeReport, reportFromSummary } from '../controller/run-report.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
+import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../format/constants.ts';
 import { openStore } from '../store/open-store.ts';
 import { integer, optional, parse, required } from './args.ts';
 import { type Io, errorJson, mib, printError, progressLine } from './output.ts';
@@ -22,6 +27,15 @@ const common = { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q'
 
 function logger(io: Io, quiet: boolean) {
   return createLogger({ write: io.stderr, level: quiet ? 'warn' : 'info' });
+}
+
+/**
+ * The --key URL checked before the store is touched (usage errors first), and a local key or passphrase file
+ * other users can read warned about, not refused (key-file-mode.ts).
+ */
+function checkKeyUrl(keyUrl: string, log: Logger): void {
+  const parsed = parseKeyProviderUrl(keyUrl);
+  if (parsed.kind === 'file') warnIfKeyFileExposed(parsed.path, log);
 }
 
 function print(io: Io, json: boolean, summary: unknown, human: () => string): void {
@@ -67,15 +81,16 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     namespace: { type: 'string' }, policy: { type: 'string' }, 'summary-file': { type: 'string' },
   }, USAGE.archive);
   const progress = progressLine(io);
+  const log = logger(io, values.quiet === true);
   const level = integer('archive', values, 'level');
-  const segmentSize = integer('archive', values, 'segment-size');
+  const segmentSize = integer('archive', values, 'segment-size', { min: MIN_SEGMENT_SIZE, max: MAX_SEGMENT_SIZE, hint: `bytes of binlog per segment (default ${DEFAULT_SEGMENT_SIZE})` });
   const source = optional(values, 'source');
   // The operator's Jobs bind the data key to the policy that asked for it (KMS EncryptionContext, Transit context).
   const context = Object.fromEntries((['namespace', 'policy'] as const).flatMap((k) => {
     const v = optional(values, k);
     return v === undefined ? [] : [[k, v]];
   }));
-  const summary = await runArchive({
+  const input: ArchiveOptions = {
     context,
     binlogDir: required('archive', values, 'binlog-dir', USAGE.archive),
     store: openStore(required('archive', values, 'store', USAGE.archive)),
@@ -84,9 +99,19 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     ...(level === undefined ? {} : { level }),
     ...(segmentSize === undefined ? {} : { segmentSize }),
     ...(source === undefined ? {} : { source }),
-    logger: logger(io, values.quiet === true),
+    logger: log,
     onProgress: ({ binlog, bytes, total }) => progress.update(`archiving ${binlog}: ${mib(bytes)} / ${mib(total)}`),
-  });
+  };
+  // Usage errors first (exit 2), then the key, before any binlog is looked at (see openArchiveKey).
+  const { format } = resolveArchiveOptions(input);
+  checkKeyUrl(input.keyUrl, log);
+  const keyProvider = openArchiveKey(input.keyUrl, format);
+  let summary: ArchiveSummary;
+  try {
+    summary = await runArchive({ ...input, ...(keyProvider === undefined ? {} : { keyProvider }) });
+  } finally {
+    keyProvider?.close?.();
+  }
   progress.done();
   // The operator's Jobs: a compact report (< 4096 bytes) as the container's termination message (run-report.ts).
   const summaryFile = optional(values, 'summary-file');
@@ -113,12 +138,11 @@ function applyTarget(values: Record<string, unknown>): ApplyTarget | undefined {
   const host = optional(values, 'apply-host');
   const userFile = optional(values, 'apply-user-file');
   const passwordFile = optional(values, 'apply-password-file');
-  const port = integer('restore', values, 'apply-port') ?? 3306;
+  const port = integer('restore', values, 'apply-port', { min: 1, max: 65535 }) ?? 3306;
   if (host === undefined && userFile === undefined && passwordFile === undefined) return undefined;
   if (host === undefined || userFile === undefined || passwordFile === undefined) {
     throw new ArchiverError('EUSAGE', 'restore: --apply-host, --apply-user-file and --apply-password-file go together', { hint: 'credentials come from files (mounted Secrets), never from the command line' });
   }
-  if (port < 1 || port > 65535) throw new ArchiverError('EUSAGE', `restore: --apply-port ${port} is not a port`);
   return { host, port, userFile, passwordFile };
 }
 
@@ -146,17 +170,20 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   const fromGtid = optional(values, 'from-gtid');
   const fromPosition = filePosition(values, 'from');
   const apply = applyTarget(values);
+  const log = logger(io, values.quiet === true);
+  const store = openStore(required('restore', values, 'store', USAGE.restore));
+  const keyUrl = required('restore', values, 'key', USAGE.restore);
+  const out = required('restore', values, 'out', USAGE.restore);
+  const target = restoreTarget(values);
+  checkKeyUrl(keyUrl, log);
   const summary = await runRestore({
     ...(apply === undefined ? {} : { apply }),
     ...(fromPosition === undefined ? {} : { fromPosition }),
-    store: openStore(required('restore', values, 'store', USAGE.restore)),
-    keyUrl: required('restore', values, 'key', USAGE.restore),
-    out: required('restore', values, 'out', USAGE.restore),
-    target: restoreTarget(values),
+    store, keyUrl, out, target,
     acceptGaps: values['accept-gaps'] === true,
     ...(source === undefined ? {} : { source }),
     ...(fromGtid === undefined ? {} : { fromGtid }),
-    logger: logger(io, values.quiet === true),
+    logger: log,
   });
   print(io, values.json === true, { ok: true, ...summary }, () =>
     `restored ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.out}\n` +
@@ -168,12 +195,11 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('verify', argv, { ...common, store: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' } }, USAGE.verify);
   const source = optional(values, 'source');
-  const summary = await runVerify({
-    store: openStore(required('verify', values, 'store', USAGE.verify)),
-    keyUrl: required('verify', values, 'key', USAGE.verify),
-    ...(source === undefined ? {} : { source }),
-    logger: logger(io, values.quiet === true),
-  });
+  const log = logger(io, values.quiet === true);
+  const store = openStore(required('verify', values, 'store', USAGE.verify));
+  const keyUrl = required('verify', values, 'key', USAGE.verify);
+  checkKeyUrl(keyUrl, log);
+  const summary = await runVerify({ store, keyUrl, ...(source === undefined ? {} : { source }), logger: log });
   // An object no entry names means the archive is not what the manifest says: a failure too.
   const ok = summary.problems.length === 0 && summary.orphans.length === 0;
   print(io, values.json === true, { ok, ...summary }, () =>

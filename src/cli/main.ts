@@ -5,7 +5,8 @@ import { encodeReport, reportFromError } from '../controller/run-report.ts';
 import { archiveCommand, inspectCommand, restoreCommand, USAGE, verifyCommand } from './commands.ts';
 import { CONTROLLER_USAGE } from '../controller/options.ts';
 import { AGENT_USAGE } from '../agent/defaults.ts';
-import { type Io, errorJson, printError, processIo } from './output.ts';
+import { type Io, errorJson, printError, processIo, redactingIo } from './output.ts';
+import { registerArgvSecrets } from '../redact.ts';
 import type { StoreRequestStats } from '../store/object-store.ts';
 
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
@@ -39,7 +40,10 @@ function help(): string {
   return `binlog-archiver: archive MySQL/MariaDB binary logs encrypted and verified, and restore any point in time\n\n${Object.values(USAGES).map((u) => `  ${u}`).join('\n')}\n`;
 }
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], given: Io = processIo): Promise<number> {
+  // Before anything can fail: an inline key given by mistake (`--key <hex>`) must not be echoed by any message.
+  registerArgvSecrets(argv);
+  const io = redactingIo(given);
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(help());

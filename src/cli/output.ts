@@ -1,5 +1,6 @@
 /** What the CLI prints: one JSON document on stdout with --json, human lines otherwise; errors on stderr. */
 import { ArchiverError } from '../errors.ts';
+import { redact } from '../redact.ts';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -13,16 +14,22 @@ export const processIo: Io = {
   isTty: process.stderr.isTTY,
 };
 
+/** An error as shown to people and programs (stderr, --json, the run report): secrets masked. */
 export function errorJson(err: unknown): { code: string; message: string; hint?: string } {
-  if (err instanceof ArchiverError) return { code: err.code, message: err.message, ...(err.hint === undefined ? {} : { hint: err.hint }) };
-  return { code: 'EINTERNAL', message: err instanceof Error ? err.message : String(err) };
+  if (err instanceof ArchiverError) return { code: err.code, message: redact(err.message), ...(err.hint === undefined ? {} : { hint: redact(err.hint) }) };
+  return { code: 'EINTERNAL', message: redact(err instanceof Error ? err.message : String(err)) };
+}
+
+/** Everything the commands write goes through the mask, whatever produced it (summaries, logs, progress). */
+export function redactingIo(io: Io): Io {
+  return { stdout: (t) => io.stdout(redact(t)), stderr: (t) => io.stderr(redact(t)), isTty: io.isTty };
 }
 
 export function printError(io: Io, err: unknown): void {
   const e = errorJson(err);
   io.stderr(`binlog-archiver: error ${e.code}: ${e.message}\n`);
   if (e.hint !== undefined) io.stderr(`  ${e.hint}\n`);
-  if (e.code === 'EINTERNAL' && err instanceof Error && err.stack !== undefined) io.stderr(`${err.stack}\n`);
+  if (e.code === 'EINTERNAL' && err instanceof Error && err.stack !== undefined) io.stderr(`${redact(err.stack)}\n`);
 }
 
 /** A single self-overwriting progress line, only when stderr is a terminal. */

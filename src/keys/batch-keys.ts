@@ -9,6 +9,7 @@ import { readOpensslPassFile } from '../format/index.ts';
 import { ArchiverError } from '../errors.ts';
 import type { DataKey, EncryptionContext, KeyProvider } from './key-provider.ts';
 import { zero } from './key-provider.ts';
+import { asBatchKeyFailure } from './key-failure.ts';
 import { keyFilePath, openKeyProvider } from './open-key-provider.ts';
 
 export function readPassphrase(keyUrl: string): { passphrase: Buffer; keyId: string } {
@@ -23,6 +24,27 @@ export function readPassphrase(keyUrl: string): { passphrase: Buffer; keyId: str
   zero(content);
   const keyId = `passphrase:${createHmac('sha256', passphrase).update('binlog-archiver passphrase fingerprint v1').digest('hex').slice(0, 16)}`;
   return { passphrase, keyId };
+}
+
+/**
+ * Opens the key an archive run will use and checks it as far as possible, before any binlog is looked at: a bad
+ * --key then fails the run even when nothing needs archiving, and fails it as the run's error, not as the first
+ * binlog's. Returns the provider (the caller passes it to the run and closes it); for the openssl format the
+ * passphrase file is read and checked, and its bytes zeroed.
+ */
+export function openArchiveKey(keyUrl: string, format: string): KeyProvider | undefined {
+  if (format === 'openssl-aes-256-cbc') {
+    zero(readPassphrase(keyUrl).passphrase);
+    return undefined;
+  }
+  const provider = openKeyProvider(keyUrl);
+  try {
+    provider.check?.();
+  } catch (err) {
+    provider.close?.();
+    throw err;
+  }
+  return provider;
 }
 
 export class BatchKeys {
@@ -40,19 +62,31 @@ export class BatchKeys {
 
   provider(): KeyProvider {
     if (this.#provider === undefined) {
-      this.#provider = openKeyProvider(this.#keyUrl);
+      try {
+        this.#provider = openKeyProvider(this.#keyUrl);
+      } catch (err) {
+        throw asBatchKeyFailure(err);
+      }
       this.#ownsProvider = true;
     }
     return this.#provider;
   }
 
   async dataKey(context: EncryptionContext): Promise<DataKey> {
-    this.#dataKey ??= await this.provider().generateDataKey(context);
+    try {
+      this.#dataKey ??= await this.provider().generateDataKey(context);
+    } catch (err) {
+      throw asBatchKeyFailure(err);
+    }
     return this.#dataKey;
   }
 
   passphrase(): { passphrase: Buffer; keyId: string } {
-    this.#passphrase ??= readPassphrase(this.#keyUrl);
+    try {
+      this.#passphrase ??= readPassphrase(this.#keyUrl);
+    } catch (err) {
+      throw asBatchKeyFailure(err);
+    }
     return this.#passphrase;
   }
 

@@ -23,6 +23,19 @@ export function keyFailure(op: KeyOperation, code: 'EKEY' | 'EKEYUNAVAILABLE', r
   });
 }
 
+/**
+ * Marks a failure of the run's own key (opening the provider, the batch's data key, the passphrase) as the run's:
+ * every binlog after it would fail the same way, so it is logged once for the run, not as one binlog's failure.
+ */
+export function asBatchKeyFailure(err: unknown): unknown {
+  if (err instanceof ArchiverError) err.context.scope = 'batch-key';
+  return err;
+}
+
+export function isBatchKeyFailure(err: unknown): err is ArchiverError {
+  return err instanceof ArchiverError && err.context.scope === 'batch-key';
+}
+
 /** A copy of an error with only name, code and message (no request config, headers or bodies). */
 export function safeCause(err: unknown): Error {
   if (err instanceof ArchiverError) return err;

@@ -24,6 +24,11 @@ export interface KeyProvider {
   readonly keyId: string;
   generateDataKey(context: EncryptionContext): Promise<DataKey>;
   decryptDataKey(wrapped: Buffer, context: EncryptionContext, keyId: string): Promise<Buffer>;
+  /**
+   * Throws if the provider cannot be used, as far as can be told without a remote call (a key file that is no
+   * key fails when the provider is opened; a Vault token file that is missing fails here).
+   */
+  check?(): void;
   /** Releases connections (remote providers); called once by whoever opened the provider. */
   close?(): void;
 }

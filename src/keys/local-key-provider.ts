@@ -14,22 +14,39 @@ const WRAP_VERSION = 1;
 const NONCE = 12;
 const TAG = 16;
 
+const KEY_HINT = 'a local master key file holds 32 random bytes, or them as 64 hex characters (one trailing newline allowed): `openssl rand -hex 32 > key`';
+
+/** What a key file that is no key holds, in words and counts only (never its content). */
+export function describeKeyFile(raw: Buffer): string {
+  if (raw.length === 0) return 'is empty';
+  const text = raw.toString('latin1');
+  const body = text.replace(/\r?\n$/, '');
+  const newline = body.length < text.length ? ' and a newline' : '';
+  if (/^[0-9a-fA-F]+$/.test(body)) return `holds ${body.length} hex characters${newline} (${body.length % 2 === 0 ? `${body.length / 2} bytes` : 'an odd count'}); expected 64 hex characters (32 bytes)`;
+  if (/^[0-9a-fA-F]{64}$/.test(body.trim())) return 'holds 64 hex characters with other whitespace around them; expected them alone, with at most one trailing newline';
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(body) && body.length % 4 === 0) {
+    return `holds ${body.length} characters of base64 text; expected 32 raw bytes or 64 hex characters (decode it, e.g. \`base64 -d\`, or generate a new key)`;
+  }
+  return `holds ${raw.length} bytes that are neither 32 raw bytes nor 64 hex characters`;
+}
+
 export function readLocalKeyFile(path: string): Buffer {
   let raw: Buffer;
   try {
     raw = fs.readFileSync(path);
   } catch (err) {
-    throw new ArchiverError('EKEY', `cannot read key file ${path}: ${(err as Error).message}`, {
-      cause: err,
-      hint: 'point --key at a file holding 32 random bytes or 64 hex characters (e.g. `openssl rand -hex 32 > key`)',
-    });
+    throw new ArchiverError('EKEY', `cannot read key file ${path}: ${(err as Error).message}`, { cause: err, hint: `point --key at the key file; ${KEY_HINT}` });
   }
   if (raw.length === 32) return raw;
   const text = raw.toString('latin1').replace(/\r?\n$/, '');
-  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
-  throw new ArchiverError('EKEY', `key file ${path} holds ${raw.length} bytes; expected 32 raw bytes or 64 hex characters`, {
-    hint: 'generate one with `openssl rand -hex 32 > key`',
-  });
+  if (/^[0-9a-fA-F]{64}$/.test(text)) {
+    const key = Buffer.from(text, 'hex');
+    raw.fill(0);
+    return key;
+  }
+  const what = describeKeyFile(raw);
+  raw.fill(0);
+  throw new ArchiverError('EKEY', `key file ${path} ${what}`, { hint: KEY_HINT });
 }
 
 export function keyFingerprint(key: Buffer): string {

@@ -5,14 +5,14 @@
  *   vault://<transit-key>?addr=URL[&mount=transit](&tokenFile=/path | &role=R&jwtFile=/path[&authMount=kubernetes])
  * The scheme is read before any URL parsing: a KMS ARN after `awskms://` is no valid URL host.
  */
-import { fileURLToPath } from 'node:url';
 import { ArchiverError } from '../errors.ts';
+import { localFilePath } from '../file-url.ts';
 import { AwsKmsKeyProvider } from './aws-kms-key-provider.ts';
-import { parseAwsKmsUrl } from './aws-kms-url.ts';
+import { type AwsKmsKeyOptions, parseAwsKmsUrl } from './aws-kms-url.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { LocalKeyProvider } from './local-key-provider.ts';
 import { VaultKeyProvider } from './vault-key-provider.ts';
-import { parseVaultUrl } from './vault-url.ts';
+import { type VaultKeyOptions, parseVaultUrl } from './vault-url.ts';
 
 const SUPPORTED = 'supported: file:///absolute/keyfile, awskms://KEY?region=REGION, vault://TRANSIT_KEY?addr=URL&tokenFile=/path (or &role=ROLE&jwtFile=/path)';
 
@@ -28,21 +28,39 @@ export function parseKeyUrl(url: string): URL {
 export function keyFilePath(url: string): string {
   const parsed = parseKeyUrl(url);
   if (parsed.protocol !== 'file:') throw new ArchiverError('EUSAGE', `--key ${url}: expected a file:// URL here`);
-  return fileURLToPath(parsed);
+  return localFilePath(url, '--key');
 }
 
-export function openKeyProvider(url: string): KeyProvider {
+export type KeyProviderUrl =
+  | { kind: 'file'; path: string }
+  | { kind: 'awskms'; options: AwsKmsKeyOptions }
+  | { kind: 'vault'; options: VaultKeyOptions };
+
+/** A `--key` URL checked without opening anything: usage errors (exit 2) before any store or file is touched. */
+export function parseKeyProviderUrl(url: string): KeyProviderUrl {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'file':
-      return new LocalKeyProvider({ path: keyFilePath(url) });
+      return { kind: 'file', path: keyFilePath(url) };
     case 'awskms':
-      return new AwsKmsKeyProvider(parseAwsKmsUrl(url));
+      return { kind: 'awskms', options: parseAwsKmsUrl(url) };
     case 'vault':
-      return new VaultKeyProvider(parseVaultUrl(url));
+      return { kind: 'vault', options: parseVaultUrl(url) };
     case undefined:
       throw new ArchiverError('EUSAGE', `--key ${JSON.stringify(url)} is not a URL`, { hint: SUPPORTED });
     default:
       throw new ArchiverError('EUSAGE', `--key ${url}: unsupported scheme ${scheme}:`, { hint: SUPPORTED });
+  }
+}
+
+export function openKeyProvider(url: string): KeyProvider {
+  const parsed = parseKeyProviderUrl(url);
+  switch (parsed.kind) {
+    case 'file':
+      return new LocalKeyProvider({ path: parsed.path });
+    case 'awskms':
+      return new AwsKmsKeyProvider(parsed.options);
+    case 'vault':
+      return new VaultKeyProvider(parsed.options);
   }
 }

@@ -23,7 +23,7 @@ export interface VaultTokenSource {
   readonly description: string;
 }
 
-function readSecretFile(file: string, what: string, keyName: string): string {
+export function readSecretFile(file: string, what: string, keyName: string): string {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8').trim();

@@ -16,7 +16,7 @@ import type { KeyOperation } from './key-failure.ts';
 import { dataKeyFromBase64 } from './key-bytes.ts';
 import type { DataKey, EncryptionContext, KeyProvider } from './key-provider.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
-import { type VaultTokenSource, vaultTokenSource } from './vault-auth.ts';
+import { type VaultTokenSource, readSecretFile, vaultTokenSource } from './vault-auth.ts';
 import { type VaultHttp, createVaultHttp } from './vault-client.ts';
 import { vaultFailure } from './vault-errors.ts';
 import type { VaultKeyOptions } from './vault-url.ts';
@@ -50,6 +50,13 @@ export class VaultKeyProvider implements KeyProvider {
     this.#http = createVaultHttp({ addr: options.addr, timeoutMs: this.#timeoutMs,
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }), ...(options.caFile === undefined ? {} : { caFile: options.caFile }) });
     this.#auth = vaultTokenSource(options.auth, this.#http, this.keyId, { addr: options.addr, timeoutMs: this.#timeoutMs });
+  }
+
+  /** The token (or service-account token) file is readable and not empty; no request, so an idle run calls no one. */
+  check(): void {
+    const { auth } = this.#options;
+    if (auth.method === 'token') readSecretFile(auth.tokenFile, 'tokenFile', this.keyId);
+    else readSecretFile(auth.jwtFile, 'jwtFile', this.keyId);
   }
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {

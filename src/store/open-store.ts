@@ -1,7 +1,7 @@
 /** Chooses the store backend from its URL (`--store`). */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ArchiverError } from '../errors.ts';
+import { localFilePath } from '../file-url.ts';
 import { FileStore } from './file-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import { S3Store } from './s3-store.ts';
@@ -17,10 +17,8 @@ export function openStore(url: string): ObjectStore {
     throw new ArchiverError('EUSAGE', `--store ${JSON.stringify(url)} is not a URL`, { cause: err, hint: `use ${SUPPORTED}` });
   }
   switch (parsed.protocol) {
-    case 'file:': {
-      const root = fileURLToPath(parsed);
-      return new FileStore({ root: path.resolve(root) });
-    }
+    case 'file:':
+      return new FileStore({ root: path.resolve(localFilePath(url, '--store')) });
     case 's3:': {
       const options = parseS3StoreUrl(url);
       try {
