@@ -18,6 +18,7 @@ import type { ResolvedArchiveOptions } from './archive-options.ts';
 import { binlogSource } from './binlog-source.ts';
 import { BinlogRun } from './binlog-state.ts';
 import { assertClosed } from './closed-check.ts';
+import { LostRace, racing, resolveConflict } from './concurrent-run.ts';
 import type { Candidate } from './discover.ts';
 import { planEncoding } from './encoding-plan.ts';
 import { sha256File } from './file-hash.ts';
@@ -106,7 +107,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
         : encodeOpensslObject({ ...common, passphrase: ctx.keys.passphrase().passphrase, key: { provider: 'passphrase', keyId: plan.keyId } });
       let stored: PutResult;
       try {
-        stored = await store.put(key, encoded, { resumable: true, resumeMeta: plan.resumeMeta });
+        stored = await racing(store.put(key, encoded, { resumable: true, resumeMeta: plan.resumeMeta }));
       } catch (err) {
         // The binlog's own problem (not a binlog, corrupt, growing) is the error to report, not the encoder's wrapper.
         throw source.failure() ?? err;
@@ -119,21 +120,32 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
       let sidecar: string | null = null;
       if ('sidecarBytes' in result) {
         sidecar = sidecarKey(key);
-        await store.put(sidecar, once(result.sidecarBytes));
+        await racing(store.put(sidecar, once(result.sidecarBytes)));
       }
       run.advance('stored', { objectBytes: stored.size });
       const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: options.format === 'gcm' ? FORMAT_VERSION : 1, sidecarKey: sidecar };
       const keyRef: ManifestEntry['key'] = { provider: plan.dek !== null ? ctx.keys.provider().kind : 'passphrase', keyId: plan.keyId, keyVersion: plan.keyVersion,
         wrappedDek: plan.wrapped?.toString('base64') ?? null, context: plan.context };
       const entry = entryFor(ctx, plan.identity, candidate, info, result.plaintextSha256, object, keyRef);
-      await writeEntry(store, entry);
+      await racing(writeEntry(store, entry));
       run.advance('manifested');
       log.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: stored.size, resumed: plan.resumed, upload: uploadStats(stored) });
       return { status: 'archived', entry, resumed: plan.resumed, upload: uploadStats(stored) };
     } finally {
       plan.release();
     }
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
+    if (caught instanceof LostRace) {
+      try {
+        const entry = await resolveConflict(store, ctx.source, candidate, () => sha256File(candidate.path), caught.conflict);
+        run.advance('skipped', { archivedByBatch: entry.batchId });
+        run.logger.log('info', 'Archived meanwhile by another run', { objectKey: key, batchId: entry.batchId });
+        return { status: 'skipped', entry, resumed: false, upload: null };
+      } catch (resolved) {
+        err = resolved;
+      }
+    }
     if (run.stage !== 'failed') run.advance('failed', { code: (err as ArchiverError).code, error: (err as Error).message });
     throw err;
   }
@@ -177,7 +189,7 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   const object: ManifestEntry['object'] = { key, size: decoded.objectLength, sha256: decoded.objectSha256, format: options.format, formatVersion: 1, sidecarKey: sidecar };
   // The entry keeps the earlier run's correlation and batch ids: they are baked into the object's identity.
   const entry = entryFor(ctx, earlier, candidate, info, sha256, object, keyRef);
-  await writeEntry(store, entry);
+  await racing(writeEntry(store, entry));
   run.advance('manifested');
   run.logger.log('info', 'Adopted archived binlog left by an interrupted run', { objectKey: key, earlierCorrelationId: earlier.correlationId });
   return { status: 'adopted', entry, resumed: false, upload: null };

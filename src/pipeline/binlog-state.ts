@@ -7,6 +7,7 @@
  *                   |           nothing is visible until stored)
  *                   +-> skipped   (already archived with identical content)
  *                   +-> adopting -> stored   (an earlier run stored the object but died before its entry)
+ *   encoding, adopting, stored -> skipped   (another run archived the same content meanwhile)
  *   any stage -> failed
  */
 import { ArchiverError } from '../errors.ts';
@@ -17,9 +18,10 @@ export type Stage = 'discovered' | 'checked' | 'encoding' | 'adopting' | 'stored
 const NEXT: Readonly<Record<Stage, readonly Stage[]>> = {
   discovered: ['checked', 'failed'],
   checked: ['encoding', 'adopting', 'skipped', 'failed'],
-  encoding: ['stored', 'failed'],
-  adopting: ['stored', 'failed'],
-  stored: ['manifested', 'failed'],
+  // -> skipped: another run archived the same content meanwhile (concurrent-run.ts).
+  encoding: ['stored', 'skipped', 'failed'],
+  adopting: ['stored', 'skipped', 'failed'],
+  stored: ['manifested', 'skipped', 'failed'],
   manifested: [],
   skipped: [],
   failed: [],
