@@ -187,9 +187,17 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   });
   print(io, values.json === true, { ok: true, ...summary }, () =>
     `restored ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.out}\n` +
-    (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | mysql\n`) +
+    (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | ${replayClient(summary.replayCommand)}\n`) +
     (summary.appliedTo === null ? '' : `applied to ${summary.appliedTo}\n`));
   return 0;
+}
+
+/**
+ * The client replay.sh pipes into: replay-script.ts chooses it by flavour, as it chooses the tool that leads the
+ * command (mariadb-binlog | mariadb, mysqlbinlog | mysql). Read from the command until the summary carries it.
+ */
+function replayClient(command: readonly string[]): string {
+  return command[0] === 'mariadb-binlog' ? 'mariadb' : 'mysql';
 }
 
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {
