@@ -1,10 +1,12 @@
 /**
  * `file:///abs/dir`: a directory that mirrors object keys (the embedded default, and what tests inspect).
  * Objects are written to a staging file, fsynced, then hard-linked into place: link(2) fails if the name
- * exists, which gives the no-overwrite guarantee atomically, and a crash leaves only staging debris.
+ * exists, which gives the no-overwrite guarantee atomically, and a crash leaves only staging debris, which the
+ * next writer sweeps (sweepStaging).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
 import type { DirectSource } from '../format/byte-reader.ts';
@@ -12,6 +14,32 @@ import { isReleasable } from '../format/result-stream.ts';
 import { type ObjectInfo, type ObjectStore, type PutResult, assertValidKey } from './object-store.ts';
 
 const STAGING = '.staging';
+/** A staging file this old belongs to no live run, whoever wrote it. */
+const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
+/** `<host>.<pid>.<random>.part`: who is writing it, so a later run can tell debris from a live upload. */
+const STAGING_RE = /^(.+)\.(\d+)\.[0-9a-f]{16}\.part$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/**
+ * Whether a staging file was left by a writer that is gone: one of this host whose process has exited, or any
+ * older than STALE_STAGING_MS (another host's, or named before writers were recorded). A live writer's file is
+ * never touched.
+ */
+function isDebris(name: string, mtimeMs: number, now: number): boolean {
+  if (!name.endsWith('.part')) return false;
+  const m = STAGING_RE.exec(name);
+  if (m !== null && m[1] === os.hostname() && Number(m[2]) !== process.pid && !processAlive(Number(m[2]))) return true;
+  return now - mtimeMs > STALE_STAGING_MS;
+}
+
 /** put gathers chunks up to this size into one write. */
 const WRITE_BATCH = 1024 * 1024;
 /** put starts a background fdatasync after this many bytes. */
@@ -29,6 +57,7 @@ function storeError(err: unknown, what: string): ArchiverError {
 export class FileStore implements ObjectStore {
   readonly url: string;
   readonly root: string;
+  #swept: Promise<void> | undefined;
 
   constructor(options: { root: string }) {
     if (!path.isAbsolute(options.root)) throw new ArchiverError('EUSAGE', `file store path must be absolute: ${options.root}`);
@@ -45,10 +74,33 @@ export class FileStore implements ObjectStore {
     return path.join(this.root, ...key.split('/'));
   }
 
+  /** Removes staging files that killed writers left behind (see isDebris); once per store, before its first put. */
+  async sweepStaging(): Promise<string[]> {
+    const dir = path.join(this.root, STAGING);
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(dir);
+    } catch {
+      return removed; // no staging directory yet
+    }
+    const now = Date.now();
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const stat = await fs.promises.lstat(file).catch(() => undefined);
+      if (stat === undefined || !stat.isFile() || !isDebris(name, stat.mtimeMs, now)) continue;
+      await fs.promises.rm(file, { force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
+
   async put(key: string, body: AsyncIterable<Uint8Array>): Promise<PutResult> {
     const final = this.#path(key);
+    this.#swept ??= this.sweepStaging().then(() => undefined, () => undefined); // debris never fails a write
+    await this.#swept;
     const stagingDir = path.join(this.root, STAGING);
-    const staging = path.join(stagingDir, `${randomBytes(8).toString('hex')}.part`);
+    const staging = path.join(stagingDir, `${os.hostname()}.${process.pid}.${randomBytes(8).toString('hex')}.part`);
     let handle: fs.promises.FileHandle | undefined;
     try {
       await fs.promises.mkdir(stagingDir, { recursive: true });
