@@ -44,7 +44,7 @@ function print(io: Io, json: boolean, summary: unknown, human: () => string): vo
 
 export const USAGE = {
   inspect: 'binlog-archiver inspect FILE... [--json]',
-  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--source NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
+  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--segment-size BYTES] [--source NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
   restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--apply-host H --apply-port P --apply-user-file F --apply-password-file F] [--json]',
   verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
 };
