@@ -1,11 +1,14 @@
 /**
- * Fixed numbers and labels of archive object format v1. Every value here is part of the on-disk format:
- * changing one breaks every archive already written, so docs/FORMAT.md names each of them.
+ * Fixed numbers and labels of archive object formats v1 and v2 (v2 = v1 plus the planning digest in the
+ * trailer). Every value here is part of the on-disk format: changing one breaks every archive already
+ * written, so docs/FORMAT.md names each of them.
  */
 
-/** First 8 bytes of every v1 object: 0x89 "BLAR" CR LF 0x1A (a binary marker that text-mode transfers damage visibly). */
+/** First 8 bytes of every object: 0x89 "BLAR" CR LF 0x1A (a binary marker that text-mode transfers damage visibly). */
 export const MAGIC = Buffer.from([0x89, 0x42, 0x4c, 0x41, 0x52, 0x0d, 0x0a, 0x1a]);
-export const FORMAT_VERSION = 1;
+/** The version writers write when they bind planning fields (docs/FORMAT.md 5.3); readers read 1 and 2. */
+export const FORMAT_VERSION = 2;
+export const READABLE_FORMAT_VERSIONS: readonly number[] = Object.freeze([1, 2]);
 /** magic(8) | version u16 | flags u16 | body length u32. */
 export const PREFIX_LENGTH = 16;
 /** Upper bound on the JSON header body, so a corrupt length cannot make a reader allocate gigabytes. */
@@ -26,8 +29,11 @@ export const DEK_LENGTH = 32;
 // frame-core.js, which the worker threads load too.
 export { AAD_LABEL_FRAME, AAD_LABEL_TRAILER, NONCE_LENGTH, RECORD_FRAME, RECORD_PREFIX_LENGTH, RECORD_TRAILER, TAG_LENGTH } from './frame-core.js';
 
-/** plaintextLength u64 | frameCount u64 | compressedLength u64 | plaintextSha256 (32). */
+/** plaintextLength u64 | frameCount u64 | compressedLength u64 | plaintextSha256 (32): version 1. */
 export const TRAILER_PLAINTEXT_LENGTH = 56;
+/** Version 2: the version 1 fields | planningSha256 (32). */
+export const TRAILER_PLAINTEXT_LENGTH_V2 = 88;
+export const PLANNING_DIGEST_LENGTH = 32;
 
 export const HKDF_SALT = Buffer.from('binlog-archiver/format/v1', 'ascii');
 export const HKDF_INFO_FRAME_KEY = Buffer.from('aes-256-gcm key', 'ascii');

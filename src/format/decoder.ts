@@ -10,7 +10,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { ArchiverError } from '../errors.ts';
 import { ByteReader, type ByteSource } from './byte-reader.ts';
-import { PREFIX_LENGTH, RECORD_FRAME, RECORD_PREFIX_LENGTH, RECORD_TRAILER, TAG_LENGTH, TRAILER_PLAINTEXT_LENGTH } from './constants.ts';
+import { PREFIX_LENGTH, RECORD_FRAME, RECORD_PREFIX_LENGTH, RECORD_TRAILER, TAG_LENGTH } from './constants.ts';
 import { fail, fromTaskError, HINT, type Where } from './fail.ts';
 import { maxRecordBody, openRecordBody, parseRecordPrefix, TRAILER_NONCE, trailerAad } from './frame.ts';
 import { decodeHeaderBody, decodeHeaderPrefix, type ArchiveHeader } from './header.ts';
@@ -21,11 +21,13 @@ import { streamWithResult, type StreamWithResult } from './result-stream.ts';
 import { newBuffer, release } from './buffers.js';
 import { TaskError, type OpenResult } from './segment-tasks.ts';
 import { inFlightLimit, mapOrdered } from './parallel.ts';
-import { decodeTrailer } from './trailer.ts';
+import { decodeTrailer, trailerLength } from './trailer.ts';
 import type { EncodeResult } from './encoder.ts';
 
 export interface OpenedObject {
   readonly objectName: string;
+  /** Format version from the prefix (1 or 2); authenticated with the rest of the header. */
+  readonly version: number;
   readonly header: ArchiveHeader;
   /** The exact header bytes as stored. */
   readonly headerBytes: Buffer;
@@ -44,7 +46,7 @@ interface OpenState {
 const opened = new WeakMap<OpenedObject, OpenState>();
 
 /**
- * Reads and validates the header (EFORMAT when the bytes are not a well-formed v1 header). Nothing in it
+ * Reads and validates the header (EFORMAT when the bytes are not a well-formed v1 or v2 header). Nothing in it
  * is trusted yet: the header is authenticated by the frames and trailer, which decodeObject checks.
  */
 export async function readHeader(source: ByteSource, options: { objectName: string; pool?: SegmentPool }): Promise<OpenedObject> {
@@ -54,7 +56,7 @@ export async function readHeader(source: ByteSource, options: { objectName: stri
   (options.pool ?? sharedPool()).warm();
   const reader = new ByteReader(source);
   const prefix = Buffer.from(await reader.read(PREFIX_LENGTH));
-  const bodyLength = decodeHeaderPrefix(prefix, where);
+  const { version, length: bodyLength } = decodeHeaderPrefix(prefix, where);
   const body = Buffer.from(await reader.read(bodyLength));
   if (body.length < bodyLength) {
     throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends inside the header: ${bodyLength} header body bytes expected, ${body.length} present`, HINT.truncated);
@@ -64,6 +66,7 @@ export async function readHeader(source: ByteSource, options: { objectName: stri
   const digest = createHash('sha256').update(headerBytes).digest();
   const result: OpenedObject = {
     objectName: options.objectName,
+    version,
     header,
     headerBytes,
     headerSha256: digest.toString('hex'),
@@ -85,7 +88,7 @@ export interface DecodeOptions {
   maxInFlight?: number;
 }
 
-/** The same totals the encoder reports, as recomputed and checked while decoding. */
+/** The same totals the encoder reports, as recomputed and checked while decoding, and the authenticated planning digest. */
 export type DecodeResult = EncodeResult;
 
 export type DecodedObject = StreamWithResult<DecodeResult>;
@@ -98,7 +101,7 @@ export type DecodedObject = StreamWithResult<DecodeResult>;
  */
 export function decodeObject(options: DecodeOptions): DecodedObject {
   const state = opened.get(options.object);
-  const { header, objectName } = options.object;
+  const { header, objectName, version } = options.object;
   if (state === undefined) throw new ArchiverError('EUSAGE', 'decodeObject needs an object returned by readHeader');
   if (state.used) throw new ArchiverError('EUSAGE', `archive object ${JSON.stringify(objectName)} is already being decoded`);
   const where: Where = { object: objectName };
@@ -169,7 +172,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         if (!record.nonce.equals(TRAILER_NONCE)) {
           throw fail('EAUTH', { ...where, offset }, `trailer nonce is ${record.nonce.toString('hex')}, expected ${TRAILER_NONCE.toString('hex')}`, HINT.corrupt);
         }
-        const expectedLength = TRAILER_PLAINTEXT_LENGTH + TAG_LENGTH;
+        const expectedLength = trailerLength(version) + TAG_LENGTH;
         if (record.bodyLength !== expectedLength) {
           throw fail('EFORMAT', { ...where, offset: offset + 12 }, `trailer length is ${record.bodyLength}, expected ${expectedLength}`, HINT.corrupt);
         }
@@ -251,7 +254,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
       }
       let fields;
       try {
-        fields = decodeTrailer(trailerPlain);
+        fields = decodeTrailer(trailerPlain, version);
       } catch (err) {
         throw fail('EFORMAT', trailerWhere, (err as Error).message, HINT.bug);
       }
@@ -272,6 +275,8 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         objectLength: reader.offset,
         objectSha256: reader.digest().toString('hex'),
         headerSha256: options.object.headerSha256,
+        formatVersion: version,
+        planningSha256: fields.planningSha256?.toString('hex') ?? null,
       };
     } finally {
       keys.dispose();

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ArchiverError } from '../errors.ts';
-import { DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL } from './constants.ts';
+import { DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL, FORMAT_VERSION, PLANNING_DIGEST_LENGTH } from './constants.ts';
 import { sealRecord, TRAILER_NONCE, trailerAad } from './frame.ts';
 import { encodeHeader, headerProblem, type ArchiveHeader, type KeyReference } from './header.ts';
 import { describeIdentity, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
@@ -47,6 +47,11 @@ export interface EncodeOptions {
   maxInFlight?: number;
   /** Name used in error messages (e.g. the object key); default derived from the identity. */
   objectName?: string;
+  /**
+   * The planning digest to bind (docs/FORMAT.md 5.3): called once, after the last plaintext byte was read, for
+   * its 32 bytes, which the version 2 trailer authenticates. Without it the object is written as version 1.
+   */
+  planningSha256?: () => Uint8Array;
 }
 
 export interface EncodeResult {
@@ -61,11 +66,25 @@ export interface EncodeResult {
   objectSha256: string;
   /** Hex SHA-256 of the header bytes (bound into every frame). */
   headerSha256: string;
+  /** 1 or 2 (docs/FORMAT.md 2.1). */
+  formatVersion: number;
+  /** Hex planning digest the trailer authenticates (version 2); null for version 1. */
+  planningSha256: string | null;
 }
 
 export interface EncodedObject extends StreamWithResult<EncodeResult> {
   /** The header as written (wrapped key, key reference, identity, settings). */
   readonly header: ArchiveHeader;
+}
+
+/** The caller's planning digest, checked; null when there is none to bind (version 1). */
+export function planningDigestOf(get: (() => Uint8Array) | undefined, objectName: string): Buffer | null {
+  if (get === undefined) return null;
+  const digest = get();
+  if (!(digest instanceof Uint8Array) || digest.length !== PLANNING_DIGEST_LENGTH) {
+    throw new ArchiverError('EBADINPUT', `cannot encode archive object ${JSON.stringify(objectName)}: the planning digest must be ${PLANNING_DIGEST_LENGTH} bytes`);
+  }
+  return Buffer.from(digest);
 }
 
 /**
@@ -93,11 +112,12 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
     keyCheck: keys.keyCheck,
     encryptionContext: Object.fromEntries(Object.entries(options.encryptionContext ?? {})),
   };
+  const version = options.planningSha256 === undefined ? 1 : FORMAT_VERSION;
   let encoded;
   try {
     const problem = headerProblem(header);
     if (problem !== undefined) throw new Error(problem);
-    encoded = encodeHeader(header);
+    encoded = encodeHeader(header, version);
   } catch (err) {
     keys.dispose();
     throw new ArchiverError('EBADINPUT', `cannot encode archive object ${JSON.stringify(objectName)}: ${(err as Error).message}`, {
@@ -141,7 +161,8 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         yield emit(Buffer.from(result.record));
       }
       const plaintextSha256 = segmenter.plaintextSha256();
-      const trailer = encodeTrailer({ plaintextLength: segmenter.plaintextLength, frameCount: frames, compressedLength, plaintextSha256 });
+      const planningSha256 = planningDigestOf(options.planningSha256, objectName);
+      const trailer = encodeTrailer({ plaintextLength: segmenter.plaintextLength, frameCount: frames, compressedLength, plaintextSha256, planningSha256 });
       yield emit(Buffer.from(sealRecord(frameKey, TRAILER_NONCE, trailerAad(headerDigest, frames), trailer)));
       return {
         frames,
@@ -151,6 +172,8 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         objectLength,
         objectSha256: objectHash.digest('hex'),
         headerSha256: Buffer.from(headerDigest).toString('hex'),
+        formatVersion: version,
+        planningSha256: planningSha256?.toString('hex') ?? null,
       };
     } finally {
       segmenter.dispose();

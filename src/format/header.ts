@@ -17,6 +17,7 @@ import {
   MIN_SEGMENT_SIZE,
   MIN_ZSTD_LEVEL,
   PREFIX_LENGTH,
+  READABLE_FORMAT_VERSIONS,
 } from './constants.ts';
 import { fail, HINT, type Where } from './fail.ts';
 import { identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
@@ -117,15 +118,19 @@ function headerToJson(h: ArchiveHeader): CanonicalObject {
   };
 }
 
-/** Serializes a header (fields must already be valid: callers check `headerProblem` first). */
-export function encodeHeader(h: ArchiveHeader): EncodedHeader {
+/**
+ * Serializes a header (fields must already be valid: callers check `headerProblem` first). `version` goes in
+ * the prefix: 2 when the trailer will carry a planning digest, 1 when it will not.
+ */
+export function encodeHeader(h: ArchiveHeader, version: number = FORMAT_VERSION): EncodedHeader {
+  if (!READABLE_FORMAT_VERSIONS.includes(version)) throw new RangeError(`format version ${version} cannot be written`);
   const body = canonicalJson(headerToJson(h));
   if (body.length > MAX_HEADER_BODY) {
     throw new RangeError(`header body is ${body.length} bytes, more than ${MAX_HEADER_BODY}: shorten the encryption context`);
   }
   const prefix = Buffer.alloc(PREFIX_LENGTH);
   MAGIC.copy(prefix, 0);
-  prefix.writeUInt16BE(FORMAT_VERSION, 8);
+  prefix.writeUInt16BE(version, 8);
   prefix.writeUInt16BE(0, 10);
   prefix.writeUInt32BE(body.length, 12);
   const bytes = Buffer.concat([prefix, body]);
@@ -135,8 +140,8 @@ export function encodeHeader(h: ArchiveHeader): EncodedHeader {
 const SALTED = Buffer.from('Salted__', 'ascii');
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
-/** Checks the 16-byte prefix and returns the body length. */
-export function decodeHeaderPrefix(prefix: Buffer, where: Where): number {
+/** Checks the 16-byte prefix and returns the format version and the body length. */
+export function decodeHeaderPrefix(prefix: Buffer, where: Where): { version: number; length: number } {
   if (prefix.length < PREFIX_LENGTH) {
     throw fail('EFORMAT', { ...where, offset: 0 }, `object is ${prefix.length} bytes long, shorter than the ${PREFIX_LENGTH}-byte header prefix`, HINT.truncated);
   }
@@ -147,23 +152,23 @@ export function decodeHeaderPrefix(prefix: Buffer, where: Where): number {
     throw fail('EFORMAT', { ...where, offset: 0 }, what, HINT.notArchive);
   }
   const version = prefix.readUInt16BE(8);
-  if (version !== FORMAT_VERSION) {
+  if (!READABLE_FORMAT_VERSIONS.includes(version)) {
     throw fail(
       'EFORMAT',
       { ...where, offset: 8 },
-      `archive format version ${version} is not supported (this decoder reads version ${FORMAT_VERSION})`,
+      `archive format version ${version} is not supported (this decoder reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')})`,
       'Use a binlog-archiver release that supports this format version',
     );
   }
   const flags = prefix.readUInt16BE(10);
   if (flags !== 0) {
-    throw fail('EFORMAT', { ...where, offset: 10 }, `header flags are 0x${flags.toString(16)}, version 1 requires 0`, HINT.corrupt);
+    throw fail('EFORMAT', { ...where, offset: 10 }, `header flags are 0x${flags.toString(16)}, version ${version} requires 0`, HINT.corrupt);
   }
   const length = prefix.readUInt32BE(12);
   if (length < 2 || length > MAX_HEADER_BODY) {
     throw fail('EFORMAT', { ...where, offset: 12 }, `header body length ${length} is outside 2..${MAX_HEADER_BODY}`, HINT.corrupt);
   }
-  return length;
+  return { version, length };
 }
 
 function expectObject(v: unknown, name: string): Record<string, unknown> {
@@ -203,7 +208,7 @@ function bodyToHeader(json: CanonicalObject): ArchiveHeader {
   const alg = expectObject(json.algorithms, 'algorithms');
   expectKeys(alg, 'algorithms', ['aead', 'compression', 'kdf']);
   for (const [k, v] of Object.entries(ALGORITHMS)) {
-    if (alg[k] !== v) throw new TypeError(`algorithms.${k} is ${JSON.stringify(alg[k])}; version 1 supports only ${JSON.stringify(v)}`);
+    if (alg[k] !== v) throw new TypeError(`algorithms.${k} is ${JSON.stringify(alg[k])}; versions 1 and 2 support only ${JSON.stringify(v)}`);
   }
   const ctx = expectObject(json.encryptionContext, 'encryptionContext');
   // fromEntries defines own properties, so a member named "__proto__" stays data.

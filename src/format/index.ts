@@ -1,5 +1,5 @@
 /**
- * Archive object format v1 (docs/FORMAT.md): encoder, decoder, openssl compatibility mode, worker pool.
+ * Archive object formats v1 and v2 (docs/FORMAT.md): encoder, decoder, openssl compatibility mode, worker pool.
  */
 export { encodeObject, type EncodeOptions, type EncodeResult, type EncodedObject } from './encoder.ts';
 export { readHeader, decodeObject, openAndDecode, type OpenedObject, type DecodeOptions, type DecodeResult, type DecodedObject } from './decoder.ts';
@@ -20,4 +20,4 @@ export {
 } from './openssl-compat.ts';
 export { readOpensslPassFile, checkOpensslPassphrase } from './openssl-pass.ts';
 export { parseSidecar, serializeSidecar, type OpensslSidecar, SIDECAR_FORMAT } from './sidecar.ts';
-export { FORMAT_VERSION, MAGIC, DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL } from './constants.ts';
+export { FORMAT_VERSION, READABLE_FORMAT_VERSIONS, MAGIC, DEFAULT_SEGMENT_SIZE, DEFAULT_ZSTD_LEVEL } from './constants.ts';

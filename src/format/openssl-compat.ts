@@ -17,6 +17,7 @@ import { fail, fromTaskError, HINT, type Where } from './fail.ts';
 import type { KeyReference } from './header.ts';
 import { describeIdentity, encodeIdentity, identityDifferences, identityEquals, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
 import { checkOpensslPassphrase } from './openssl-pass.ts';
+import { planningDigestOf } from './encoder.ts';
 import { maxRecordBody } from './frame.ts';
 import { guardReads, inFlightLimit, mapOrdered } from './parallel.ts';
 import { newBuffer, release } from './buffers.js';
@@ -74,16 +75,18 @@ async function deriveCompatKeys(passphrase: Uint8Array, identity: ObjectIdentity
 }
 
 /**
- * The HMAC input after the object bytes (fixed size, so the input splits unambiguously):
- * u64 objectLength | u64 plaintextLength | plaintextSha256 | u32 segmentSize | u32 zstdLevel.
+ * The HMAC input after the object bytes (fixed size per sidecar version, so the input splits unambiguously):
+ * u64 objectLength | u64 plaintextLength | plaintextSha256 | u32 segmentSize | u32 zstdLevel, then in version 2
+ * planningSha256 (32). The version itself is bound by the suffix length: 56 or 88 bytes.
  */
-function macSuffix(objectLength: number, plaintextLength: number, plaintextSha256: Buffer, segmentSize: number, zstdLevel: number): Buffer {
-  const b = Buffer.alloc(56);
+function macSuffix(objectLength: number, plaintextLength: number, plaintextSha256: Buffer, segmentSize: number, zstdLevel: number, planningSha256: Buffer | null): Buffer {
+  const b = Buffer.alloc(planningSha256 === null ? 56 : 88);
   b.writeBigUInt64BE(BigInt(objectLength), 0);
   b.writeBigUInt64BE(BigInt(plaintextLength), 8);
   plaintextSha256.copy(b, 16);
   b.writeUInt32BE(segmentSize, 48);
   b.writeUInt32BE(zstdLevel, 52);
+  planningSha256?.copy(b, 56);
   return b;
 }
 
@@ -100,6 +103,8 @@ export interface OpensslEncodeOptions {
   pool?: SegmentPool;
   maxInFlight?: number;
   objectName?: string;
+  /** As for encodeObject: the planning digest the sidecar's HMAC covers (sidecar version 2); none: version 1. */
+  planningSha256?: () => Uint8Array;
 }
 
 export interface OpensslEncodeResult {
@@ -109,6 +114,8 @@ export interface OpensslEncodeResult {
   compressedLength: number;
   objectLength: number;
   objectSha256: string;
+  /** Hex planning digest the sidecar HMAC covers; null without one. */
+  planningSha256: string | null;
   sidecar: OpensslSidecar;
   /** The sidecar document to store beside the object. */
   sidecarBytes: Buffer;
@@ -203,7 +210,8 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
         throw fail('EVERIFY', { object: objectName }, 'decrypting the CBC stream just written does not reproduce the compressed stream', HINT.verify);
       }
       const plaintextSha256 = segmenter.plaintextSha256();
-      mac.update(macSuffix(objectLength, segmenter.plaintextLength, plaintextSha256, segmentSize, level));
+      const planningSha256 = planningDigestOf(options.planningSha256, objectName);
+      mac.update(macSuffix(objectLength, segmenter.plaintextLength, plaintextSha256, segmentSize, level, planningSha256));
       const sidecar: OpensslSidecar = {
         identity,
         zstdLevel: level,
@@ -217,6 +225,7 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
         objectSha256: objectHash.digest('hex'),
         hmacSha256: mac.digest('hex'),
       };
+      if (planningSha256 !== null) sidecar.planningSha256 = planningSha256.toString('hex');
       if (options.key !== undefined) sidecar.key = { ...options.key };
       return {
         frames,
@@ -225,6 +234,7 @@ export function encodeOpensslObject(options: OpensslEncodeOptions): StreamWithRe
         compressedLength,
         objectLength,
         objectSha256: sidecar.objectSha256,
+        planningSha256: sidecar.planningSha256 ?? null,
         sidecar,
         sidecarBytes: serializeSidecar(sidecar),
       };
@@ -255,6 +265,8 @@ export interface OpensslDecodeResult {
   plaintextSha256: string;
   objectLength: number;
   objectSha256: string;
+  /** Hex planning digest the sidecar HMAC authenticated (sidecar version 2); null for a version 1 sidecar. */
+  planningSha256: string | null;
 }
 
 /**
@@ -361,7 +373,8 @@ export function decodeOpensslObject(options: OpensslDecodeOptions): StreamWithRe
       }
       for await (const _ of decrypted); // drains the rest of the object into the MAC
       const objectLength = reader.offset;
-      mac.update(macSuffix(objectLength, sidecar.plaintextLength, Buffer.from(sidecar.plaintextSha256, 'hex'), sidecar.segmentSize, sidecar.zstdLevel));
+      const planningSha256 = sidecar.planningSha256 === undefined ? null : Buffer.from(sidecar.planningSha256, 'hex');
+      mac.update(macSuffix(objectLength, sidecar.plaintextLength, Buffer.from(sidecar.plaintextSha256, 'hex'), sidecar.segmentSize, sidecar.zstdLevel, planningSha256));
       if (!timingSafeEqual(mac.digest(), Buffer.from(sidecar.hmacSha256, 'hex'))) {
         throw fail('EAUTH', where, 'HMAC-SHA256 over the object does not match the sidecar: the object or the sidecar was modified, truncated or extended', HINT.corrupt);
       }
@@ -380,7 +393,7 @@ export function decodeOpensslObject(options: OpensslDecodeOptions): StreamWithRe
       if (plaintextLength !== sidecar.plaintextLength || plaintextSha256 !== sidecar.plaintextSha256) {
         throw fail('EVERIFY', where, `decoded ${plaintextLength} bytes with SHA-256 ${plaintextSha256}; the sidecar says ${sidecar.plaintextLength} bytes, ${sidecar.plaintextSha256}`, HINT.bug);
       }
-      return { plaintextLength, plaintextSha256, objectLength, objectSha256 };
+      return { plaintextLength, plaintextSha256, objectLength, objectSha256, planningSha256: sidecar.planningSha256 ?? null };
     } finally {
       keys.dispose();
       await reader.close().catch(() => undefined);

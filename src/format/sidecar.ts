@@ -10,7 +10,8 @@ import type { KeyReference } from './header.ts';
 import { identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
 
 export const SIDECAR_FORMAT = 'binlog-archiver/openssl-aes-256-cbc';
-export const SIDECAR_VERSION = 1;
+/** Written when the HMAC covers a planning digest (docs/FORMAT.md 10.4); version 1 (without) is still read. */
+export const SIDECAR_VERSION = 2;
 
 export interface OpensslSidecar {
   identity: ObjectIdentity;
@@ -27,6 +28,8 @@ export interface OpensslSidecar {
   plaintextSha256: string;
   objectLength: number;
   objectSha256: string;
+  /** Hex planning digest (docs/FORMAT.md 5.3), covered by the HMAC: present in version 2, absent in version 1. */
+  planningSha256?: string;
   /** Hex HMAC-SHA256 over the object and the plaintext facts and settings above (docs/FORMAT.md 10.4). */
   hmacSha256: string;
 }
@@ -34,7 +37,7 @@ export interface OpensslSidecar {
 export function serializeSidecar(s: OpensslSidecar): Buffer {
   const doc: CanonicalObject = {
     format: SIDECAR_FORMAT,
-    version: SIDECAR_VERSION,
+    version: s.planningSha256 === undefined ? 1 : SIDECAR_VERSION,
     identity: { ...pickIdentity(s.identity) },
     zstdLevel: s.zstdLevel,
     segmentSize: s.segmentSize,
@@ -47,6 +50,7 @@ export function serializeSidecar(s: OpensslSidecar): Buffer {
     objectSha256: s.objectSha256,
     hmacSha256: s.hmacSha256,
   };
+  if (s.planningSha256 !== undefined) doc.planningSha256 = s.planningSha256;
   if (s.key !== undefined) {
     doc.key = { provider: s.key.provider, id: s.key.keyId, ...(s.key.keyVersion === undefined ? {} : { version: s.key.keyVersion }) };
   }
@@ -80,7 +84,7 @@ export function parseSidecar(bytes: Uint8Array, where: Where): OpensslSidecar {
     const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('is not a JSON object');
     if (doc.format !== SIDECAR_FORMAT) throw new TypeError(`format is ${JSON.stringify(doc.format)}, expected ${JSON.stringify(SIDECAR_FORMAT)}`);
-    if (doc.version !== SIDECAR_VERSION) throw new TypeError(`version ${JSON.stringify(doc.version)} is not supported (this reader supports ${SIDECAR_VERSION})`);
+    if (doc.version !== 1 && doc.version !== 2) throw new TypeError(`version ${JSON.stringify(doc.version)} is not supported (this reader supports 1 and 2)`);
     const idProblem = identityProblem(doc.identity);
     if (idProblem !== undefined) throw new TypeError(idProblem);
     const sidecar: OpensslSidecar = {
@@ -96,6 +100,9 @@ export function parseSidecar(bytes: Uint8Array, where: Where): OpensslSidecar {
       objectSha256: hex(doc.objectSha256, 'objectSha256', 32),
       hmacSha256: hex(doc.hmacSha256, 'hmacSha256', 32),
     };
+    // Version 2 requires the digest and version 1 has none: a digest cannot be added to or dropped from an old sidecar.
+    if (doc.version === 2) sidecar.planningSha256 = hex(doc.planningSha256, 'planningSha256', 32);
+    else if (doc.planningSha256 !== undefined) throw new TypeError('version 1 has no planningSha256');
     if (doc.key !== undefined) {
       const k = doc.key as Record<string, unknown>;
       sidecar.key = { provider: str(k.provider, 'key.provider'), keyId: str(k.id, 'key.id') };

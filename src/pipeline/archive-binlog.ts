@@ -7,9 +7,9 @@
  */
 import { type BinlogInfo, inspectBinlog, statRegularFile } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
-import { type ObjectIdentity, encodeObject, encodeOpensslObject, FORMAT_VERSION, parseSidecar, readHeader } from '../format/index.ts';
+import { type ObjectIdentity, encodeObject, encodeOpensslObject, parseSidecar, readHeader } from '../format/index.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
-import { planningFieldsOf } from '../restore/planning-fields.ts';
+import { planningDigest, planningFieldsOf } from '../restore/planning-fields.ts';
 import { verifyStoredObject } from '../restore/stored-object.ts';
 import { objectKey, sidecarKey } from '../store/layout.ts';
 import { type ManifestEntry, ENTRY_SCHEMA, readEntry, writeEntry } from '../store/manifest.ts';
@@ -100,7 +100,9 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
       run.advance('encoding', { objectKey: key, format: options.format, resumed: plan.resumed });
       const source = binlogSource({ path: candidate.path, before, accept: (info) => assertClosed(candidate, info),
         onProgress: (bytes) => options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }) });
-      const common = { source: source.chunks, identity: plan.identity, level: options.level, segmentSize: options.segmentSize, objectName: store.describe(key) };
+      // The planning fields are bound to the object (v2 trailer, or the sidecar HMAC): known once the last byte was inspected.
+      const common = { source: source.chunks, identity: plan.identity, level: options.level, segmentSize: options.segmentSize, objectName: store.describe(key),
+        planningSha256: () => planningDigest(planningFieldsOf(source.info())) };
       const encoded = plan.dek !== null && plan.wrapped !== null
         ? encodeObject({ ...common, dek: plan.dek, wrappedKey: plan.wrapped, encryptionContext: plan.context,
           key: { provider: ctx.keys.provider().kind, keyId: plan.keyId, ...(plan.keyVersion === null ? {} : { keyVersion: plan.keyVersion }) } })
@@ -123,7 +125,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
         await racing(store.put(sidecar, once(result.sidecarBytes)));
       }
       run.advance('stored', { objectBytes: stored.size });
-      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: options.format === 'gcm' ? FORMAT_VERSION : 1, sidecarKey: sidecar };
+      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: 'formatVersion' in result ? result.formatVersion : 1, sidecarKey: sidecar };
       const keyRef: ManifestEntry['key'] = { provider: plan.dek !== null ? ctx.keys.provider().kind : 'passphrase', keyId: plan.keyId, keyVersion: plan.keyVersion,
         wrappedDek: plan.wrapped?.toString('base64') ?? null, context: plan.context };
       const entry = entryFor(ctx, plan.identity, candidate, info, result.plaintextSha256, object, keyRef);
@@ -166,8 +168,10 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   const sidecar = options.format === 'openssl-aes-256-cbc' ? sidecarKey(key) : null;
   let earlier: ObjectIdentity;
   let keyRef: ManifestEntry['key'];
+  let formatVersion = 1;
   if (sidecar === null) {
     const opened = await readHeader(store.get(key), { objectName: store.describe(key) });
+    formatVersion = opened.version;
     const { header } = opened;
     await opened.close();
     earlier = header.identity;
@@ -186,7 +190,7 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
     });
   }
   run.advance('stored', { adopted: true });
-  const object: ManifestEntry['object'] = { key, size: decoded.objectLength, sha256: decoded.objectSha256, format: options.format, formatVersion: 1, sidecarKey: sidecar };
+  const object: ManifestEntry['object'] = { key, size: decoded.objectLength, sha256: decoded.objectSha256, format: options.format, formatVersion, sidecarKey: sidecar };
   // The entry keeps the earlier run's correlation and batch ids: they are baked into the object's identity.
   const entry = entryFor(ctx, earlier, candidate, info, sha256, object, keyRef);
   await racing(writeEntry(store, entry));

@@ -22,6 +22,11 @@ export interface DecodedSummary {
   plaintextSha256: string;
   objectLength: number;
   objectSha256: string;
+  /**
+   * Hex planning digest the object authenticates (format v2 trailer, or v2 sidecar HMAC); null for v1 objects,
+   * whose planning fields only the decoded bytes can prove. Compare with planningDigestMismatch.
+   */
+  planningSha256: string | null;
 }
 
 export async function openStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys }): Promise<StreamWithResult<DecodedSummary>> {

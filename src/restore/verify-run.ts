@@ -12,7 +12,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { indexRecord, listSources, readEntriesChecked } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { planningMismatches } from './planning-fields.ts';
+import { planningDigestMismatch, planningMismatches } from './planning-fields.ts';
 import { verifyStoredObject } from './stored-object.ts';
 
 export interface VerifyProblem {
@@ -65,6 +65,8 @@ export async function runVerify(options: { store: ObjectStore; keyUrl: string; k
               identity: { source, binlogFile: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, batchId: entry.batchId } },
           });
           const drift = planningMismatches(entry, result.planning);
+          const unbound = planningDigestMismatch(entry, result.planningSha256);
+          if (unbound !== null) drift.push(unbound);
           if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
             problem('EVERIFY', `decodes to ${result.plaintextLength} bytes with sha256 ${result.plaintextSha256}; the manifest records ${entry.binlog.size} bytes with sha256 ${entry.binlog.sha256}`);
           } else if (result.objectSha256 !== entry.object.sha256 || result.objectLength !== entry.object.size) {

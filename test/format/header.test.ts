@@ -31,7 +31,8 @@ function validJson(): CanonicalObject {
 test('header encodes to prefix + canonical body and decodes back', () => {
   const { bytes, digest } = encodeHeader(HEADER);
   assert.equal(bytes.subarray(0, 8).toString('hex'), '89424c41520d0a1a');
-  assert.equal(bytes.readUInt16BE(8), 1);
+  assert.equal(bytes.readUInt16BE(8), 2, 'the default is the newest version');
+  assert.equal(encodeHeader(HEADER, 1).bytes.readUInt16BE(8), 1);
   assert.equal(bytes.readUInt16BE(10), 0);
   assert.equal(bytes.readUInt32BE(12), bytes.length - 16);
   assert.equal(digest.length, 32);
@@ -44,7 +45,8 @@ test('header encodes to prefix + canonical body and decodes back', () => {
       `"key":{"check":"${'ab'.repeat(32)}","id":"file:/etc/binlog-archiver/master.key","provider":"local","version":"1","wrapped":"${WRAPPED.toString('base64')}"},` +
       '"segmentSize":4194304,"zstdLevel":3}',
   );
-  assert.equal(decodeHeaderPrefix(bytes.subarray(0, 16), where), bytes.length - 16);
+  assert.deepEqual(decodeHeaderPrefix(bytes.subarray(0, 16), where), { version: 2, length: bytes.length - 16 });
+  assert.deepEqual(decodeHeaderPrefix(encodeHeader(HEADER, 1).bytes.subarray(0, 16), where), { version: 1, length: bytes.length - 16 });
   assert.deepEqual(decodeHeaderBody(bytes.subarray(16), where), HEADER);
 });
 
@@ -93,7 +95,8 @@ test('prefix checks: magic, version, flags, body length', () => {
   };
   assert.throws(() => decodeHeaderPrefix(Buffer.from('Salted__12345678'), where), /openssl-aes-256-cbc compatibility object/);
   assert.throws(() => decodeHeaderPrefix(Buffer.from('28b52ffd000000000000000000000000', 'hex'), where), /unencrypted zstd stream/);
-  assert.throws(() => decodeHeaderPrefix(withByte(9, 2), where), /format version 2 is not supported/);
+  assert.throws(() => decodeHeaderPrefix(withByte(9, 3), where), /format version 3 is not supported \(this decoder reads versions 1 and 2\)/);
+  assert.throws(() => decodeHeaderPrefix(withByte(9, 0), where), /format version 0 is not supported/);
   assert.throws(() => decodeHeaderPrefix(withByte(11, 1), where), /flags are 0x1/);
   const tooLong = ((good.readUInt32BE(12) & 0xff00ffff) | 0x00010000) >>> 0;
   assert.throws(() => decodeHeaderPrefix(withByte(13, 0x01), where), new RegExp(`header body length ${tooLong} is outside 2\\.\\.65536`));

@@ -50,6 +50,8 @@ for (const [name, data, frames] of cases) {
       objectLength: object.length,
       objectSha256: sha256(object),
       headerSha256: result.headerSha256,
+      formatVersion: 1,
+      planningSha256: null,
     });
   });
 }
