@@ -63,6 +63,7 @@ export class FileBoundaryScan {
   #started = false;
   #looseEvents = 0;
   #inTransaction = false;
+  #insideEvent: ArchiverError | null = null;
 
   /** `fromPosition`/`untilPosition`: set when the start or the position target lies in this file. */
   constructor(goal: ScanGoal, file: string, positions: { fromPosition?: number; untilPosition?: number } = {}) {
@@ -75,7 +76,8 @@ export class FileBoundaryScan {
 
   onEvent(ev: BinlogEvent): void {
     for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
-      if (p !== null && ev.position < p && p < ev.position + ev.length) throw insideError(option, this.#file, p, ev.position, ev.position + ev.length, 'an event');
+      // Reported at the end unless the transaction around it is reported first (its bounds are the useful ones).
+      if (p !== null && ev.position < p && p < ev.position + ev.length) this.#insideEvent ??= insideError(option, this.#file, p, ev.position, ev.position + ev.length, 'an event');
     }
     const d = ev.detail;
     // The file's own starting state (Previous_gtids / Gtid_list), which comes before its first transaction.
@@ -113,6 +115,7 @@ export class FileBoundaryScan {
   }
 
   finish(): FileScanResult {
+    if (this.#insideEvent !== null) throw this.#insideEvent;
     const r = this.#result;
     const { target, targetGtids } = this.#goal;
     if (r.transactions === 0 && this.#looseEvents > 0 && (target.kind === 'time' || target.kind === 'gtid')) {

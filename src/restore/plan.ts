@@ -49,6 +49,7 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
     throw new ArchiverError('ENOTFOUND', `the archive holds no binlogs of source ${source}`, { hint: 'check --store and --source (`binlog-archiver verify` lists what is there)' });
   }
   const flavor = first.source.flavor;
+  const window = `the archive of ${source} holds ${first.binlog.name} .. ${last.binlog.name}, events from ${first.binlog.firstEventTime ?? 'unknown'} to ${last.binlog.lastEventTime ?? 'unknown'}`;
   const from = options.fromGtid === undefined ? null : parseGtidOption(flavor, '--from-gtid', options.fromGtid);
   const targetGtids = target.kind === 'gtid' ? parseGtidOption(flavor, '--until-gtid', target.text) : null;
 
@@ -89,13 +90,13 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
     const until = target.until.getTime();
     const firstTime = entries[start]?.binlog.firstEventTime;
     if (firstTime !== null && firstTime !== undefined && until < Date.parse(firstTime)) {
-      throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is before the first archived event needed (${firstTime} in ${entries[start]!.binlog.name})`);
+      throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is before the first archived event needed (${firstTime} in ${entries[start]!.binlog.name}; ${window})`);
     }
     const idx = entries.findIndex((e, i) => i >= start && e.binlog.lastEventTime !== null && Date.parse(e.binlog.lastEventTime) > until);
     if (idx === -1) {
       const lastTime = last.binlog.lastEventTime ?? 'unknown';
       if (lastTime === 'unknown' || Date.parse(lastTime) < until) {
-        throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is after the last archived event (${lastTime} in ${last.binlog.name}): not recoverable from the archive yet`, {
+        throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is after the last archived event (${lastTime} in ${last.binlog.name}): not recoverable from the archive yet (${window})`, {
           hint: 'wait for the next rotation to be archived, or pick an earlier time',
         });
       }
@@ -107,7 +108,7 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       return end !== null && gtidSetContains(end, targetGtids);
     })());
     if (idx === -1) {
-      throw new ArchiverError('EGAP', `--until-gtid ${targetGtids.format()} is not reached by the archive (it ends at ${endState(last)?.format() ?? 'unknown'})`);
+      throw new ArchiverError('EGAP', `--until-gtid ${targetGtids.format()} is not reached by the archive: it ends at ${endState(last)?.format() ?? 'unknown'} (${window})`);
     }
     stop = idx;
   } else if (target.kind === 'position') {

@@ -103,11 +103,19 @@ async function existingSha256(final: string): Promise<string | null> {
   return hash.digest('hex');
 }
 
-export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; out: string; staging: string }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
+export interface DecodedEntry {
+  plaintextSha256: string;
+  info: BinlogInfo;
+}
+
+/**
+ * Downloads and authenticates one object, checks it against its entry (SHA-256, size, every planning field
+ * re-derived from the bytes) and feeds the plaintext to the boundary scan and to `sink` (if any) as it streams.
+ * The plaintext is complete and genuine only when this resolves.
+ */
+export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys }, entry: ManifestEntry, scan: FileBoundaryScan, sink?: (chunk: Uint8Array) => Promise<unknown>): Promise<DecodedEntry> {
   const name = entry.binlog.name;
-  assertPlainName(name);
-  const final = path.join(ctx.out, name);
-  const staged = path.join(ctx.staging, name);
+  const objectName = ctx.store.describe(entry.object.key);
   const decoded = await openStoredObject({
     store: ctx.store,
     ref: { key: entry.object.key, format: entry.object.format, sidecarKey: entry.object.sidecarKey,
@@ -115,32 +123,42 @@ export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; ou
     keys: ctx.keys,
   });
   const inspector = new Inspector({ path: name, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
+  for await (const chunk of decoded) {
+    if (sink !== undefined) await sink(chunk);
+    inspector.write(chunk);
+    // Hand the buffer back to the decoder for reuse: keeps restore memory flat (docs/PERFORMANCE.md).
+    decoded.release?.(chunk);
+  }
+  const result = await decoded.result;
+  if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
+    throw new ArchiverError('EVERIFY', `${objectName} decodes to other bytes than the manifest records for ${name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
+  }
+  const info = inspector.finish();
+  // The plan was made from the entry's planning fields: if the bytes disagree, the plan may be wrong.
+  const mismatches = planningMismatches(entry, planningFieldsOf(info));
+  if (mismatches.length > 0) {
+    throw new ArchiverError('EVERIFY', `the manifest entry of ${name} disagrees with its archived bytes (${objectName}): ${mismatches.join('; ')}`, {
+      hint: 'the entry was edited or damaged, so the restore plan cannot be trusted: run `binlog-archiver verify`; nothing was replayed',
+    });
+  }
+  return { plaintextSha256: result.plaintextSha256, info };
+}
+
+export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; out: string; staging: string }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
+  const name = entry.binlog.name;
+  assertPlainName(name);
+  const final = path.join(ctx.out, name);
+  const staged = path.join(ctx.staging, name);
   let handle: fs.promises.FileHandle | undefined;
   try {
     handle = await fs.promises.open(staged, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o640);
-    for await (const chunk of decoded) {
-      await handle.write(chunk);
-      inspector.write(chunk);
-      // Hand the buffer back to the decoder for reuse: keeps restore memory flat (docs/PERFORMANCE.md).
-      decoded.release?.(chunk);
-    }
-    const result = await decoded.result;
-    if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
-      throw new ArchiverError('EVERIFY', `${ctx.store.describe(entry.object.key)} decodes to other bytes than the manifest records for ${name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
-    }
-    const info = inspector.finish();
-    // The plan was made from the entry's planning fields: if the bytes disagree, the plan may be wrong.
-    const mismatches = planningMismatches(entry, planningFieldsOf(info));
-    if (mismatches.length > 0) {
-      throw new ArchiverError('EVERIFY', `the manifest entry of ${name} disagrees with its archived bytes (${ctx.store.describe(entry.object.key)}): ${mismatches.join('; ')}`, {
-        hint: 'the entry was edited or damaged, so the restore plan cannot be trusted: run `binlog-archiver verify`; nothing was replayed',
-      });
-    }
+    const file = handle;
+    const { plaintextSha256, info } = await decodeEntry(ctx, entry, scan, (chunk) => file.write(chunk));
     await handle.sync();
     await handle.close();
     handle = undefined;
     const present = await existingSha256(final);
-    if (present !== null && present !== result.plaintextSha256) {
+    if (present !== null && present !== plaintextSha256) {
       throw new ArchiverError('ECONFLICT', `${final} exists with other content than the archived ${name}`, { hint: 'restore into an empty --out directory' });
     }
     if (present === null) await fs.promises.rename(staged, final);

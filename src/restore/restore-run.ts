@@ -10,7 +10,7 @@ import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import type { KeyProvider } from '../keys/key-provider.ts';
 import { type Logger, silentLogger } from '../logger.ts';
-import { listSources, readEntries } from '../store/manifest.ts';
+import { type ManifestEntry, listSources, readEntries } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Gap } from '../store/continuity.ts';
 import { type RestorePlan, planRestore } from './plan.ts';
@@ -63,7 +63,6 @@ async function chooseSource(store: ObjectStore, source: string | undefined): Pro
 
 /** Downloads, authenticates and writes every planned file (two at a time), scanning each for replay boundaries. */
 async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging: string, logger: Logger): Promise<RestoredFile[]> {
-  const goal: ScanGoal = { flavor: plan.files[0]?.source.flavor ?? 'mysql', from: plan.from, target: plan.target, targetGtids: plan.targetGtids };
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   const results: RestoredFile[] = [];
   try {
@@ -72,11 +71,7 @@ async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging:
     const worker = async (): Promise<void> => {
       for (let i = next++; i < plan.files.length; i = next++) {
         const entry = plan.files[i]!;
-        const scan = new FileBoundaryScan(goal, entry.binlog.name, {
-          ...(i === 0 && plan.fromPosition !== null ? { fromPosition: plan.fromPosition.position } : {}),
-          ...(plan.target.kind === 'position' && i === plan.files.length - 1 ? { untilPosition: plan.target.position } : {}),
-        });
-        results[i] = await restoreFile({ store: options.store, keys, out: options.out, staging }, entry, scan);
+        results[i] = await restoreFile({ store: options.store, keys, out: options.out, staging }, entry, scanFor(plan, i));
         logger.log('info', 'Restored binlog', { correlationId: entry.correlationId, binlog: entry.binlog.name, bytes: entry.binlog.size });
       }
     };
@@ -102,10 +97,14 @@ async function mkdirOut(out: string): Promise<void> {
   }
 }
 
-export async function runRestore(options: RestoreOptions): Promise<RestoreSummary> {
-  const started = Date.now();
-  const clock = options.clock ?? (() => new Date());
-  const logger = (options.logger ?? silentLogger).child({ store: options.store.url });
+export interface PreparedRestore {
+  source: string;
+  entries: ManifestEntry[];
+  plan: RestorePlan;
+}
+
+/** Plans from the manifest and checks every planned object is there, before anything is downloaded or written. */
+export async function prepareRestore(options: Omit<RestoreOptions, 'out' | 'apply'>): Promise<PreparedRestore> {
   const source = await chooseSource(options.store, options.source);
   const entries = await readEntries(options.store, source);
   const plan = planRestore({
@@ -121,6 +120,30 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
       });
     }
   }
+  return { source, entries, plan };
+}
+
+export function scanGoal(plan: RestorePlan): ScanGoal {
+  return { flavor: plan.files[0]?.source.flavor ?? 'mysql', from: plan.from, target: plan.target, targetGtids: plan.targetGtids };
+}
+
+/** The boundary scan of planned file `i`: the start position applies to the first file, a position target to the last. */
+export function scanFor(plan: RestorePlan, i: number): FileBoundaryScan {
+  return new FileBoundaryScan(scanGoal(plan), plan.files[i]!.binlog.name, {
+    ...(i === 0 && plan.fromPosition !== null ? { fromPosition: plan.fromPosition.position } : {}),
+    ...(plan.target.kind === 'position' && i === plan.files.length - 1 ? { untilPosition: plan.target.position } : {}),
+  });
+}
+
+export function emptyBoundaries(plan: RestorePlan): ReplayBoundaries {
+  return { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay' };
+}
+
+export async function runRestore(options: RestoreOptions): Promise<RestoreSummary> {
+  const started = Date.now();
+  const clock = options.clock ?? (() => new Date());
+  const logger = (options.logger ?? silentLogger).child({ store: options.store.url });
+  const { source, entries, plan } = await prepareRestore(options);
   await mkdirOut(options.out);
   const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, targetReached: null, durationMs: 0 };
   const staging = await createStaging(options.out).catch((err: unknown) => { throw outputError(err, options.out); });
@@ -130,10 +153,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
       summary.files.push({ name: entry.binlog.name, sequence: entry.binlog.sequence, bytes: entry.binlog.size, sha256: entry.binlog.sha256, status: restored[i]?.status ?? 'restored' });
       summary.bytes += entry.binlog.size;
     });
-    const goal: ScanGoal = { flavor: plan.files[0]?.source.flavor ?? 'mysql', from: plan.from, target: plan.target, targetGtids: plan.targetGtids };
-    const bounds = plan.files.length === 0
-      ? { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay' }
-      : replayBoundaries(goal, restored.map((r) => r.scan), plan.files.at(-1) === entries.at(-1));
+    const bounds = plan.files.length === 0 ? emptyBoundaries(plan) : replayBoundaries(scanGoal(plan), restored.map((r) => r.scan), plan.files.at(-1) === entries.at(-1));
     summary.targetReached = bounds.reached;
     if (bounds.apply) await writeReplay(options, plan, bounds, staging, summary, clock);
   } finally {

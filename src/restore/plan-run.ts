@@ -1,0 +1,75 @@
+/**
+ * `restore --plan-only`: what a restore would do, proven where the bytes decide it, with nothing written. The plan
+ * comes from the manifest (files, bytes, gaps, the archive's recoverable window); the first and the last planned
+ * binlogs are downloaded, authenticated and scanned in memory, because only their bytes say where replay starts and
+ * stops and whether a position is a transaction boundary. The binlogs in between are checked by the restore itself.
+ * This is what the operator's planning Job runs: a target outside the archive, a gap or a bad position fails here,
+ * before anything is applied.
+ */
+import { BatchKeys } from '../keys/batch-keys.ts';
+import type { Gap } from '../store/continuity.ts';
+import type { ManifestEntry } from '../store/manifest.ts';
+import type { FileScanResult } from './boundaries.ts';
+import { replayBoundaries } from './boundaries.ts';
+import { decodeEntry } from './restore-file.ts';
+import { type RestoreOptions, emptyBoundaries, prepareRestore, scanFor, scanGoal } from './restore-run.ts';
+
+export interface PlanSummary {
+  source: string;
+  files: { name: string; sequence: number; bytes: number }[];
+  bytes: number;
+  firstBinlog: string | null;
+  lastBinlog: string | null;
+  /** The archive's recoverable window for this source: first and last archived event times. */
+  window: { from: string | null; until: string | null };
+  gaps: Gap[];
+  /** Whether anything is to be replayed; the replay range (binlogs and offsets) when it is. */
+  apply: boolean;
+  replayFiles: string[];
+  startPosition: number | null;
+  stopPosition: number | null;
+  targetReached: string;
+  durationMs: number;
+}
+
+/** A binlog between the first and the last: replayed whole (the restore checks its bytes). */
+function wholeFile(entry: ManifestEntry): FileScanResult {
+  const last = entry.binlog.lastEventTime === null ? null : Math.floor(Date.parse(entry.binlog.lastEventTime) / 1000);
+  return { file: entry.binlog.name, start: 4, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: last, transactions: 0 };
+}
+
+export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): Promise<PlanSummary> {
+  const started = Date.now();
+  const { source, entries, plan } = await prepareRestore(options);
+  const files = plan.files;
+  let bounds = emptyBoundaries(plan);
+  if (files.length > 0) {
+    const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
+    try {
+      const scans = files.map(wholeFile);
+      for (const i of new Set([0, files.length - 1])) {
+        const scan = scanFor(plan, i);
+        await decodeEntry({ store: options.store, keys }, files[i]!, scan);
+        scans[i] = scan.finish();
+      }
+      bounds = replayBoundaries(scanGoal(plan), scans, files.at(-1) === entries.at(-1));
+    } finally {
+      keys.dispose();
+    }
+  }
+  return {
+    source,
+    files: files.map((e) => ({ name: e.binlog.name, sequence: e.binlog.sequence, bytes: e.binlog.size })),
+    bytes: files.reduce((n, e) => n + e.binlog.size, 0),
+    firstBinlog: files[0]?.binlog.name ?? null,
+    lastBinlog: files.at(-1)?.binlog.name ?? null,
+    window: { from: entries[0]?.binlog.firstEventTime ?? null, until: entries.at(-1)?.binlog.lastEventTime ?? null },
+    gaps: plan.gaps,
+    apply: bounds.apply,
+    replayFiles: bounds.apply ? files.slice(bounds.firstFile, bounds.lastFile + 1).map((e) => e.binlog.name) : [],
+    startPosition: bounds.apply ? bounds.startPosition : null,
+    stopPosition: bounds.apply ? bounds.stopPosition : null,
+    targetReached: bounds.reached,
+    durationMs: Date.now() - started,
+  };
+}
