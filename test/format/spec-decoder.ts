@@ -10,7 +10,9 @@ export interface SpecDecoded {
   header: Record<string, unknown>;
   headerDigest: Buffer;
   payloads: Buffer[];
-  trailer: { plaintextLength: bigint; frameCount: bigint; compressedLength: bigint; plaintextSha256: Buffer };
+  version: number;
+  /** Version 2 adds planningSha256 (docs/FORMAT.md 5.2); null in version 1. */
+  trailer: { plaintextLength: bigint; frameCount: bigint; compressedLength: bigint; plaintextSha256: Buffer; planningSha256: Buffer | null };
 }
 
 function lp(s: string): Buffer {
@@ -35,7 +37,8 @@ function gcmOpen(key: Buffer, nonce: Buffer, aad: Buffer, body: Buffer): Buffer 
 
 export function specDecode(object: Buffer, dek: Buffer): SpecDecoded {
   if (!object.subarray(0, 8).equals(Buffer.from('89424c41520d0a1a', 'hex'))) throw new Error('magic');
-  if (object.readUInt16BE(8) !== 1 || object.readUInt16BE(10) !== 0) throw new Error('version/flags');
+  const version = object.readUInt16BE(8);
+  if ((version !== 1 && version !== 2) || object.readUInt16BE(10) !== 0) throw new Error('version/flags');
   const n = object.readUInt32BE(12);
   const headerBytes = object.subarray(0, 16 + n);
   const header = JSON.parse(headerBytes.subarray(16).toString('utf8')) as Record<string, unknown>;
@@ -60,15 +63,18 @@ export function specDecode(object: Buffer, dek: Buffer): SpecDecoded {
       aad.writeBigUInt64BE(i, 58);
       const t = gcmOpen(K, nonce, aad, body);
       if (next !== object.length) throw new Error('trailing bytes');
+      if (t.length !== (version === 1 ? 56 : 88)) throw new Error('trailer length');
       return {
         header,
         headerDigest: H,
+        version,
         payloads,
         trailer: {
           plaintextLength: t.readBigUInt64BE(0),
           frameCount: t.readBigUInt64BE(8),
           compressedLength: t.readBigUInt64BE(16),
           plaintextSha256: t.subarray(24, 56),
+          planningSha256: version === 1 ? null : t.subarray(56, 88),
         },
       };
     }

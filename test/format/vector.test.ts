@@ -17,6 +17,9 @@ import {
   readOpensslPassFile,
   type ObjectIdentity,
 } from '../../src/format/index.ts';
+import { inspectBinlog } from '../../src/binlog/index.ts';
+import { canonicalPlanningJson, planningDigest, planningFieldsOf } from '../../src/restore/planning-fields.ts';
+import { KINGBUS } from '../support/archive.ts';
 import { collect, decodeBuffer } from './helpers.ts';
 import { identityBytes, specDecode } from './spec-decoder.ts';
 
@@ -78,6 +81,7 @@ test('native vector: intermediate values computed from the spec with node:crypto
     frameCount: 2n,
     compressedLength: 98n,
     plaintextSha256: Buffer.from(PLAINTEXT_SHA, 'hex'),
+    planningSha256: null,
   });
   const z = spawnSync('/usr/bin/zstd', ['-d', '-c', '-q'], { input: Buffer.concat(decoded.payloads) });
   assert.ok(z.stdout.equals(PLAINTEXT));
@@ -155,4 +159,60 @@ test('compat vector: salt, key check and HMAC computed from section 10 with node
   const zstdStream = Buffer.concat([d.update(object.subarray(16)), d.final()]);
   assert.equal(zstdStream.length, 98);
   assert.ok(spawnSync('/usr/bin/zstd', ['-d', '-c', '-q'], { input: zstdStream }).stdout.equals(PLAINTEXT));
+});
+
+const PD = '9efa93a276126694781eccbb9ac07b0c4797b5dc0c83f03cfa07cf86381bf859';
+
+test('planning digest vector: the documented PJ is what the archive derives from the fixture binlog, and PD its SHA-256', async () => {
+  const fields = planningFieldsOf(await inspectBinlog(KINGBUS[0]!));
+  assert.equal(canonicalPlanningJson(fields).toString('utf8'), block('planning-json'));
+  assert.equal(sha256(Buffer.from(block('planning-json'))), PD);
+  assert.equal(planningDigest(fields).toString('hex'), PD);
+});
+
+test('native v2 vector: decoded by our decoder and the spec decoder, with the documented planning digest', async () => {
+  const object = hexBlock('native-object-v2');
+  assert.equal(object.length, 794);
+  assert.equal(sha256(object), 'f60cf9abd5b5ef6b2ff20bf0a93e34f6ae96b1de0bbbdac84ef0c9bff1e8cce3');
+  const { plaintext, result } = await decodeBuffer(object, { dek: DEK, expected: IDENTITY });
+  assert.ok(plaintext.equals(PLAINTEXT));
+  assert.equal(result.formatVersion, 2);
+  assert.equal(result.planningSha256, PD);
+  assert.equal(result.headerSha256, '5077a923513a929a5885bbc83e30027bd146bc1b76ce1d84eb352a53cbcdb826');
+  const spec = specDecode(object, DEK);
+  assert.equal(spec.version, 2);
+  assert.equal(spec.trailer.planningSha256?.toString('hex'), PD);
+  assert.equal(spec.trailer.plaintextLength, 1120n);
+  assert.ok(spawnSync('/usr/bin/zstd', ['-d', '-c', '-q'], { input: Buffer.concat(spec.payloads) }).stdout.equals(PLAINTEXT));
+});
+
+test('native v2 vector: the encoder re-creates the documented bytes exactly', async () => {
+  const encoded = encodeObject({
+    source: [PLAINTEXT], dek: DEK, wrappedKey: Buffer.from('wrapped:test-vector'), key: { provider: 'local', keyId: 'test-key', keyVersion: '1' },
+    identity: IDENTITY, encryptionContext: { namespace: 'db', policy: 'nightly' }, segmentSize: 1024, level: 3, planningSha256: () => Buffer.from(PD, 'hex'),
+  });
+  assert.equal((await collect(encoded)).toString('hex'), hexBlock('native-object-v2').toString('hex'));
+});
+
+test('compat v2 vector: the encoder re-creates the documented sidecar, our decoder returns PD, and its HMAC follows section 10.4', async () => {
+  const encoded = encodeOpensslObject({ source: [PLAINTEXT], passphrase: Buffer.from('correct horse battery staple'), identity: IDENTITY, segmentSize: 1024, level: 3, planningSha256: () => Buffer.from(PD, 'hex') });
+  const object = await collect(encoded);
+  assert.ok(object.equals(hexBlock('compat-object')), 'the object bytes are those of version 1');
+  assert.equal((await encoded.result).sidecarBytes.toString(), `${block('compat-sidecar-v2')}\n`);
+  const passphrase = readOpensslPassFile(Buffer.from('correct horse battery staple\n'));
+  const decoded = decodeOpensslObject({ source: [object], sidecar: Buffer.from(block('compat-sidecar-v2')), passphrase, expected: IDENTITY, objectName: 'vector' });
+  await collect(decoded);
+  assert.equal((await decoded.result).planningSha256, PD);
+  const sidecar = JSON.parse(block('compat-sidecar-v2')) as Record<string, string | number>;
+  const LABEL = Buffer.from('binlog-archiver/openssl-compat/v1');
+  const M = pbkdf2Sync(Buffer.from('correct horse battery staple'), LABEL, 100000, 32, 'sha256');
+  const macKey = Buffer.from(hkdfSync('sha256', M, LABEL, Buffer.concat([Buffer.from('sidecar hmac\0'), identityBytes(IDENTITY)]), 32));
+  const suffix = Buffer.alloc(88);
+  suffix.writeBigUInt64BE(BigInt(object.length), 0);
+  suffix.writeBigUInt64BE(BigInt(sidecar.plaintextLength as number), 8);
+  Buffer.from(sidecar.plaintextSha256 as string, 'hex').copy(suffix, 16);
+  suffix.writeUInt32BE(sidecar.segmentSize as number, 48);
+  suffix.writeUInt32BE(sidecar.zstdLevel as number, 52);
+  Buffer.from(PD, 'hex').copy(suffix, 56);
+  assert.equal(createHmac('sha256', macKey).update(object).update(suffix).digest('hex'), sidecar.hmacSha256);
 });
