@@ -6,9 +6,11 @@
  * and its checksums agree.
  */
 import { type BinlogInfo, inspectBinlog, statRegularFile } from '../binlog/index.ts';
+import type fs from 'node:fs';
 import { ArchiverError } from '../errors.ts';
 import { type ObjectIdentity, encodeObject, encodeOpensslObject, parseSidecar, readHeader } from '../format/index.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
+import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { planningDigest, planningFieldsOf } from '../restore/planning-fields.ts';
 import { verifyStoredObject } from '../restore/stored-object.ts';
 import { objectKey, sidecarKey } from '../store/layout.ts';
@@ -18,9 +20,10 @@ import type { ResolvedArchiveOptions } from './archive-options.ts';
 import { binlogSource } from './binlog-source.ts';
 import { BinlogRun } from './binlog-state.ts';
 import { assertClosed } from './closed-check.ts';
+import { type StoredObject, storeCompatObject } from './archive-compat.ts';
 import { LostRace, racing, resolveConflict } from './concurrent-run.ts';
 import type { Candidate } from './discover.ts';
-import { planEncoding } from './encoding-plan.ts';
+import { type EncodingPlan, planEncoding } from './encoding-plan.ts';
 import { sha256File } from './file-hash.ts';
 
 export interface UploadStats {
@@ -98,37 +101,13 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
     if (plan.resumed) log.log('info', 'Resuming upload left by an interrupted run', { objectKey: key, discoveredAs });
     try {
       run.advance('encoding', { objectKey: key, format: options.format, resumed: plan.resumed });
-      const source = binlogSource({ path: candidate.path, before, accept: (info) => assertClosed(candidate, info),
-        onProgress: (bytes) => options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }) });
-      // The planning fields are bound to the object (v2 trailer, or the sidecar HMAC): known once the last byte was inspected.
-      const common = { source: source.chunks, identity: plan.identity, level: options.level, segmentSize: options.segmentSize, objectName: store.describe(key),
-        planningSha256: () => planningDigest(planningFieldsOf(source.info())) };
-      const encoded = plan.dek !== null && plan.wrapped !== null
-        ? encodeObject({ ...common, dek: plan.dek, wrappedKey: plan.wrapped, encryptionContext: plan.context,
-          key: { provider: ctx.keys.provider().kind, keyId: plan.keyId, ...(plan.keyVersion === null ? {} : { keyVersion: plan.keyVersion }) } })
-        : encodeOpensslObject({ ...common, passphrase: ctx.keys.passphrase().passphrase, key: { provider: 'passphrase', keyId: plan.keyId } });
-      let stored: PutResult;
-      try {
-        stored = await racing(store.put(key, encoded, { resumable: true, resumeMeta: plan.resumeMeta }));
-      } catch (err) {
-        // The binlog's own problem (not a binlog, corrupt, growing) is the error to report, not the encoder's wrapper.
-        throw source.failure() ?? err;
-      }
-      const result = await encoded.result;
-      if (stored.sha256 !== result.objectSha256 || stored.size !== result.objectLength) {
-        throw new ArchiverError('EVERIFY', `${store.describe(key)} holds other bytes than were produced (sha256 ${stored.sha256} != ${result.objectSha256})`);
-      }
-      const info = source.info();
-      let sidecar: string | null = null;
-      if ('sidecarBytes' in result) {
-        sidecar = sidecarKey(key);
-        await racing(store.put(sidecar, once(result.sidecarBytes)));
-      }
+      const written = plan.dek === null ? await storeCompatObject({ ctx, candidate, key, plan, before }) : await storeGcmObject({ ctx, candidate, key, plan, before });
+      const { stored, info } = written;
       run.advance('stored', { objectBytes: stored.size });
-      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: 'formatVersion' in result ? result.formatVersion : 1, sidecarKey: sidecar };
+      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: written.formatVersion, sidecarKey: written.sidecar };
       const keyRef: ManifestEntry['key'] = { provider: plan.dek !== null ? ctx.keys.provider().kind : 'passphrase', keyId: plan.keyId, keyVersion: plan.keyVersion,
         wrappedDek: plan.wrapped?.toString('base64') ?? null, context: plan.context };
-      const entry = entryFor(ctx, plan.identity, candidate, info, result.plaintextSha256, object, keyRef);
+      const entry = entryFor(ctx, written.identity, candidate, info, written.plaintextSha256, object, keyRef);
       await racing(writeEntry(store, entry));
       run.advance('manifested');
       log.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: stored.size, resumed: plan.resumed, upload: uploadStats(stored) });
@@ -148,9 +127,35 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
         err = resolved;
       }
     }
-    if (run.stage !== 'failed') run.advance('failed', { code: (err as ArchiverError).code, error: (err as Error).message });
+    // A failure of the run's own key is logged once by archive-run.ts, not as this binlog's.
+    if (run.stage !== 'failed' && !isBatchKeyFailure(err)) run.advance('failed', { code: (err as ArchiverError).code, error: (err as Error).message });
     throw err;
   }
+}
+
+/** Encodes the binlog under the plan's data key (native format) and stores the object. */
+async function storeGcmObject(options: { ctx: BatchContext; candidate: Candidate; key: string; plan: EncodingPlan; before: fs.Stats }): Promise<StoredObject> {
+  const { ctx, candidate, key, plan, before } = options;
+  const { store } = ctx.options;
+  if (plan.dek === null || plan.wrapped === null) throw new ArchiverError('EINTERNAL', `no data key planned for ${store.describe(key)}`);
+  const source = binlogSource({ path: candidate.path, before, accept: (info) => assertClosed(candidate, info),
+    onProgress: (bytes) => ctx.options.onProgress?.({ binlog: candidate.name, bytes, total: before.size }) });
+  // The planning fields are bound to the object (v2 trailer): known once the last byte was inspected.
+  const encoded = encodeObject({ source: source.chunks, identity: plan.identity, level: ctx.options.level, segmentSize: ctx.options.segmentSize, objectName: store.describe(key),
+    planningSha256: () => planningDigest(planningFieldsOf(source.info())), dek: plan.dek, wrappedKey: plan.wrapped, encryptionContext: plan.context,
+    key: { provider: ctx.keys.provider().kind, keyId: plan.keyId, ...(plan.keyVersion === null ? {} : { keyVersion: plan.keyVersion }) } });
+  let stored: PutResult;
+  try {
+    stored = await racing(store.put(key, encoded, { resumable: true, resumeMeta: plan.resumeMeta }));
+  } catch (err) {
+    // The binlog's own problem (not a binlog, corrupt, growing) is the error to report, not the encoder's wrapper.
+    throw source.failure() ?? err;
+  }
+  const result = await encoded.result;
+  if (stored.sha256 !== result.objectSha256 || stored.size !== result.objectLength) {
+    throw new ArchiverError('EVERIFY', `${store.describe(key)} holds other bytes than were produced (sha256 ${stored.sha256} != ${result.objectSha256})`);
+  }
+  return { stored, info: source.info(), identity: plan.identity, plaintextSha256: result.plaintextSha256, sidecar: null, formatVersion: result.formatVersion };
 }
 
 /**

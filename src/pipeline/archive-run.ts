@@ -6,6 +6,7 @@
 import { inspectBinlog } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
+import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { rebuildIndex } from '../store/manifest.ts';
 import type { ObjectStore, StoreRequestStats } from '../store/object-store.ts';
@@ -111,6 +112,7 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
     const index = await rebuildIndex(options.store, source, options.clock());
     summary.gaps = findGaps(index.entries);
   } catch (err) {
+    if (isBatchKeyFailure(err)) logger.log('error', 'Key provider failed', { code: err.code, error: err.message });
     throw withRequestStats(err, requestsSince(options.store, requestsBefore));
   } finally {
     keys.dispose();
