@@ -180,6 +180,8 @@ export async function createTarget(ctx: TargetContext): Promise<FuzzTarget> {
       const args = `--store file://$PWD/store --key file://$PWD/keys/${keyNames[a.format]} --source ${a.source}`;
       return Promise.resolve({
         dir, steps,
+        // verify, restore, and maybe the CLI: each may take up to the case timeout.
+        stages: cli === '' ? 2 : 3,
         rerun: ['cd files', `${process.execPath} ${BIN} verify ${args}`, `${process.execPath} ${BIN} restore ${args} --out $PWD/${OUT_PARENT}/out-again`],
         run: async () => (changed ? judgeStore(c) : { verdict: 'unchanged', cls: 'unchanged', detail: '' }),
       });

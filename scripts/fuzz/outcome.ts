@@ -86,6 +86,8 @@ export interface PreparedCase {
   steps: string[];
   /** Commands that replay the case by hand from the reproducer's files (paths relative to its `files/`). */
   rerun: string[];
+  /** How many steps of the case may each take up to the case timeout (default 1). */
+  stages?: number;
   run(): Promise<CaseResult>;
 }
 

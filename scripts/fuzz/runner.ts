@@ -106,17 +106,24 @@ function runWorker(o: RunOptions, input: WorkerInput, counts: TargetCounts): Pro
     };
     arm(SETUP_TIMEOUT_MS);
     worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') ready = true;
-      else if (m.type === 'start') current = m;
-      else if (m.type === 'done') {
-        current = null;
-        record(counts, { index: m.index, verdict: m.verdict, cls: m.cls, reproducer: m.reproducer });
-        o.onCase?.(counts);
-      } else {
-        finish(m.next);
-        return;
+      switch (m.type) {
+        case 'ready':
+          ready = true;
+          arm(o.caseTimeoutMs); // preparing the first case
+          break;
+        case 'start':
+          current = m;
+          arm(o.caseTimeoutMs * m.stages);
+          break;
+        case 'done':
+          current = null;
+          record(counts, { index: m.index, verdict: m.verdict, cls: m.cls, reproducer: m.reproducer });
+          o.onCase?.(counts);
+          arm(o.caseTimeoutMs); // preparing the next case
+          break;
+        case 'end':
+          finish(m.next);
       }
-      arm(o.caseTimeoutMs);
     });
     worker.on('error', (err: Error) => lose('crash', `uncaught ${err.name}`, err.stack ?? err.message));
     worker.on('exit', (code) => lose('crash', 'worker exit', `the worker exited with code ${code}`));

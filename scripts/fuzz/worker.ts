@@ -24,7 +24,7 @@ export interface WorkerInput {
 
 export type WorkerMessage =
   | { type: 'ready' }
-  | { type: 'start'; index: number; dir: string; steps: string[]; rerun: string[] }
+  | { type: 'start'; index: number; dir: string; steps: string[]; rerun: string[]; stages: number }
   | { type: 'done'; index: number; verdict: string; cls: string; reproducer: string | null }
   | { type: 'end'; next: number };
 
@@ -42,7 +42,7 @@ async function main(input: WorkerInput): Promise<void> {
   let index = input.from;
   for (; index < input.to && Date.now() < input.deadline; index++) {
     const c = await target.prepare(index);
-    post({ type: 'start', index, dir: c.dir, steps: c.steps, rerun: c.rerun });
+    post({ type: 'start', index, dir: c.dir, steps: c.steps, rerun: c.rerun, stages: c.stages ?? 1 });
     const result = await c.run();
     const reproducer = FAILURES.has(result.verdict)
       ? writeReproducer(input.outDir, { target: input.target, seed: input.seed, index, steps: c.steps }, result, c.dir, c.rerun)

@@ -17,7 +17,7 @@ const SEED = 20240917;
 const OUT = path.join(REPO_ROOT, 'fuzz-out');
 
 function options(target: RunOptions['target'], maxCases: number, outDir: string): RunOptions {
-  return { target, seed: SEED, seconds: 600, firstCase: 0, maxCases, caseTimeoutMs: 15_000, cliEvery: 20, outDir };
+  return { target, seed: SEED, seconds: 600, firstCase: 0, maxCases, caseTimeoutMs: 15_000, cliEvery: 15, outDir };
 }
 
 function assertClean(c: TargetCounts, cases: number): void {
@@ -56,7 +56,7 @@ describe('fuzzing, fixed seed', () => {
   });
 
   it('objects: mutated objects, sidecars and manifest entries are refused with a typed error, never accepted', async () => {
-    const c = await runTarget(options('objects', 80, OUT));
-    assertClean(c, 80);
+    const c = await runTarget(options('objects', 60, OUT));
+    assertClean(c, 60);
   });
 });
