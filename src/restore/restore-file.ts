@@ -16,7 +16,7 @@ import type { BatchKeys } from '../keys/batch-keys.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { FileBoundaryScan, FileScanResult } from './boundaries.ts';
-import { planningFieldsOf, planningMismatches } from './planning-fields.ts';
+import { planningDigestMismatch, planningFieldsOf, planningMismatches } from './planning-fields.ts';
 import { openStoredObject } from './stored-object.ts';
 
 export interface RestoredFile {
@@ -136,6 +136,8 @@ export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys }, 
   const info = inspector.finish();
   // The plan was made from the entry's planning fields: if the bytes disagree, the plan may be wrong.
   const mismatches = planningMismatches(entry, planningFieldsOf(info));
+  const unbound = planningDigestMismatch(entry, result.planningSha256);
+  if (unbound !== null) mismatches.push(unbound);
   if (mismatches.length > 0) {
     throw new ArchiverError('EVERIFY', `the manifest entry of ${name} disagrees with its archived bytes (${objectName}): ${mismatches.join('; ')}`, {
       hint: 'the entry was edited or damaged, so the restore plan cannot be trusted: run `binlog-archiver verify`; nothing was replayed',
