@@ -59,6 +59,23 @@ describe('format versions', () => {
     });
   }
 
+  it('an object adopted after its entry was lost keeps the version its header says, and verifies', async () => {
+    const { dir } = binlogDir(KINGBUS.slice(0, 2), 'mysql-bin');
+    const work = tempDir();
+    const key = newKeyUrl(work);
+    const storeDir = path.join(work, 'store');
+    const store = `file://${storeDir}`;
+    const args = ['archive', '--binlog-dir', dir, '--store', store, '--key', key, '--source', 'db1', '--json'];
+    assert.equal((await runCli(args)).code, 0);
+    const entryFile = path.join(storeDir, 'manifest/db1', listFiles(path.join(storeDir, 'manifest/db1'))[1]!);
+    fs.rmSync(entryFile);
+    const again = await runCli(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Adopted archived binlog/);
+    assert.equal((JSON.parse(fs.readFileSync(entryFile, 'utf8')) as { object: { formatVersion: number } }).object.formatVersion, 2);
+    assert.equal((await verify(store, key)).code, 0);
+  });
+
   for (const [format, newKey] of [['gcm', newKeyUrl], ['openssl-aes-256-cbc', newPassphraseUrl]] as const) {
     it(`archive writes version 2 (${format}): the digest authenticated, an edited entry named, a tampered trailer or sidecar digest EAUTH`, async () => {
       const { dir } = binlogDir(KINGBUS.slice(0, 2), 'mysql-bin');
