@@ -8,14 +8,14 @@
 import { type BinlogInfo, inspectBinlog, statRegularFile } from '../binlog/index.ts';
 import type fs from 'node:fs';
 import { ArchiverError } from '../errors.ts';
-import { type ObjectIdentity, encodeObject, encodeOpensslObject, parseSidecar, readHeader } from '../format/index.ts';
+import { type ObjectIdentity, encodeObject, parseSidecar, readHeader } from '../format/index.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
 import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { planningDigest, planningFieldsOf } from '../restore/planning-fields.ts';
 import { verifyStoredObject } from '../restore/stored-object.ts';
 import { objectKey, sidecarKey } from '../store/layout.ts';
 import { type ManifestEntry, ENTRY_SCHEMA, readEntry, writeEntry } from '../store/manifest.ts';
-import { type PutResult, once, readAll } from '../store/object-store.ts';
+import { type PutResult, readAll } from '../store/object-store.ts';
 import type { ResolvedArchiveOptions } from './archive-options.ts';
 import { binlogSource } from './binlog-source.ts';
 import { BinlogRun } from './binlog-state.ts';
@@ -159,6 +159,19 @@ async function storeGcmObject(options: { ctx: BatchContext; candidate: Candidate
 }
 
 /**
+ * An openssl-format object without its sidecar: stored by a version that wrote the object first and killed
+ * before the sidecar. Without the sidecar nothing authenticates it or tells its identity, so it can neither be
+ * adopted nor re-produced; it is never overwritten. A person checks it and moves it aside (docs/STORAGE.md).
+ */
+function orphanWithoutSidecar(ctx: BatchContext, candidate: Candidate, key: string): ArchiverError {
+  const { store } = ctx.options;
+  return new ArchiverError('ECONFLICT', `${store.describe(key)} exists without its sidecar ${store.describe(sidecarKey(key))} and without a manifest entry (left by an interrupted run of an older version); it cannot be authenticated, and is never overwritten`, {
+    hint: `check it (openssl enc -d -aes-256-cbc -pbkdf2 -iter 100000 -pass file:KEY -in OBJECT | zstd -d | sha256sum must print the SHA-256 of ${candidate.path}), then move the object aside and run again: the binlog is archived afresh`,
+    context: { object: key, binlog: candidate.name },
+  });
+}
+
+/**
  * An earlier run stored the object but died before writing its entry. The object was encrypted under that
  * run's data key and identity, which its header (or sidecar) records: decode it fully, and adopt it only if
  * it holds exactly this binlog; anything else is a conflict left for a person.
@@ -182,6 +195,7 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
     earlier = header.identity;
     keyRef = { provider: header.key.provider, keyId: header.key.keyId, keyVersion: header.key.keyVersion ?? null, wrappedDek: header.wrappedKey.toString('base64'), context: header.encryptionContext };
   } else {
+    if ((await store.head(sidecar)) === undefined) throw orphanWithoutSidecar(ctx, candidate, key);
     earlier = parseSidecar(await readAll(store, sidecar), { object: store.describe(sidecar) }).identity;
     keyRef = { provider: 'passphrase', keyId: keys.passphrase().keyId, keyVersion: null, wrappedDek: null, context: {} };
   }
