@@ -11,11 +11,7 @@ import { type ArchiveSummary, runArchive } from '../pipeline/archive-run.ts';
 import { openArchiveKey } from '../keys/batch-keys.ts';
 import { warnIfKeyFileExposed } from '../keys/key-file-mode.ts';
 import { parseKeyProviderUrl } from '../keys/open-key-provider.ts';
-import type { ApplyTarget } from '../restore/apply.ts';
-import { runRestore } from '../restore/restore-run.ts';
-import { parsePosition, type RestoreTarget, type StartPosition } from '../restore/target.ts';
 import { runVerify } from '../restore/verify-run.ts';
-import { parseTime } from '../time.ts';
 import { encodeReport, reportFromSummary } from '../controller/run-report.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../format/constants.ts';
@@ -23,9 +19,9 @@ import { openStore } from '../store/open-store.ts';
 import { integer, optional, parse, required } from './args.ts';
 import { type Io, errorJson, mib, printError, progressLine } from './output.ts';
 
-const common = { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } as const;
+export const common = { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } as const;
 
-function logger(io: Io, quiet: boolean) {
+export function logger(io: Io, quiet: boolean): Logger {
   return createLogger({ write: io.stderr, level: quiet ? 'warn' : 'info' });
 }
 
@@ -33,19 +29,19 @@ function logger(io: Io, quiet: boolean) {
  * The --key URL checked before the store is touched (usage errors first), and a local key or passphrase file
  * other users can read warned about, not refused (key-file-mode.ts).
  */
-function checkKeyUrl(keyUrl: string, log: Logger): void {
+export function checkKeyUrl(keyUrl: string, log: Logger): void {
   const parsed = parseKeyProviderUrl(keyUrl);
   if (parsed.kind === 'file') warnIfKeyFileExposed(parsed.path, log);
 }
 
-function print(io: Io, json: boolean, summary: unknown, human: () => string): void {
+export function print(io: Io, json: boolean, summary: unknown, human: () => string): void {
   io.stdout(json ? `${JSON.stringify(summary, null, 2)}\n` : human());
 }
 
 export const USAGE = {
   inspect: 'binlog-archiver inspect FILE... [--json]',
   archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--segment-size BYTES] [--source NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
-  restore: 'binlog-archiver restore --store URL --key URL --out DIR [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--apply-host H --apply-port P --apply-user-file F --apply-password-file F] [--json]',
+  restore: 'binlog-archiver restore --store URL --key URL (--out DIR | --plan-only) [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--apply-host H --apply-port P --apply-user-file F --apply-password-file F] [--json] [--summary-file FILE]',
   verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
 };
 
@@ -120,84 +116,6 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     `archived ${summary.archived}, skipped ${summary.skipped}, adopted ${summary.adopted} binlog(s) of ${summary.source ?? '(none)'}: ${mib(summary.bytes)} -> ${mib(summary.objectBytes)}` +
     `${summary.gaps.length > 0 ? `; ${summary.gaps.length} gap(s): ${summary.gaps.map((g) => g.detail).join('; ')}` : ''}\n`);
   return 0;
-}
-
-/** `--X-file F --X-position N` as a pair: both or neither. */
-function filePosition(values: Record<string, unknown>, prefix: 'from' | 'until'): StartPosition | undefined {
-  const file = optional(values, `${prefix}-file`);
-  const position = optional(values, `${prefix}-position`);
-  if (file === undefined && position === undefined) return undefined;
-  if (file === undefined || position === undefined) {
-    throw new ArchiverError('EUSAGE', `restore: --${prefix}-file and --${prefix}-position go together`, { hint: `usage: ${USAGE.restore}` });
-  }
-  return { file, position: parsePosition(`--${prefix}-position`, position) };
-}
-
-/** --apply-host H [--apply-port P] --apply-user-file F --apply-password-file F: all or none. */
-function applyTarget(values: Record<string, unknown>): ApplyTarget | undefined {
-  const host = optional(values, 'apply-host');
-  const userFile = optional(values, 'apply-user-file');
-  const passwordFile = optional(values, 'apply-password-file');
-  const port = integer('restore', values, 'apply-port', { min: 1, max: 65535 }) ?? 3306;
-  if (host === undefined && userFile === undefined && passwordFile === undefined) return undefined;
-  if (host === undefined || userFile === undefined || passwordFile === undefined) {
-    throw new ArchiverError('EUSAGE', 'restore: --apply-host, --apply-user-file and --apply-password-file go together', { hint: 'credentials come from files (mounted Secrets), never from the command line' });
-  }
-  return { host, port, userFile, passwordFile };
-}
-
-function restoreTarget(values: Record<string, unknown>): RestoreTarget {
-  const until = optional(values, 'until');
-  const untilGtid = optional(values, 'until-gtid');
-  const untilPosition = filePosition(values, 'until');
-  if ([until, untilGtid, untilPosition].filter((v) => v !== undefined).length > 1) {
-    throw new ArchiverError('EUSAGE', 'restore: give either --until or --until-gtid or --until-file/--until-position, not several', { hint: `usage: ${USAGE.restore}` });
-  }
-  if (until !== undefined) return { kind: 'time', until: parseTime(until, '--until') };
-  if (untilGtid !== undefined) return { kind: 'gtid', text: untilGtid };
-  if (untilPosition !== undefined) return { kind: 'position', ...untilPosition };
-  return { kind: 'latest' };
-}
-
-export async function restoreCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parse('restore', argv, {
-    ...common, store: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, source: { type: 'string' },
-    'from-gtid': { type: 'string' }, until: { type: 'string' }, 'until-gtid': { type: 'string' }, 'accept-gaps': { type: 'boolean' },
-    'from-file': { type: 'string' }, 'from-position': { type: 'string' }, 'until-file': { type: 'string' }, 'until-position': { type: 'string' },
-    'apply-host': { type: 'string' }, 'apply-port': { type: 'string' }, 'apply-user-file': { type: 'string' }, 'apply-password-file': { type: 'string' },
-  }, USAGE.restore);
-  const source = optional(values, 'source');
-  const fromGtid = optional(values, 'from-gtid');
-  const fromPosition = filePosition(values, 'from');
-  const apply = applyTarget(values);
-  const log = logger(io, values.quiet === true);
-  const store = openStore(required('restore', values, 'store', USAGE.restore));
-  const keyUrl = required('restore', values, 'key', USAGE.restore);
-  const out = required('restore', values, 'out', USAGE.restore);
-  const target = restoreTarget(values);
-  checkKeyUrl(keyUrl, log);
-  const summary = await runRestore({
-    ...(apply === undefined ? {} : { apply }),
-    ...(fromPosition === undefined ? {} : { fromPosition }),
-    store, keyUrl, out, target,
-    acceptGaps: values['accept-gaps'] === true,
-    ...(source === undefined ? {} : { source }),
-    ...(fromGtid === undefined ? {} : { fromGtid }),
-    logger: log,
-  });
-  print(io, values.json === true, { ok: true, ...summary }, () =>
-    `restored ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.out}\n` +
-    (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | ${replayClient(summary.replayCommand)}\n`) +
-    (summary.appliedTo === null ? '' : `applied to ${summary.appliedTo}\n`));
-  return 0;
-}
-
-/**
- * The client replay.sh pipes into: replay-script.ts chooses it by flavour, as it chooses the tool that leads the
- * command (mariadb-binlog | mariadb, mysqlbinlog | mysql). Read from the command until the summary carries it.
- */
-function replayClient(command: readonly string[]): string {
-  return command[0] === 'mariadb-binlog' ? 'mariadb' : 'mysql';
 }
 
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {

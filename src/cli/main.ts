@@ -2,7 +2,8 @@
 import { ArchiverError } from '../errors.ts';
 import fs from 'node:fs';
 import { encodeReport, reportFromError } from '../controller/run-report.ts';
-import { archiveCommand, inspectCommand, restoreCommand, USAGE, verifyCommand } from './commands.ts';
+import { archiveCommand, inspectCommand, USAGE, verifyCommand } from './commands.ts';
+import { restoreCommand, restoreFailureReport } from './restore-command.ts';
 import { CONTROLLER_USAGE } from '../controller/options.ts';
 import { AGENT_USAGE } from '../agent/defaults.ts';
 import { type Io, errorJson, printError, processIo, redactingIo } from './output.ts';
@@ -21,14 +22,18 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
 
 const USAGES: Record<string, string> = { ...USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
 
-/** `archive --summary-file F` writes its report on failure too, so the operator learns why the Job failed. */
+/** `archive` and `restore --summary-file F` write their report on failure too, so the operator learns why the Job failed. */
 function writeFailureReport(command: string, argv: string[], err: unknown): void {
-  if (command !== 'archive') return;
+  if (command !== 'archive' && command !== 'restore') return;
   const i = argv.findIndex((a) => a === '--summary-file' || a.startsWith('--summary-file='));
   const arg = argv[i];
   const file = arg === undefined ? undefined : arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
   if (file === undefined || file === '') return;
   try {
+    if (command === 'restore') {
+      fs.writeFileSync(file, restoreFailureReport(err, argv));
+      return;
+    }
     const stats = err instanceof ArchiverError ? (err.context.storeRequests as StoreRequestStats | undefined) : undefined;
     fs.writeFileSync(file, encodeReport(reportFromError(errorJson(err), null, stats)));
   } catch {

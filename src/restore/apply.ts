@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
+import { replayClient } from './replay-script.ts';
 
 export interface ApplyTarget {
   host: string;
@@ -47,7 +48,7 @@ export async function applyReplay(options: { flavor: 'mysql' | 'mariadb'; comman
   fs.writeFileSync(optionFile, `[client]\nhost=${options.target.host}\nport=${options.target.port}\nuser=${user}\npassword=${password}\nprotocol=TCP\n`, { mode: 0o600 });
   try {
     const [tool = '', ...args] = options.command;
-    const client = options.flavor === 'mariadb' ? 'mariadb' : 'mysql';
+    const client = replayClient(options.command);
     const replay = run(process.env.BINLOG_TOOL ?? tool, args, { cwd: options.dir });
     const apply = run(process.env.MYSQL_CLIENT_BIN ?? client, [`--defaults-extra-file=${optionFile}`, '--batch'], { cwd: options.dir, stdin: replay.child.stdout ?? undefined });
     if (replay.child.stdout !== null && apply.child.stdin !== null) replay.child.stdout.pipe(apply.child.stdin);

@@ -55,4 +55,23 @@ describe('restore --plan-only', () => {
       (err: Error & { code?: string }) => err.code === 'EGAP' && /holds mysql-bin\.000001 \.\. mysql-bin\.000003, events from 2018-10-17T08:09:49\.000Z to 2018-10-17T08:09:52\.000Z/.test(err.message));
     assert.equal(fs.existsSync(path.join(process.cwd(), 'replay.sh')), false);
   });
+
+  it('the CLI prints the plan and leaves it, or the refusal, in --summary-file (the termination message)', async () => {
+    const work = tempDir();
+    const summary = path.join(work, 'summary.json');
+    const ok = await runCli(['restore', '--store', storeUrl, '--key', key, '--plan-only', '--until-gtid', `${U}:1-11805`, '--summary-file', summary, '--json', '-q']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const printed = JSON.parse(ok.stdout) as { ok: boolean; plan: { replayFiles: string[]; stopPosition: number } };
+    const report = JSON.parse(fs.readFileSync(summary, 'utf8')) as { ok: boolean; kind: string; replayFiles: string[]; stopPosition: number };
+    assert.deepEqual([report.ok, report.kind, report.replayFiles, report.stopPosition], [true, 'plan', printed.plan.replayFiles, printed.plan.stopPosition]);
+    assert.deepEqual(fs.readdirSync(work), ['summary.json']);
+    const past = await runCli(['restore', '--store', storeUrl, '--key', key, '--plan-only', '--until', '2030-01-01T00:00:00Z', '--summary-file', summary, '-q']);
+    assert.equal(past.code, 1);
+    const refusal = JSON.parse(fs.readFileSync(summary, 'utf8')) as { ok: boolean; kind: string; error: { code: string; message: string } };
+    assert.deepEqual([refusal.ok, refusal.kind, refusal.error.code], [false, 'plan', 'EGAP']);
+    assert.match(refusal.error.message, /events from 2018-10-17T08:09:49\.000Z to 2018-10-17T08:09:52\.000Z/);
+    const both = await runCli(['restore', '--store', storeUrl, '--key', key, '--plan-only', '--out', work]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--plan-only writes and applies nothing/);
+  });
 });
