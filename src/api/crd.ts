@@ -18,7 +18,7 @@ interface PrinterColumn {
   priority?: number;
 }
 
-interface KindDefinition {
+export interface KindDefinition {
   kind: string;
   plural: string;
   singular: string;
@@ -60,7 +60,8 @@ export const KINDS: readonly KindDefinition[] = [
   },
 ];
 
-function rootSchema(def: KindDefinition): JSONSchemaProps {
+/** The whole object's schema (apiVersion, kind, metadata, spec, status) of a kind, as in its CRD. */
+export function rootSchema(def: KindDefinition): JSONSchemaProps {
   return {
     description: def.description,
     type: 'object',
@@ -94,6 +95,12 @@ export function buildCrd(def: KindDefinition): Record<string, unknown> {
       }],
     },
   };
+}
+
+export function kindDefinition(kind: 'BinlogArchivePolicy' | 'BinlogRestore'): KindDefinition {
+  const def = KINDS.find((k) => k.kind === kind);
+  if (def === undefined) throw new Error(`unknown kind ${kind}`);
+  return def;
 }
 
 /** File name under crds/ for each CRD, as kubebuilder names them. */

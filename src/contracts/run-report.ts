@@ -5,8 +5,27 @@
  * sides cannot drift. The report stays under the limit however many binlogs a run archived: counts, the first and
  * last binlog, and at most three gap details, cut to fit.
  */
-import type { ArchiveSummary } from '../pipeline/archive-run.ts';
-import type { StoreRequestStats } from '../store/object-store.ts';
+
+/** What the report is made from: the fields of pipeline's ArchiveSummary it reads (structural, so no import of it). */
+export interface ArchiveSummaryFields {
+  source: string | null;
+  batchId: string;
+  binlogs: ReadonlyArray<{ binlog: string; sequence: number; status: string; bytes: number; lastEventTime: string | null; lastGtid: string | null }>;
+  archived: number;
+  skipped: number;
+  adopted: number;
+  objectBytes: number;
+  activeBinlog: string | null;
+  gaps: ReadonlyArray<{ detail: string }>;
+  durationMs: number;
+  storeRequests: StoreRequestStats | null;
+}
+
+/** Requests a store sent and retried (src/store's StoreRequestStats, structurally). */
+export interface StoreRequestStats {
+  requests: number;
+  retries: Record<string, number>;
+}
 
 export const TERMINATION_MESSAGE_MAX = 4096;
 export const REPORT_SCHEMA = 'binlog-archiver.dev/run-report/v1';
@@ -46,11 +65,11 @@ export interface RunReport {
   error: { code: string; message: string; hint?: string } | null;
 }
 
-function row(r: ArchiveSummary['binlogs'][number] | undefined): ReportBinlog | null {
+function row(r: ArchiveSummaryFields['binlogs'][number] | undefined): ReportBinlog | null {
   return r === undefined ? null : { binlog: r.binlog, sequence: r.sequence, lastEventTime: r.lastEventTime, lastGtid: r.lastGtid };
 }
 
-export function reportFromSummary(s: ArchiveSummary): RunReport {
+export function reportFromSummary(s: ArchiveSummaryFields): RunReport {
   const done = s.binlogs.filter((b) => b.status !== 'skipped');
   return {
     schema: REPORT_SCHEMA, ok: true, source: s.source, batchId: s.batchId, archived: s.archived, skipped: s.skipped, adopted: s.adopted,
@@ -107,9 +126,9 @@ export function parseTerminationMessage(text: string | undefined): RunReport | u
     const parsed = JSON.parse(text) as Partial<RunReport>;
     if (parsed.schema === REPORT_SCHEMA && typeof parsed.ok === 'boolean') return parsed as RunReport;
     // `archive --json` without --summary-file prints the whole summary (or {ok:false,error}) on stdout.
-    const legacy = parsed as { ok?: boolean; error?: { code: string; message: string; hint?: string } } & Partial<ArchiveSummary>;
+    const legacy = parsed as { ok?: boolean; error?: { code: string; message: string; hint?: string } } & Partial<ArchiveSummaryFields>;
     if (legacy.ok === false && legacy.error !== undefined) return reportFromError(legacy.error);
-    if (legacy.ok === true && Array.isArray(legacy.binlogs)) return reportFromSummary(legacy as ArchiveSummary);
+    if (legacy.ok === true && Array.isArray(legacy.binlogs)) return reportFromSummary(legacy as ArchiveSummaryFields);
   } catch { /* not JSON: a log tail */ }
   // The CLI's last words on stderr: "binlog-archiver: error EKEYUNAVAILABLE: ...".
   const said = /error (E[A-Z]+): ([^\n]*)/.exec(text);

@@ -10,7 +10,7 @@
  * binlog.archiver.dev/agent-port, else the sidecar's port).
  */
 import http from 'node:http';
-import type { AgentBinlog, AgentState as FullAgentState } from '../agent/contract.ts';
+import type { AgentBinlog, AgentState as FullAgentState } from '../contracts/agent.ts';
 import { GROUP } from '../api/crd.ts';
 import type { Logger } from '../logger.ts';
 import type { ControllerMetrics } from '../metrics/metrics.ts';

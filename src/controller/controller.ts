@@ -12,6 +12,7 @@ import { EventRecorder } from './events.ts';
 import { isArchiveJob, jobNameOfPod, ownerPolicy } from './jobs.ts';
 import type { KubeClient } from './kube/client.ts';
 import { Informer } from './kube/informer.ts';
+import { parseJob, parsePod, parsePolicy } from './kube/kinds.ts';
 import { JOBS, PODS, POLICIES, type Job, type Pod, type Policy, collectionPath, keyOf } from './kube/resources.ts';
 import { LeaderElector } from './leader.ts';
 import { CONTROLLER_NAME, Reconciler, type ReconcileSettings, isJobPod } from './reconciler.ts';
@@ -114,10 +115,10 @@ export class Controller {
     this.#d = { ...deps, timers };
     const { client, logger } = deps;
     const ns = settings.namespace;
-    this.policies = new Informer<Policy>({ name: 'policies', client, path: collectionPath(POLICIES, ns), transform: slimPolicy, logger, timers });
-    this.pods = new Informer<Pod>({ name: 'pods', client, path: collectionPath(PODS, ns), transform: slimPod, logger, timers });
+    this.policies = new Informer<Policy>({ name: 'policies', client, path: collectionPath(POLICIES, ns), parse: parsePolicy, transform: slimPolicy, logger, timers });
+    this.pods = new Informer<Pod>({ name: 'pods', client, path: collectionPath(PODS, ns), parse: parsePod, transform: slimPod, logger, timers });
     this.jobs = new Informer<Job>({
-      name: 'jobs', client, path: collectionPath(JOBS, ns), transform: slimJob, logger, timers,
+      name: 'jobs', client, path: collectionPath(JOBS, ns), parse: parseJob, transform: slimJob, logger, timers,
       labelSelector: `${LABEL.component}=archive,${LABEL.managedBy}=binlog-archiver-operator`,
     });
     this.#events = new EventRecorder({ client, controller: CONTROLLER_NAME, instance: settings.identity, logger, metrics: deps.metrics, timers });

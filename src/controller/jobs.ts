@@ -1,8 +1,9 @@
 /** Reading archive Jobs: which policy and pod a Job is for, whether it finished, and its run report. */
 import { ANNOTATION, LABEL } from '../specs/labels.ts';
 import { SPEC_DEFAULTS } from '../specs/defaults.ts';
+import { jobResult } from './job-result.ts';
 import type { Job, Pod } from './kube/resources.ts';
-import { type RunReport, parseTerminationMessage } from './run-report.ts';
+import { type RunReport, parseTerminationMessage } from '../contracts/run-report.ts';
 
 export const JOB_NAME_LABELS = ['batch.kubernetes.io/job-name', 'job-name'] as const;
 /** Set on a Job once its result reached the policy status, events and metrics (so a restart reports it once). */
@@ -66,13 +67,7 @@ export function jobNameOfPod(pod: Pod): string | undefined {
 
 /** The run report of a Job: from the newest of its pods whose archive container terminated. */
 export function reportFromPods(pods: readonly Pod[]): RunReport | undefined {
-  const terminated = pods
-    .map((p) => ({ p, t: p.status?.containerStatuses?.find((c) => c.name === SPEC_DEFAULTS.archiveContainer)?.state?.terminated }))
-    .filter((x) => x.t !== undefined)
-    .sort((a, b) => Date.parse(time(a.p.metadata?.creationTimestamp) ?? '0') - Date.parse(time(b.p.metadata?.creationTimestamp) ?? '0'));
-  const last = terminated.at(-1);
-  if (last?.t === undefined) return undefined;
-  return parseTerminationMessage(last.t.message);
+  return jobResult(pods, SPEC_DEFAULTS.archiveContainer, parseTerminationMessage);
 }
 
 export function jobView(job: Job, pods: readonly Pod[], cachedReport: RunReport | undefined): JobView {

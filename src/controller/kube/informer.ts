@@ -22,6 +22,8 @@ export interface InformerOptions<T> {
   /** Collection path, e.g. /api/v1/namespaces/x/pods. */
   path: string;
   labelSelector?: string;
+  /** Check an object before caching: one that fails is logged and left out (what is not understood is not acted on). */
+  parse?: (obj: unknown) => T;
   /** Trim an object before caching (drop managedFields and what the controller never reads). */
   transform?: (obj: T) => T;
   logger: Logger;
@@ -105,8 +107,20 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  #checked(raw: T): T | undefined {
+    if (this.#o.parse === undefined) return raw;
+    try {
+      return this.#o.parse(raw);
+    } catch (err) {
+      this.#o.logger.log('warn', 'Ignoring an object that does not match its schema', { informer: this.name, object: keyOf(raw), error: (err as Error).message });
+      return undefined;
+    }
+  }
+
   #put(raw: T): void {
-    const obj = this.#o.transform === undefined ? raw : this.#o.transform(raw);
+    const valid = this.#checked(raw);
+    if (valid === undefined) return;
+    const obj = this.#o.transform === undefined ? valid : this.#o.transform(valid);
     const ns = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
     let m = this.#cache.get(ns);

@@ -1,7 +1,7 @@
 /** API paths of the resources the controller reads and writes, and the small object types it needs. */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
-import type { BinlogArchivePolicy } from '../../api/types.ts';
+import type { BinlogArchivePolicy, BinlogRestore } from '../../api/types.ts';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -35,6 +35,9 @@ export interface ResourceType {
 export const PODS: ResourceType = { prefix: '/api/v1', plural: 'pods' };
 export const JOBS: ResourceType = { prefix: '/apis/batch/v1', plural: 'jobs' };
 export const POLICIES: ResourceType = { prefix: `/apis/${GROUP}/${VERSION}`, plural: 'binlogarchivepolicies' };
+export const RESTORES: ResourceType = { prefix: `/apis/${GROUP}/${VERSION}`, plural: 'binlogrestores' };
+export const PVCS: ResourceType = { prefix: '/api/v1', plural: 'persistentvolumeclaims' };
+export const SERVICES: ResourceType = { prefix: '/api/v1', plural: 'services' };
 export const LEASES: ResourceType = { prefix: '/apis/coordination.k8s.io/v1', plural: 'leases' };
 export const EVENTS: ResourceType = { prefix: '/apis/events.k8s.io/v1', plural: 'events' };
 export const SECRETS: ResourceType = { prefix: '/api/v1', plural: 'secrets' };
@@ -51,6 +54,8 @@ export function objectPath(type: ResourceType, namespace: string, name: string, 
 export type Pod = V1Pod & KubeObject;
 export type Job = V1Job & KubeObject;
 export type Policy = BinlogArchivePolicy & KubeObject & { metadata: BinlogArchivePolicy['metadata'] & NonNullable<KubeObject['metadata']> };
+
+export type Restore = BinlogRestore & KubeObject & { metadata: BinlogRestore['metadata'] & NonNullable<KubeObject['metadata']> };
 
 export function keyOf(obj: KubeObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
