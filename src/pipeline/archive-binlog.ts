@@ -13,7 +13,7 @@ import type { BatchKeys } from '../keys/batch-keys.ts';
 import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { planningDigest, planningFieldsOf } from '../restore/planning-fields.ts';
 import { verifyStoredObject } from '../restore/stored-object.ts';
-import { objectKey, sidecarKey } from '../store/layout.ts';
+import { manifestKey, objectKey, sidecarKey } from '../store/layout.ts';
 import { type ManifestEntry, ENTRY_SCHEMA, readEntry, writeEntry } from '../store/manifest.ts';
 import { type PutResult, readAll } from '../store/object-store.ts';
 import type { ResolvedArchiveOptions } from './archive-options.ts';
@@ -82,11 +82,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
     const existing = await readEntry(store, ctx.source, candidate.sequence, candidate.name);
     if (existing !== undefined) {
       const sha256 = await sha256File(candidate.path);
-      if (existing.binlog.sha256 !== sha256) {
-        throw new ArchiverError('ECONFLICT', `binlog ${candidate.name} of source ${ctx.source} is already archived with different content (archived sha256 ${existing.binlog.sha256}, this file ${sha256}); the archive is never overwritten`, {
-          hint: 'a server with the same name and binlog numbering wrote it: give each server its own --source',
-        });
-      }
+      if (existing.binlog.sha256 !== sha256) throw await differentContent(ctx, candidate, existing, sha256, before.size);
       run.advance('checked');
       run.advance('skipped');
       return { status: 'skipped', entry: existing, resumed: false, upload: null };
@@ -131,6 +127,21 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
     if (run.stage !== 'failed' && !isBatchKeyFailure(err)) run.advance('failed', { code: (err as ArchiverError).code, error: (err as Error).message });
     throw err;
   }
+}
+
+/**
+ * The ECONFLICT for a binlog archived with other content. One case has a remedy a person can apply: an older
+ * version archived a copy that was cut short (it did not check binlogs were closed), and this is the complete file.
+ */
+async function differentContent(ctx: BatchContext, candidate: Candidate, existing: ManifestEntry, sha256: string, size: number): Promise<ArchiverError> {
+  const archived = existing.binlog;
+  const what = `binlog ${candidate.name} of source ${ctx.source} is already archived with different content (archived sha256 ${archived.sha256}, this file ${sha256}); the archive is never overwritten`;
+  if (archived.size < size && (await sha256File(candidate.path, archived.size)) === archived.sha256) {
+    return new ArchiverError('ECONFLICT', `${what}: the archived copy is this binlog cut short (its first ${archived.size} of ${size} bytes)`, {
+      hint: `an older version archived an incomplete copy: move ${manifestKey(ctx.source, candidate.sequence, candidate.name)} and ${existing.object.key}${existing.object.sidecarKey === null ? '' : ` and ${existing.object.sidecarKey}`} aside in the store, then run again`,
+    });
+  }
+  return new ArchiverError('ECONFLICT', what, { hint: 'a server with the same name and binlog numbering wrote it: give each server its own --source' });
 }
 
 /** Encodes the binlog under the plan's data key (native format) and stores the object. */

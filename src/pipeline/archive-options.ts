@@ -59,6 +59,11 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     throw new ArchiverError('EUSAGE', `--level ${resolved.level} is out of range`, { hint: 'zstd levels 1 to 19 are supported (default 3)' });
   }
   if (resolved.source !== undefined) assertSourceName(resolved.source);
+  if (resolved.binlogBasename !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(resolved.binlogBasename)) {
+    throw new ArchiverError('EUSAGE', `binlog basename ${JSON.stringify(resolved.binlogBasename)} is not a file name prefix`, {
+      hint: 'give the part before .NNNNNN, e.g. mysql-bin for mysql-bin.000042',
+    });
+  }
   for (const [k, v] of Object.entries(resolved.context)) {
     if (typeof v !== 'string' || k === 'source' || k === 'batch') {
       throw new ArchiverError('EUSAGE', `encryption context key ${JSON.stringify(k)} is reserved or not a string`);

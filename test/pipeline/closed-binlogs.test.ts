@@ -113,6 +113,7 @@ describe('archive keeps one binlog series per source', () => {
     ]);
     await assert.rejects(runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' }), rejectsWith('EBADINPUT', /several binlog series \(.*mysql-bin\.\*.*other-bin\.\*/));
     assert.deepEqual(listFiles(storeDir), []);
+    await assert.rejects(runArchive({ binlogDir: dir, store, keyUrl, source: 'db1', binlogBasename: '../other-bin' }), rejectsWith('EUSAGE', /not a file name prefix/));
     const summary = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1', binlogBasename: 'other-bin' });
     assert.equal(summary.activeBinlog, 'other-bin.000002');
     assert.deepEqual(entries(storeDir), ['db1/0000000001-other-bin.000001.json']);
@@ -125,5 +126,28 @@ describe('archive keeps one binlog series per source', () => {
     ]);
     await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
     assert.deepEqual(entries(storeDir), ['db1/0000000011-mysql-bin.000011.json']);
+  });
+});
+
+describe('a cut-short copy archived by an older version', () => {
+  it('the complete file is refused with what to move aside, and archived once that is done', async () => {
+    const full = read(KINGBUS[0]!);
+    const { dir, storeDir, store, keyUrl } = setup([['mysql-bin.000011', withoutLastEvent(full)], ['mysql-bin.000012', read(KINGBUS[1]!)]]);
+    // What an older version did: it archived the cut-short copy. The crash-recovery rule accepts it here
+    // because the next file says it was opened at startup: the same bytes an older version stored.
+    fs.writeFileSync(path.join(dir, 'mysql-bin.000012'), openedAtStartup(read(KINGBUS[1]!)));
+    fs.writeFileSync(path.join(dir, 'mysql-bin.000013'), Buffer.alloc(0));
+    await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
+    fs.writeFileSync(path.join(dir, 'mysql-bin.000011'), full);
+    await assert.rejects(runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' }), (err: unknown) => {
+      assert.ok(err instanceof ArchiverError, String(err));
+      assert.equal(err.code, 'ECONFLICT');
+      assert.match(err.message, /the archived copy is this binlog cut short \(its first \d+ of 6312 bytes\)/);
+      assert.match(err.hint ?? '', /move manifest\/db1\/0000000011-mysql-bin\.000011\.json and binlogs\/db1\/0000000011-mysql-bin\.000011\.blarc aside/);
+      return true;
+    });
+    for (const f of ['manifest/db1/0000000011-mysql-bin.000011.json', 'binlogs/db1/0000000011-mysql-bin.000011.blarc']) fs.renameSync(path.join(storeDir, f), path.join(storeDir, '..', path.basename(f)));
+    const again = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
+    assert.deepEqual(again.binlogs.map((b) => [b.binlog, b.status]), [['mysql-bin.000011', 'archived'], ['mysql-bin.000012', 'skipped']]);
   });
 });

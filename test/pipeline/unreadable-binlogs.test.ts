@@ -4,7 +4,7 @@
  * symbolic link loop, a file without read permission, and a binlog-like name with a newline in it.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import { ArchiverError } from '../../src/errors.ts';
 import { runArchive } from '../../src/pipeline/archive-run.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { KINGBUS, binlogDir, listFiles, newKeyUrl, tempDir } from '../support/archive.ts';
-import { runCli } from '../support/cli.ts';
+import { BIN, runCli } from '../support/cli.ts';
 
 /** Runs an archive of `dir` and expects `code` with the file named and a hint; nothing may be stored. */
 async function refused(dir: string, code: string, pattern: RegExp): Promise<void> {
@@ -49,9 +49,29 @@ describe('archive refuses binlogs it cannot read, by name', () => {
     await refused(dir, 'EBADINPUT', /mysql-bin\.000001 is a symbolic link loop/);
   });
 
-  it('a binlog without read permission', { skip: process.getuid?.() === 0 ? 'root reads any file' : false }, async () => {
+  it('a binlog without read permission (the CLI, as an unprivileged user)', async () => {
     const dir = withFirst((file) => fs.writeFileSync(file, fs.readFileSync(KINGBUS[0]!), { mode: 0o000 }));
-    await refused(dir, 'EBADINPUT', /mysql-bin\.000001 cannot be read \(permission denied\)/);
+    const work = tempDir();
+    const storeDir = path.join(work, 'store');
+    const keyUrl = newKeyUrl(work);
+    // root reads any file: run as nobody, who owns the key and the store and may read every binlog but the first.
+    const asNobody = process.getuid?.() === 0;
+    if (asNobody) {
+      for (const p of [work, path.join(work, 'master.key')]) fs.chownSync(p, 65534, 65534);
+      fs.chmodSync(dir, 0o755);
+    }
+    const args = ['archive', '--binlog-dir', dir, '--store', `file://${storeDir}`, '--key', keyUrl, '--source', 'db1', '--json'];
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const [cmd, argv] = asNobody ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+      execFile(cmd, argv, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (typeof err.code === 'number' ? err.code : 1), stdout, stderr }));
+    });
+    assert.equal(result.code, 1, result.stderr);
+    const summary = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; message: string; hint: string } };
+    assert.equal(summary.error.code, 'EBADINPUT', summary.error.message);
+    assert.match(summary.error.message, /mysql-bin\.000001 cannot be read \(permission denied\)/);
+    assert.match(summary.error.hint, /user that may read the binlog volume/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(listFiles(path.join(storeDir, 'manifest')), []);
   });
 
   it('a binlog-like name with a newline is refused, not skipped', async () => {
