@@ -4,7 +4,7 @@
  * what it started. See docs/TESTING.md.
  */
 import fs from 'node:fs';
-import type { Endpoints, UpContext } from './context.ts';
+import type { Endpoints } from './context.ts';
 import { TestenvError } from './errors.ts';
 import { isRunning, stopProcess, type Started } from './proc.ts';
 import { startKms } from './servers/kms.ts';
@@ -12,6 +12,8 @@ import { startKube } from './servers/kube.ts';
 import { startMariadb } from './servers/mariadb.ts';
 import { startS3 } from './servers/s3.ts';
 import { startVault } from './servers/vault.ts';
+import { NODE_NAME, type NodeContext, type NodeEndpoints, type NodeTools, startNode } from './servers/node.ts';
+import { killContainers, leftovers, teardownNode } from './node/teardown.ts';
 import { type State, endpointsPath, readEndpoints, readState, statePath, writeJsonAtomic } from './state.ts';
 import { ensureTools } from './tools.ts';
 import { stateDir } from './versions.ts';
@@ -40,24 +42,50 @@ function running(state: State): boolean {
   return state.processes.length > 0 && state.processes.every((p) => isRunning(p.pid, p.exe));
 }
 
+function wantsNode(argv: string[]): boolean {
+  return argv.includes('--node') || process.env.TESTENV_NODE === '1';
+}
+
 async function down(dir: string): Promise<void> {
   const state = readState(dir);
   if (state === undefined) {
     log('nothing to stop');
     return;
   }
-  for (const p of [...state.processes].reverse()) {
+  // The kubelet goes first, so it restarts no container while the containers and their shims are killed.
+  const kubelet = state.processes.filter((p) => p.name === 'kubelet');
+  const rest = [...state.processes].reverse().filter((p) => p.name !== 'kubelet');
+  for (const p of kubelet) await stopProcess(p.pid, p.exe);
+  if (state.node !== undefined) log(`killed ${await killContainers(state.node.containerdState)} container processes and shims`);
+  for (const p of [...kubelet, ...rest]) {
     await stopProcess(p.pid, p.exe);
     log(`stopped ${p.name} (pid ${p.pid})`);
+  }
+  if (state.node !== undefined) {
+    await teardownNode(state.node);
+    const left = leftovers(state.node);
+    if (left.length > 0) throw new TestenvError('node', `down left behind: ${left.join('; ')}`);
+    log(`node removed (network namespace ${state.node.netns}, mounts, cgroups; sysctls restored)`);
   }
   fs.rmSync(statePath(dir), { force: true });
   fs.rmSync(endpointsPath(dir), { force: true });
 }
 
-async function up(dir: string, servers: Server[]): Promise<void> {
+function addNodeEndpoints(endpoints: Partial<Endpoints>, node: NodeEndpoints): void {
+  if (endpoints.kube !== undefined) endpoints.kube = { ...endpoints.kube, nodes: node.nodes, podEndpoint: node.podEndpoints.kube };
+  for (const key of ['s3', 'kms', 'vault', 'mysql'] as const) {
+    const server = endpoints[key];
+    const url = node.podEndpoints[key];
+    if (server !== undefined && url !== undefined) Object.assign(server, { podEndpoint: url });
+  }
+  if (node.image !== undefined) endpoints.image = node.image;
+}
+
+async function up(dir: string, servers: Server[], node: boolean): Promise<void> {
+  if (node && !servers.includes('kube')) throw new TestenvError('node', 'the node needs the kube server: add kube to TESTENV_SERVERS / --only');
   const existing = readState(dir);
   if (existing !== undefined) {
-    const sameSet = servers.every((s) => existing.servers.includes(s));
+    const sameSet = servers.every((s) => existing.servers.includes(s)) && (!node || existing.node !== undefined);
     if (running(existing) && sameSet && readEndpoints(dir) !== undefined) {
       log(`already up (${existing.servers.join(', ')}); endpoints in ${endpointsPath(dir)}`);
       return;
@@ -67,15 +95,20 @@ async function up(dir: string, servers: Server[]): Promise<void> {
   }
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const started = Date.now();
-  const tools = await ensureTools(new Set(servers));
+  const tools = await ensureTools(new Set<string>(node ? [...servers, 'node'] : servers));
   const state: State = { startedAt: new Date().toISOString(), servers, processes: [] };
-  const ctx: UpContext = {
+  const ctx: NodeContext = {
     dir,
     tools,
+    node,
     record(proc: Started) {
       state.processes.push({ name: proc.name, pid: proc.pid, exe: proc.exe, logFile: proc.logFile });
       writeJsonAtomic(statePath(dir), state);
       log(`started ${proc.name} (pid ${proc.pid}, log ${proc.logFile})`);
+    },
+    recordNode(record) {
+      state.node = record;
+      writeJsonAtomic(statePath(dir), state);
     },
   };
   writeJsonAtomic(statePath(dir), state);
@@ -96,6 +129,15 @@ async function up(dir: string, servers: Server[]): Promise<void> {
     log(`${s} ready`);
   }));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0 && node) {
+    try {
+      const started = await startNode(ctx, tools as NodeTools, endpoints);
+      addNodeEndpoints(endpoints, started);
+      log(`node ${NODE_NAME} ready`);
+    } catch (err) {
+      failures.push(err);
+    }
+  }
   if (failures.length > 0) {
     log('start failed; stopping what was started');
     await down(dir);
@@ -126,7 +168,7 @@ async function main(argv: string[]): Promise<number> {
   const dir = stateDir();
   switch (command) {
     case 'up':
-      await up(dir, parseServers(argv.slice(1)));
+      await up(dir, parseServers(argv.slice(1)), wantsNode(argv));
       return 0;
     case 'down':
       await down(dir);
@@ -134,7 +176,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return status(dir) ? 0 : 3;
     default:
-      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql]\n');
+      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql] [--node]\n');
       return 2;
   }
 }

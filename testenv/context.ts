@@ -6,6 +6,8 @@ export interface UpContext {
   /** The state directory (default <repo>/.testenv). */
   dir: string;
   tools: Partial<Tools>;
+  /** `up --node`: the API server is set up for a real node (Node authorization, advertised at the node IP). */
+  node?: boolean;
   /** Persists a started process at once, so a failing `up` or a later `down` can stop it by pid. */
   record(proc: Started): void;
 }
@@ -14,10 +16,10 @@ export interface Endpoints {
   kubeconfig: string;
   /** A non-admin identity (a service account with no RBAC bindings) for RBAC tests. */
   kubeconfigUser: string;
-  kube: { server: string; external: boolean; version: string };
-  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: true; bucket: string };
-  kms: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; keyId: string; keyAlias: string };
-  vault: { addr: string; tokenFile: string; transitKey: string; derivedTransitKey: string; mount: string };
+  kube: { server: string; external: boolean; version: string; nodes?: string[]; podEndpoint?: string };
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: true; bucket: string; podEndpoint?: string };
+  kms: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; keyId: string; keyAlias: string; podEndpoint?: string };
+  vault: { addr: string; tokenFile: string; transitKey: string; derivedTransitKey: string; mount: string; podEndpoint?: string };
   mysql: {
     host: string;
     port: number;
@@ -28,5 +30,8 @@ export interface Endpoints {
     flavor: 'mariadb';
     version: string;
     binlogBasename: string;
+    podEndpoint?: string;
   };
+  /** With the node: the project image's reference on the node (what Jobs run). */
+  image?: string;
 }

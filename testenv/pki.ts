@@ -39,13 +39,21 @@ async function issue(dir: string, name: string, subject: string, extensions: str
     '-days', '30', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir);
 }
 
-export async function createPki(dir: string): Promise<Pki> {
+/** A client certificate signed by the environment's CA (the node's `system:node:<name>` identity). */
+export async function issueClientCert(dir: string, name: string, subject: string): Promise<{ cert: string; key: string }> {
+  await issue(dir, name, subject, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  for (const f of [`${name}.key`, `${name}.crt`]) fs.chmodSync(path.join(dir, f), 0o600);
+  return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+}
+
+/** `extraIps`: further addresses the serving certificate names (the node IP and the `kubernetes` Service IP). */
+export async function createPki(dir: string, extraIps: string[] = []): Promise<Pki> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key'], dir);
   await openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=binlog-archiver-testenv-ca', '-days', '30', '-sha256',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.crt'], dir);
   await issue(dir, 'serving', '/CN=kube-apiserver',
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost${extraIps.map((ip) => `,IP:${ip}`).join('')},DNS:kubernetes.default.svc\n`);
   await issue(dir, 'admin', '/O=system:masters/CN=binlog-archiver-testenv-admin',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
   await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key'], dir);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Endpoints } from './context.ts';
+import type { NodeRecord } from './node/teardown.ts';
 
 export interface ProcessRecord {
   name: string;
@@ -14,6 +15,8 @@ export interface State {
   startedAt: string;
   servers: string[];
   processes: ProcessRecord[];
+  /** With the node: what `down` must undo besides the processes (netns, mounts, cgroups, sysctls). */
+  node?: NodeRecord;
 }
 
 export function statePath(dir: string): string {

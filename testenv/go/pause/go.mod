@@ -1,0 +1,3 @@
+module binlog-archiver.dev/testenv/pause
+
+go 1.24.0

@@ -1,0 +1,117 @@
+/**
+ * The project image, built from the repository without Docker or a registry, with what the Dockerfile puts on top
+ * of its base: Node 24 (the binary of the pinned `node` package), the production dependencies, package.json, bin/
+ * and src/, the MariaDB client tools the restore runs with their shared libraries, `binlog-archiver` on PATH, a
+ * non-root user. Also a MariaDB server image from Debian's packages, built the same way.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { TestenvError } from '../errors.ts';
+import { findCommand } from '../packages.ts';
+import { cacheRoot } from '../versions.ts';
+import { type ImageConfig, type WrittenImage, writeDockerArchive } from './docker-archive.ts';
+import { addPrograms, usrMergedSkeleton } from './rootfs.ts';
+
+const run = promisify(execFile);
+
+export const PROJECT_IMAGE = 'localhost/binlog-archiver:testenv';
+export const MARIADB_IMAGE = 'localhost/binlog-archiver-mariadb:testenv';
+/** The Dockerfile's `USER`: Jobs default to it. */
+export const APP_UID = 65532;
+
+function program(name: string): string {
+  const found = findCommand(name);
+  if (found === undefined) throw new TestenvError('image', `${name} not found; install its Debian package`);
+  return found;
+}
+
+/** /etc/passwd and /etc/group with root and the non-root user; PATH and the CA bundle. */
+async function baseLayer(root: string): Promise<void> {
+  usrMergedSkeleton(root);
+  fs.writeFileSync(path.join(root, 'etc/passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:${APP_UID}:${APP_UID}:nonroot:/tmp:/usr/sbin/nologin\n`);
+  fs.writeFileSync(path.join(root, 'etc/group'), `root:x:0:\nnonroot:x:${APP_UID}:\n`);
+  const bundle = '/etc/ssl/certs/ca-certificates.crt';
+  if (fs.existsSync(bundle)) {
+    fs.mkdirSync(path.join(root, 'etc/ssl/certs'), { recursive: true });
+    fs.copyFileSync(bundle, path.join(root, bundle));
+  }
+  // bin/binlog-archiver.js starts with #!/usr/bin/env node.
+  await addPrograms(root, [{ source: program('env'), target: '/usr/bin/env' }]);
+}
+
+/** `npm ci --omit=dev` once per package-lock.json, cached; the Dockerfile's deps stage does the same. */
+async function productionModules(repo: string): Promise<string> {
+  const lock = fs.readFileSync(path.join(repo, 'package-lock.json'));
+  const key = createHash('sha256').update(lock).update(fs.readFileSync(path.join(repo, 'package.json'))).digest('hex').slice(0, 16);
+  const dir = path.join(cacheRoot(), `image-deps-${key}`);
+  if (fs.existsSync(path.join(dir, 'node_modules'))) return path.join(dir, 'node_modules');
+  const tmp = `${dir}.partial-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(repo, f), path.join(tmp, f));
+  try {
+    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: tmp, maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    throw new TestenvError('image', `npm ci --omit=dev failed: ${((err as { stderr?: string }).stderr ?? '').trim()}`, { cause: err });
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  return path.join(dir, 'node_modules');
+}
+
+export interface ImageBuild {
+  /** Where layer trees are assembled (removed afterwards). */
+  work: string;
+  out: string;
+}
+
+/** The entrypoint and the rest of the config, as the Dockerfile's final stage sets them. */
+export const PROJECT_IMAGE_CONFIG: ImageConfig = {
+  User: `${APP_UID}:${APP_UID}`,
+  Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production'],
+  WorkingDir: '/app',
+  Entrypoint: ['node', 'bin/binlog-archiver.js'],
+};
+
+export async function buildProjectImage(repo: string, build: ImageBuild): Promise<WrittenImage> {
+  const layer = (name: string): string => {
+    const dir = path.join(build.work, name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  try {
+    const base = layer('base');
+    await baseLayer(base);
+    const node = layer('node');
+    await addPrograms(node, [{ source: path.join(repo, 'node_modules', 'node', 'bin', 'node'), target: '/usr/local/bin/node' }]);
+    const client = layer('mariadb-client');
+    await addPrograms(client, [{ source: program('mariadb'), target: '/usr/bin/mariadb' }, { source: program('mariadb-binlog'), target: '/usr/bin/mariadb-binlog' }]);
+    const deps = layer('deps');
+    fs.mkdirSync(path.join(deps, 'app'));
+    fs.cpSync(await productionModules(repo), path.join(deps, 'app', 'node_modules'), { recursive: true });
+    const app = layer('app');
+    fs.mkdirSync(path.join(app, 'app'));
+    fs.copyFileSync(path.join(repo, 'package.json'), path.join(app, 'app', 'package.json'));
+    for (const dir of ['bin', 'src']) fs.cpSync(path.join(repo, dir), path.join(app, 'app', dir), { recursive: true });
+    fs.chmodSync(path.join(app, 'app', 'bin', 'binlog-archiver.js'), 0o755);
+    fs.mkdirSync(path.join(app, 'usr', 'local', 'bin'), { recursive: true });
+    fs.symlinkSync('/app/bin/binlog-archiver.js', path.join(app, 'usr', 'local', 'bin', 'binlog-archiver'));
+    return await writeDockerArchive(build.out, {
+      reference: PROJECT_IMAGE,
+      layers: [
+        { dir: base, comment: 'base: merged /usr, passwd with the non-root user, CA bundle, env' },
+        { dir: node, comment: 'node (the pinned node package) and its libraries' },
+        { dir: client, comment: 'mariadb, mariadb-binlog (Debian mariadb-client) and their libraries' },
+        { dir: deps, comment: 'npm ci --omit=dev --ignore-scripts' },
+        { dir: app, comment: 'package.json, bin, src; binlog-archiver on PATH' },
+      ],
+      config: PROJECT_IMAGE_CONFIG,
+    });
+  } finally {
+    fs.rmSync(build.work, { recursive: true, force: true });
+  }
+}

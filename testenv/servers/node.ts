@@ -1,0 +1,139 @@
+/**
+ * A real node (`up --node` or TESTENV_NODE=1): containerd, kubelet, kube-proxy and CoreDNS in the environment's
+ * network namespace, kube-controller-manager and kube-scheduler beside the API server, the pause image built and
+ * imported locally, and each host server exposed to Pods at the node IP. See docs/TESTING.md, "The node".
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Endpoints, UpContext } from '../context.ts';
+import { TestenvError } from '../errors.ts';
+import { writeDockerArchive } from '../image/docker-archive.ts';
+import { issueClientCert } from '../pki.ts';
+import { startProcess } from '../proc.ts';
+import { PAUSE_IMAGE, containerdPaths, importImage, startContainerd } from '../node/containerd.ts';
+import { startControlPlane } from '../node/control-plane.ts';
+import { createCgroupRoot, startKubelet } from '../node/kubelet.ts';
+import { NODE_IP, createNetns, exposeToPods, netnsName } from '../node/netns.ts';
+import { startCoreDns, startKubeProxy } from '../node/services.ts';
+import { KUBELET_SYSCTLS, type NodeRecord, readSysctls } from '../node/teardown.ts';
+
+const run = promisify(execFile);
+export const NODE_NAME = 'testenv-node';
+
+export interface NodeTools {
+  kubelet: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+  coredns: string;
+  pause: string;
+  containerd: string;
+  runc: string;
+  socat: string;
+  cniBinDir: string;
+  kubectl: string;
+}
+
+export interface NodeContext extends UpContext {
+  recordNode(node: NodeRecord): void;
+}
+
+/** The admin kubeconfig with the server as Pods and node processes reach it: the node IP, same port. */
+function insideKubeconfig(adminKubeconfig: string, port: number, out: string): void {
+  fs.writeFileSync(out, fs.readFileSync(adminKubeconfig, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://${NODE_IP}:${port}`), { mode: 0o600 });
+}
+
+async function pauseImage(dir: string, pause: string): Promise<string> {
+  const root = path.join(dir, 'pause-rootfs');
+  fs.mkdirSync(root, { recursive: true });
+  fs.copyFileSync(pause, path.join(root, 'pause'));
+  fs.chmodSync(path.join(root, 'pause'), 0o755);
+  const tarball = path.join(dir, 'pause.tar');
+  await writeDockerArchive(tarball, { reference: PAUSE_IMAGE, layers: [{ dir: root, comment: 'pause (testenv/go/pause)' }], config: { Entrypoint: ['/pause'], User: '65535:65535' } });
+  fs.rmSync(root, { recursive: true, force: true });
+  return tarball;
+}
+
+async function nodeReady(kubectl: string, kubeconfig: string): Promise<boolean> {
+  const { stdout } = await run(kubectl, ['--kubeconfig', kubeconfig, 'get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+  return stdout.trim() === 'True';
+}
+
+type PodEndpoints = Partial<Record<'kube' | 's3' | 'kms' | 'vault' | 'mysql', string>>;
+
+/** Joins each host server's port to the node IP; returns the URL a Pod uses for each. */
+function exposeServers(ctx: NodeContext, ns: string, socat: string, fwdDir: string, endpoints: Partial<Endpoints>): PodEndpoints {
+  const ports: Record<string, { port: number; url: (port: number) => string }> = {};
+  const portOf = (url: string): number => Number(new URL(url).port);
+  if (endpoints.kube !== undefined) ports.kube = { port: portOf(endpoints.kube.server), url: (p) => `https://${NODE_IP}:${p}` };
+  if (endpoints.s3 !== undefined) ports.s3 = { port: portOf(endpoints.s3.endpoint), url: (p) => `http://${NODE_IP}:${p}` };
+  if (endpoints.kms !== undefined) ports.kms = { port: portOf(endpoints.kms.endpoint), url: (p) => `http://${NODE_IP}:${p}` };
+  if (endpoints.vault !== undefined) ports.vault = { port: portOf(endpoints.vault.addr), url: (p) => `http://${NODE_IP}:${p}` };
+  if (endpoints.mysql !== undefined) ports.mysql = { port: endpoints.mysql.port, url: (p) => `mysql://${NODE_IP}:${p}` };
+  const result: PodEndpoints = {};
+  for (const [name, { port, url }] of Object.entries(ports)) {
+    const bridge = exposeToPods(ns, socat, `fwd-${name}`, path.join(fwdDir, `${name}.sock`), port);
+    for (const [side, line] of [['host', bridge.host], ['node', bridge.inside]] as const) {
+      const proc = startProcess({ name: `${bridge.name}-${side}`, command: line.command, args: line.args, logFile: path.join(fwdDir, `${name}-${side}.log`) });
+      ctx.record({ ...proc, exe: socat });
+    }
+    result[name as keyof PodEndpoints] = url(port);
+  }
+  return result;
+}
+
+export interface NodeEndpoints {
+  nodes: string[];
+  podEndpoints: PodEndpoints;
+  /** The project image's reference on the node, once it is built and imported. */
+  image?: string;
+}
+
+export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: Partial<Endpoints>): Promise<NodeEndpoints> {
+  const pkiDir = path.join(ctx.dir, 'kube', 'pki');
+  const pki = { caCert: path.join(pkiDir, 'ca.crt'), saPrivateKey: path.join(pkiDir, 'sa.key') };
+  if (endpoints.kube === undefined || endpoints.kube.external) throw new TestenvError('node', 'the node needs the environment\'s own API server (not TESTENV_KUBECONFIG)');
+  const nodeDir = path.join(ctx.dir, 'node');
+  fs.rmSync(nodeDir, { recursive: true, force: true });
+  fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
+  const ns = netnsName(ctx.dir);
+  const cgroupRoot = `/${ns}`;
+  const containerd = containerdPaths(nodeDir, ns);
+  const record: NodeRecord = { netns: ns, nodeDir, containerdState: containerd.state, cgroupDirs: [], sysctls: readSysctls(KUBELET_SYSCTLS), network: ns };
+  ctx.recordNode(record);
+  await createNetns(ns);
+  const fwdDir = path.join(nodeDir, 'fwd');
+  fs.mkdirSync(fwdDir, { mode: 0o700 });
+  const podEndpoints = exposeServers(ctx, ns, tools.socat, fwdDir, endpoints);
+  const kubePort = Number(new URL(endpoints.kube.server).port);
+  const adminInside = path.join(nodeDir, 'kubeconfig-inside.yaml');
+  insideKubeconfig(endpoints.kubeconfig ?? '', kubePort, adminInside);
+
+  await startContainerd(containerd, ns, tools, (p) => ctx.record(p));
+  await importImage(containerd, await pauseImage(nodeDir, tools.pause));
+  await startControlPlane({ dir: path.join(nodeDir, 'control-plane'), kubeconfig: endpoints.kubeconfig ?? '', caCert: pki.caCert,
+    saPrivateKey: pki.saPrivateKey, controllerManager: tools.kubeControllerManager, scheduler: tools.kubeScheduler }, (p) => ctx.record(p));
+
+  const nodeCert = await issueClientCert(pkiDir, 'node', `/O=system:nodes/CN=system:node:${NODE_NAME}`);
+  const kubeletKubeconfig = path.join(nodeDir, 'kubeconfig-kubelet.yaml');
+  const ca = fs.readFileSync(pki.caCert).toString('base64');
+  fs.writeFileSync(kubeletKubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{name: testenv, cluster: {server: "https://${NODE_IP}:${kubePort}", certificate-authority-data: ${ca}}}]
+users: [{name: node, user: {client-certificate: ${nodeCert.cert}, client-key: ${nodeCert.key}}}]
+contexts: [{name: testenv, context: {cluster: testenv, user: node}}]
+current-context: testenv
+`, { mode: 0o600 });
+  record.cgroupDirs = createCgroupRoot(cgroupRoot);
+  ctx.recordNode(record);
+  await startKubelet({ dir: path.join(nodeDir, 'kubelet'), ns, kubelet: tools.kubelet, nodeName: NODE_NAME, kubeconfig: kubeletKubeconfig,
+    caFile: pki.caCert, containerdSocket: containerd.socket, cgroupRoot, port: 10250, healthzPort: 10248 },
+  (p) => ctx.record(p), () => nodeReady(tools.kubectl, endpoints.kubeconfig ?? ''));
+  const services = { dir: path.join(nodeDir, 'services'), ns, nodeName: NODE_NAME, kubeconfig: adminInside };
+  fs.mkdirSync(services.dir, { recursive: true });
+  await startKubeProxy(services, tools.kubeProxy, (p) => ctx.record(p));
+  await startCoreDns(services, tools.coredns, (p) => ctx.record(p));
+  return { nodes: [NODE_NAME], podEndpoints };
+}
