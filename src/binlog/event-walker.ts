@@ -31,7 +31,7 @@ import {
 import { crc32Range, viewOf } from './crc.ts';
 import { parseEncryptionHeader } from './encryption-header.ts';
 import type { MysqlEncryptionHeader } from './encryption-header.ts';
-import type { BinlogEvent, EventDetail, FormatDescription } from './event-types.ts';
+import type { BinlogEvent, BinlogFlavor, EventDetail, FormatDescription } from './event-types.ts';
 import { parseFormatDescription } from './fde.ts';
 import { parseMariadbCheckpoint, parseMariadbGtid, parseMariadbGtidList, parseMariadbStartEncryption } from './mariadb-events.ts';
 import { parseGtid, parsePayloadHeader, parsePreviousGtids, parseRotate, parseTaggedGtid } from './mysql-events.ts';
@@ -84,6 +84,14 @@ function decodedLength(type: number): number {
     default:
       return 0;
   }
+}
+
+/** The flavour the FDE names, when `detail` is an event only the other flavour writes (damage, or a forgery). */
+function foreignTo(flavor: BinlogFlavor, detail: EventDetail): string | null {
+  const kind = detail.kind;
+  const mysqlOnly = kind === 'gtid' || kind === 'previous-gtids' || kind === 'payload';
+  const mariadbOnly = kind === 'mariadb-gtid' || kind === 'mariadb-gtid-list' || kind === 'mariadb-checkpoint' || kind === 'mariadb-start-encryption';
+  return (flavor === 'mariadb' && mysqlOnly) || (flavor === 'mysql' && mariadbOnly) ? flavor : null;
 }
 
 /** Decoders throw RangeError on short or inconsistent bodies; returned here so the CRC verdict can come first. */
@@ -502,6 +510,8 @@ export class EventWalker {
       // Checked after the CRC: a bad checksum explains an undecodable body better than the decoder can.
       if (decoded instanceof RangeError) throw corrupt(path, pos, `${eventTypeName(type)} event body cannot be decoded: ${decoded.message}`);
       if (decoded !== null) {
+        const foreign = this.#fde === null ? null : foreignTo(this.#fde.flavor, decoded);
+        if (foreign !== null) throw corrupt(path, pos, `${eventTypeName(type)} event in a binlog whose Format_description_event says ${foreign}: a ${this.#fde?.flavor ?? ''} server never writes it`);
         detail = decoded;
         if (decoded.kind === 'mariadb-start-encryption') this.#encrypted = true;
       }

@@ -55,13 +55,24 @@ export async function readHeader(source: ByteSource, options: { objectName: stri
   // worker threads start meanwhile. They are idle and unref'ed if it does not.
   (options.pool ?? sharedPool()).warm();
   const reader = new ByteReader(source);
-  const prefix = Buffer.from(await reader.read(PREFIX_LENGTH));
-  const { version, length: bodyLength } = decodeHeaderPrefix(prefix, where);
-  const body = Buffer.from(await reader.read(bodyLength));
-  if (body.length < bodyLength) {
-    throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends inside the header: ${bodyLength} header body bytes expected, ${body.length} present`, HINT.truncated);
+  let prefix: Buffer;
+  let body: Buffer;
+  let version: number;
+  let header: ArchiveHeader;
+  try {
+    prefix = Buffer.from(await reader.read(PREFIX_LENGTH));
+    const decoded = decodeHeaderPrefix(prefix, where);
+    version = decoded.version;
+    body = Buffer.from(await reader.read(decoded.length));
+    if (body.length < decoded.length) {
+      throw fail('EFORMAT', { ...where, offset: reader.offset }, `object ends inside the header: ${decoded.length} header body bytes expected, ${body.length} present`, HINT.truncated);
+    }
+    header = decodeHeaderBody(body, where);
+  } catch (err) {
+    // A refused header must not leave the object's file or connection open.
+    await reader.close().catch(() => undefined);
+    throw err;
   }
-  const header = decodeHeaderBody(body, where);
   const headerBytes = Buffer.concat([prefix, body]);
   const digest = createHash('sha256').update(headerBytes).digest();
   const result: OpenedObject = {

@@ -44,18 +44,24 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
     return decodeOpensslObject({ source: store.get(ref.key), sidecar, passphrase, expected: ref.identity, objectName });
   }
   const opened = await readHeader(store.get(ref.key), { objectName });
-  const provider = keys.provider();
-  const { key, wrappedKey, encryptionContext } = opened.header;
-  if (key.provider !== provider.kind) {
-    throw new ArchiverError('EKEY', `${objectName} was encrypted under a ${key.provider} key (${key.keyId}), but --key names a ${provider.kind} key provider`, {
-      hint: 'pass the --key the archive was written with',
-    });
-  }
-  const dek = await provider.decryptDataKey(wrappedKey, encryptionContext, key.keyId);
   try {
-    return decodeObject({ object: opened, dek, expected: ref.identity });
-  } finally {
-    zero(dek);
+    const provider = keys.provider();
+    const { key, wrappedKey, encryptionContext } = opened.header;
+    if (key.provider !== provider.kind) {
+      throw new ArchiverError('EKEY', `${objectName} was encrypted under a ${key.provider} key (${key.keyId}), but --key names a ${provider.kind} key provider`, {
+        hint: 'pass the --key the archive was written with',
+      });
+    }
+    const dek = await provider.decryptDataKey(wrappedKey, encryptionContext, key.keyId);
+    try {
+      return decodeObject({ object: opened, dek, expected: ref.identity });
+    } finally {
+      zero(dek);
+    }
+  } catch (err) {
+    // Refused before decoding started: nothing else will close the object.
+    await opened.close().catch(() => undefined);
+    throw err;
   }
 }
 
