@@ -40,7 +40,7 @@ export function print(io: Io, json: boolean, summary: unknown, human: () => stri
 
 export const USAGE = {
   inspect: 'binlog-archiver inspect FILE... [--json]',
-  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--segment-size BYTES] [--source NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
+  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--segment-size BYTES] [--source NAME] [--binlog-basename NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
   restore: 'binlog-archiver restore --store URL --key URL (--out DIR | --plan-only) [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--apply-host H --apply-port P --apply-user-file F --apply-password-file F] [--json] [--summary-file FILE]',
   verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
 };
@@ -74,13 +74,14 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('archive', argv, {
     ...common, 'binlog-dir': { type: 'string' }, store: { type: 'string' }, key: { type: 'string' }, format: { type: 'string' },
     level: { type: 'string' }, source: { type: 'string' }, 'segment-size': { type: 'string' },
-    namespace: { type: 'string' }, policy: { type: 'string' }, 'summary-file': { type: 'string' },
+    namespace: { type: 'string' }, policy: { type: 'string' }, 'summary-file': { type: 'string' }, 'binlog-basename': { type: 'string' },
   }, USAGE.archive);
   const progress = progressLine(io);
   const log = logger(io, values.quiet === true);
   const level = integer('archive', values, 'level');
   const segmentSize = integer('archive', values, 'segment-size', { min: MIN_SEGMENT_SIZE, max: MAX_SEGMENT_SIZE, hint: `bytes of binlog per segment (default ${DEFAULT_SEGMENT_SIZE})` });
   const source = optional(values, 'source');
+  const binlogBasename = optional(values, 'binlog-basename');
   // The operator's Jobs bind the data key to the policy that asked for it (KMS EncryptionContext, Transit context).
   const context = Object.fromEntries((['namespace', 'policy'] as const).flatMap((k) => {
     const v = optional(values, k);
@@ -95,6 +96,7 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     ...(level === undefined ? {} : { level }),
     ...(segmentSize === undefined ? {} : { segmentSize }),
     ...(source === undefined ? {} : { source }),
+    ...(binlogBasename === undefined ? {} : { binlogBasename }),
     logger: log,
     onProgress: ({ binlog, bytes, total }) => progress.update(`archiving ${binlog}: ${mib(bytes)} / ${mib(total)}`),
   };

@@ -57,7 +57,7 @@ async function chooseSeries(dir: string, basename: string | undefined): Promise<
   if (binlogs.length === 1) return bases.get(binlogs[0] as string) ?? [];
   const names = (binlogs.length === 0 ? [...bases.keys()] : binlogs).map((b) => `${b}.*`).join(', ');
   throw new ArchiverError('EBADINPUT', `${dir} holds several binlog series (${names}) and no index file: which one this server writes cannot be told`, {
-    hint: 'put the server\'s binlog index file (log_bin_index) in the directory, name the basename to archive, or give each series its own directory',
+    hint: 'put the server\'s binlog index file (log_bin_index) in the directory, name the basename to archive (archive --binlog-basename NAME), or give each series its own directory',
     context: { dir, series: [...bases.keys()] },
   });
 }

@@ -14,6 +14,7 @@ import { runArchive } from '../../src/pipeline/archive-run.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { FIXTURES, KINGBUS, listFiles, newKeyUrl, tempDir } from '../support/archive.ts';
 import { closedBinlogBytes } from '../support/close-binlog.ts';
+import { runCli } from '../support/cli.ts';
 
 const KB = path.join(FIXTURES, 'relaylog/kingbus/5.7');
 const RELAYS = ['flikedev1-c8pyy-relay-bin.000284', 'flikedev1-c8pyy-relay-bin.000286'].map((n) => path.join(KB, n));
@@ -117,6 +118,13 @@ describe('archive keeps one binlog series per source', () => {
     const summary = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1', binlogBasename: 'other-bin' });
     assert.equal(summary.activeBinlog, 'other-bin.000002');
     assert.deepEqual(entries(storeDir), ['db1/0000000001-other-bin.000001.json']);
+    // The command line names the series the same way, and says how in the refusal.
+    const refused = await runCli(['archive', '--binlog-dir', dir, '--store', `file://${storeDir}`, '--key', keyUrl, '--source', 'db1']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /several binlog series[\s\S]*--binlog-basename NAME/);
+    const named = await runCli(['archive', '--binlog-dir', dir, '--store', `file://${storeDir}`, '--key', keyUrl, '--source', 'db1', '--binlog-basename', 'mysql-bin', '--json', '-q']);
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal((JSON.parse(named.stdout) as { lastArchived: string }).lastArchived, 'mysql-bin.000011');
   });
 
   it('with an index file, archives only what it names', async () => {
