@@ -32,6 +32,8 @@ export interface Endpoints {
     binlogBasename: string;
     podEndpoint?: string;
   };
+  gcs: { endpoint: string; bucket: string; projectId: string; podEndpoint?: string };
+  gcpkms: { endpoint: string; keyName: string; disabledKeyName: string; podEndpoint?: string };
   /** With the node: the project image's reference on the node (what Jobs run). */
   image?: string;
 }

@@ -23,6 +23,7 @@ export interface Tools {
   mariadbInstallDb: string;
   mariadb: string;
   kubectl: string;
+  fakeGcs: string;
   // The node (`up --node`):
   kubelet: string;
   kubeControllerManager: string;
@@ -74,7 +75,7 @@ async function require(server: string, name: string, install: string): Promise<s
 }
 
 /** Runs a build step, logging to `logFile`; a failure names the tool and the log. */
-async function step(tool: string, logFile: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function step(tool: string, logFile: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
   fs.appendFileSync(logFile, `$ ${command} ${args.join(' ')}\n`);
   try {
     const { stdout, stderr } = await run(command, args, { ...options, maxBuffer: 64 * 1024 * 1024 });
@@ -87,7 +88,7 @@ async function step(tool: string, logFile: string, command: string, args: string
 }
 
 /** Builds `out` with `build` unless it already exists; builds into a temp name, then renames, so a crash leaves no half binary. */
-async function cached(tool: string, version: string, binary: string, build: (dir: string, log: string) => Promise<string>): Promise<string> {
+export async function cached(tool: string, version: string, binary: string, build: (dir: string, log: string) => Promise<string>): Promise<string> {
   const dir = toolDir(tool, version);
   const target = path.join(dir, binary);
   if (fs.existsSync(target)) return target;
@@ -111,7 +112,7 @@ function versionLdflags(packages: string[], version: string): string {
   return flags.join(' ');
 }
 
-async function goBuild(tool: string, module: string, pkg: string, ldflags: string, dir: string, log: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+export async function goBuild(tool: string, module: string, pkg: string, ldflags: string, dir: string, log: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const go = await require(tool, 'go', 'install Go 1.24 or newer');
   const out = path.join(dir, `.${pkg === '.' ? tool : path.basename(pkg)}.partial`);
   await step(tool, log, go, ['build', '-trimpath', '-ldflags', ldflags, '-o', out, pkg], { cwd: path.join(REPO_ROOT, 'testenv', 'go', module), env: { ...process.env, ...env } });
@@ -195,6 +196,11 @@ export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<
         });
         return path.join(bin, 'versitygw');
       });
+    })());
+  }
+  if (needed.has('gcs')) {
+    tasks.push((async () => {
+      tools.fakeGcs = await cached('fake-gcs-server', VERSIONS.fakeGcs, 'fake-gcs', (dir, log) => goBuild('fake-gcs', 'fake-gcs', '.', '-s -w', dir, log));
     })());
   }
   if (needed.has('kms')) {

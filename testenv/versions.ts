@@ -13,6 +13,8 @@ export const VERSIONS = {
   openbao: '2.7.2',
   /** CoreDNS for the node's cluster DNS (testenv/go/coredns pins the module). */
   coredns: 'v1.14.0',
+  /** fake-gcs-server, built by testenv/go/fake-gcs (which pins the module and adds to it: bump +wN with it). */
+  fakeGcs: 'v1.56.1+w1',
   /** The locally built sandbox image's program (testenv/go/pause); bump to rebuild. */
   pause: '1',
 } as const;

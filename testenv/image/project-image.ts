@@ -115,3 +115,33 @@ export async function buildProjectImage(repo: string, build: ImageBuild): Promis
     fs.rmSync(build.work, { recursive: true, force: true });
   }
 }
+
+/** A digest of everything the project image is built from, so an unchanged tree reuses the last tarball. */
+function inputsDigest(repo: string): string {
+  const hash = createHash('sha256');
+  const add = (file: string): void => {
+    hash.update(path.relative(repo, file)).update('\0').update(fs.readFileSync(file));
+  };
+  for (const f of ['package.json', 'package-lock.json']) add(path.join(repo, f));
+  for (const dir of ['bin', 'src']) {
+    for (const f of (fs.readdirSync(path.join(repo, dir), { recursive: true, encoding: 'utf8' })).sort()) {
+      const full = path.join(repo, dir, f);
+      if (fs.statSync(full).isFile()) add(full);
+    }
+  }
+  const node = fs.statSync(path.join(repo, 'node_modules', 'node', 'bin', 'node'));
+  hash.update(`node ${node.size} ${node.mtimeMs}`);
+  for (const name of ['mariadb', 'mariadb-binlog', 'env']) hash.update(`${name} ${fs.statSync(program(name)).mtimeMs}`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The project image tarball for the current tree: built once per change of its inputs, the previous one removed. */
+export async function cachedProjectImage(repo: string): Promise<{ tarball: string; image: WrittenImage | undefined }> {
+  const dir = path.join(cacheRoot(), 'project-image');
+  const tarball = path.join(dir, `${inputsDigest(repo)}.tar`);
+  if (fs.existsSync(tarball)) return { tarball, image: undefined };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const old of fs.readdirSync(dir)) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
+  const image = await buildProjectImage(repo, { work: `${tarball}.layers`, out: tarball });
+  return { tarball, image };
+}

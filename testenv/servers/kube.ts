@@ -89,6 +89,26 @@ async function writeUserKubeconfig(ctx: UpContext, adminKubeconfig: string, targ
   fs.writeFileSync(target, kubeconfig(cluster.server, caFile, { token }), { mode: 0o600 });
 }
 
+/** The UNIX socket of the node's CONNECT proxy (testenv/node/connect-proxy.ts). */
+export function egressSocket(stateDir: string): string {
+  return path.join(stateDir, 'kube', 'egress.sock');
+}
+
+function writeEgressConfig(kubeDir: string): string {
+  const file = path.join(kubeDir, 'egress-selector.yaml');
+  fs.writeFileSync(file, `apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: ${egressSocket(path.dirname(kubeDir))}
+`);
+  return file;
+}
+
 export async function startKube(ctx: UpContext): Promise<Endpoints['kube'] & { kubeconfig: string; kubeconfigUser: string }> {
   const dir = path.join(ctx.dir, 'kube');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -108,8 +128,12 @@ export async function startKube(ctx: UpContext): Promise<Endpoints['kube'] & { k
   const pki = await createPki(path.join(dir, 'pki'), node ? [NODE_IP, KUBERNETES_SERVICE_IP] : []);
   // With a node, the `kubernetes` Service points at the node IP (a forwarder there reaches this loopback port),
   // and kubelets are authorized as nodes.
+  // What the API server opens towards the cluster (kubelet logs and exec, Service proxies) goes through a CONNECT
+  // proxy inside the node's network namespace (testenv/node/connect-proxy.ts), never through the host's routes.
   const nodeArgs = node
-    ? [`--advertise-address=${NODE_IP}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction']
+    ? [`--advertise-address=${NODE_IP}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
+      '--kubelet-preferred-address-types=InternalIP', `--egress-selector-config-file=${writeEgressConfig(dir)}`,
+      `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`]
     : ['--advertise-address=127.0.0.1', '--authorization-mode=RBAC'];
   const port = await allocatePort('kube');
   const server = `https://127.0.0.1:${port}`;

@@ -10,12 +10,15 @@ import { promisify } from 'node:util';
 import type { Endpoints, UpContext } from '../context.ts';
 import { TestenvError } from '../errors.ts';
 import { writeDockerArchive } from '../image/docker-archive.ts';
+import { PROJECT_IMAGE, cachedProjectImage } from '../image/project-image.ts';
 import { issueClientCert } from '../pki.ts';
 import { startProcess } from '../proc.ts';
 import { PAUSE_IMAGE, containerdPaths, importImage, startContainerd } from '../node/containerd.ts';
 import { startControlPlane } from '../node/control-plane.ts';
 import { createCgroupRoot, startKubelet } from '../node/kubelet.ts';
-import { NODE_IP, createNetns, exposeToPods, netnsName } from '../node/netns.ts';
+import { NODE_IP, createNetns, exposeToPods, inNetns, netnsName } from '../node/netns.ts';
+import { egressSocket } from './kube.ts';
+import { REPO_ROOT } from '../versions.ts';
 import { startCoreDns, startKubeProxy } from '../node/services.ts';
 import { KUBELET_SYSCTLS, type NodeRecord, readSysctls } from '../node/teardown.ts';
 
@@ -104,6 +107,8 @@ export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: P
   const record: NodeRecord = { netns: ns, nodeDir, containerdState: containerd.state, cgroupDirs: [], sysctls: readSysctls(KUBELET_SYSCTLS), network: ns };
   ctx.recordNode(record);
   await createNetns(ns);
+  const proxy = inNetns(ns, process.execPath, [path.join(REPO_ROOT, 'testenv', 'node', 'connect-proxy.ts'), egressSocket(ctx.dir)]);
+  ctx.record({ ...startProcess({ name: 'egress-proxy', command: proxy.command, args: proxy.args, logFile: path.join(nodeDir, 'egress-proxy.log') }), exe: process.execPath });
   const fwdDir = path.join(nodeDir, 'fwd');
   fs.mkdirSync(fwdDir, { mode: 0o700 });
   const podEndpoints = exposeServers(ctx, ns, tools.socat, fwdDir, endpoints);
@@ -113,6 +118,9 @@ export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: P
 
   await startContainerd(containerd, ns, tools, (p) => ctx.record(p));
   await importImage(containerd, await pauseImage(nodeDir, tools.pause));
+  // The project image is built (or reused) and imported while the control plane and the kubelet start.
+  const projectImage = (async () => importImage(containerd, (await cachedProjectImage(REPO_ROOT)).tarball))();
+  projectImage.catch(() => undefined);
   await startControlPlane({ dir: path.join(nodeDir, 'control-plane'), kubeconfig: endpoints.kubeconfig ?? '', caCert: pki.caCert,
     saPrivateKey: pki.saPrivateKey, controllerManager: tools.kubeControllerManager, scheduler: tools.kubeScheduler }, (p) => ctx.record(p));
 
@@ -135,5 +143,6 @@ current-context: testenv
   fs.mkdirSync(services.dir, { recursive: true });
   await startKubeProxy(services, tools.kubeProxy, (p) => ctx.record(p));
   await startCoreDns(services, tools.coredns, (p) => ctx.record(p));
-  return { nodes: [NODE_NAME], podEndpoints };
+  await projectImage;
+  return { nodes: [NODE_NAME], podEndpoints, image: PROJECT_IMAGE };
 }
