@@ -17,7 +17,7 @@ export interface ApplyTarget {
   passwordFile: string;
 }
 
-function readCredential(file: string, what: string): string {
+export function readCredential(file: string, what: string): string {
   try {
     return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {

@@ -1,0 +1,116 @@
+/**
+ * `--apply-mode replication` on real MariaDB: the target's own replica applies the restore from binlog-archiver
+ * acting as its replication source. For time, GTID and position targets chosen at random moments of a random
+ * workload, a fresh server must end with exactly the tables and the GTID position the source had at that
+ * moment, the replica configuration removed and the server's settings put back.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { stopProcess } from '../../testenv/proc.ts';
+import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
+import { ensureTools } from '../../testenv/tools.ts';
+import { allocatePort } from '../../testenv/ports.ts';
+import { runArchive } from '../../src/pipeline/archive-run.ts';
+import { runReplicationApply } from '../../src/restore/apply-replication.ts';
+import type { RestoreTarget } from '../../src/restore/target.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { newKeyUrl, tempDir } from '../support/archive.ts';
+import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
+import { need, skipUnlessIn } from '../support/testenv.ts';
+
+const TABLES = ['accounts', 'ledger', 'notes'];
+
+async function checksums(query: (sql: string) => Promise<string>, db: string): Promise<string> {
+  return (await query(`CHECKSUM TABLE ${TABLES.map((t) => `${db}.${t}`).join(', ')} EXTENDED; SELECT COUNT(*) FROM ${db}.ledger`)).trim();
+}
+
+async function workloadRound(client: MysqlClient, db: string, round: number): Promise<void> {
+  const statements: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const pick = randomInt(100);
+    const id = randomInt(1, 200);
+    if (pick < 45) statements.push(`INSERT INTO ${db}.accounts (id, balance, name) VALUES (${id}, ${randomInt(10000)}, '${randomBytes(6).toString('hex')}') ON DUPLICATE KEY UPDATE balance = balance + ${randomInt(100)}`);
+    else if (pick < 70) statements.push(`START TRANSACTION; UPDATE ${db}.accounts SET balance = balance - 7 WHERE id = ${id}; INSERT INTO ${db}.ledger (account, delta, round) VALUES (${id}, -7, ${round}); COMMIT`);
+    else if (pick < 85) statements.push(`DELETE FROM ${db}.accounts WHERE id = ${id}`);
+    else statements.push(`INSERT INTO ${db}.notes (body) VALUES (REPEAT('${randomBytes(8).toString('hex')}', ${randomInt(1, 3000)}))`);
+  }
+  await client.query(statements.join(';\n'));
+}
+
+interface Moment { until: string; gtid: string; file: string; position: number; sums: string }
+
+describe('apply through the target\'s replication applier (real MariaDB)', { skip: skipUnlessIn('mysql') }, () => {
+  let client: MysqlClient;
+  let mysql: ReturnType<typeof need<'mysql'>>;
+  const servers: Launched[] = [];
+  before(() => {
+    mysql = need('mysql');
+    client = mysqlClient(mysql);
+  });
+  after(async () => {
+    for (const s of servers) await stopProcess(s.proc.pid, s.proc.exe);
+  });
+
+  async function freshTarget(name: string, work: string): Promise<{ server: Launched; port: number; userFile: string; passwordFile: string }> {
+    const server = await launchMariadb({
+      name, dir: tempDir('blarc-target-'), port: await allocatePort('replica'), binlog: true, serverId: 300 + randomInt(1000),
+      tools: (await ensureTools(new Set(['mysql']))) as MariadbTools,
+    });
+    servers.push(server);
+    const password = randomBytes(12).toString('hex');
+    await server.sql(`CREATE USER 'restorer'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL PRIVILEGES ON *.* TO 'restorer'@'127.0.0.1'`);
+    const userFile = path.join(work, `${name}.user`);
+    const passwordFile = path.join(work, `${name}.password`);
+    fs.writeFileSync(userFile, 'restorer\n', { mode: 0o600 });
+    fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    return { server, port: Number((await server.sql('SELECT @@port')).trim()), userFile, passwordFile };
+  }
+
+  it('reaches time, GTID and position targets exactly, and leaves no replica configuration behind', { timeout: 600_000 }, async () => {
+    const db = `repl_${randomBytes(3).toString('hex')}`;
+    await client.query('FLUSH BINARY LOGS');
+    const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
+    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
+      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT);
+      CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
+    const moments: Moment[] = [];
+    for (let round = 0; round < 4; round++) {
+      await workloadRound(client, db, round);
+      if (round === 1) await client.query('FLUSH BINARY LOGS');
+      const [file = '', position = ''] = (await client.query('SHOW MASTER STATUS')).trim().split('\t');
+      moments.push({ until: new Date().toISOString(), gtid: (await client.query('SELECT @@gtid_binlog_pos')).trim(), file, position: Number(position), sums: await checksums((sql) => client.query(sql), db) });
+      await sleep(1100);
+    }
+    await workloadRound(client, db, 99);
+    await client.query('FLUSH BINARY LOGS');
+    const work = tempDir();
+    const key = newKeyUrl(work);
+    const store = openStore(`file://${path.join(work, 'store')}`);
+    const source = `repl-${randomBytes(3).toString('hex')}`;
+    await runArchive({ binlogDir: mysql.binlogDir, store, keyUrl: key, source });
+    const pick = (): number => randomInt(moments.length);
+    const cases: { name: string; moment: Moment; target: RestoreTarget }[] = [
+      (() => { const m = moments[pick()]!; return { name: 'time', moment: m, target: { kind: 'time' as const, until: new Date(m.until) } }; })(),
+      (() => { const m = moments[pick()]!; return { name: 'gtid', moment: m, target: { kind: 'gtid' as const, text: m.gtid } }; })(),
+      (() => { const m = moments[pick()]!; return { name: 'position', moment: m, target: { kind: 'position' as const, file: m.file, position: m.position } }; })(),
+    ];
+    for (const c of cases) {
+      const t = await freshTarget(`target-${c.name}`, work);
+      const threadsBefore = (await t.server.sql('SELECT @@slave_parallel_threads')).trim();
+      const summary = await runReplicationApply({ store, keyUrl: key, source, fromGtid: base, target: c.target,
+        apply: { host: '127.0.0.1', port: t.port, userFile: t.userFile, passwordFile: t.passwordFile } });
+      assert.equal(summary.appliedTo, `127.0.0.1:${t.port}`, c.name);
+      assert.equal(await checksums((sql) => t.server.sql(sql), db), c.moment.sums, `${c.name}: ${summary.targetReached}`);
+      assert.equal((await t.server.sql('SELECT @@gtid_binlog_pos')).trim(), c.moment.gtid, c.name);
+      assert.equal(summary.executedGtids, c.moment.gtid, c.name);
+      assert.equal((await t.server.sql('SHOW ALL SLAVES STATUS')).trim(), '', `${c.name}: the replica connection must be removed`);
+      assert.equal((await t.server.sql('SELECT @@slave_parallel_threads')).trim(), threadsBefore, c.name);
+      assert.equal((await t.server.sql('SELECT @@gtid_slave_pos')).trim(), '', `${c.name}: gtid_slave_pos put back`);
+      await stopProcess(t.server.proc.pid, t.server.proc.exe);
+    }
+  });
+});
