@@ -4,7 +4,7 @@
  * so every attempt is counted here. Sleep, clock and randomness come from the Timing seam.
  */
 import { ArchiverError } from '../errors.ts';
-import { classify, storeFailure } from './s3-errors.ts';
+import { type Failure, type FailureContext, classify, storeFailure } from './s3-errors.ts';
 import type { S3Metrics } from './s3-metrics.ts';
 import type { RetryPolicy, S3StoreEvent, Timing } from './s3-options.ts';
 
@@ -15,6 +15,8 @@ export interface RetryDeps {
   timing: Timing;
   metrics: S3Metrics;
   onEvent: (event: S3StoreEvent) => void;
+  /** Another service's classification and final errors (the GCS store); S3's when absent. */
+  errors?: { classify(err: unknown): Failure; failure(err: unknown, failure: Failure, ctx: FailureContext): ArchiverError };
 }
 
 export interface RequestSpec {
@@ -62,10 +64,10 @@ export class RetryBudget {
       metrics.failure(err.code);
       throw err;
     }
-    const failure = classify(err);
+    const failure = (this.#deps.errors?.classify ?? classify)(err);
     const elapsed = timing.now() - this.#started;
     const fail = (): never => {
-      const final = storeFailure(err, failure, {
+      const final = (this.#deps.errors?.failure ?? storeFailure)(err, failure, {
         bucket: this.#deps.bucket, key: this.#spec.key, operation: this.#spec.operation, what: this.#spec.what,
         endpoint: this.#deps.endpoint, attempts: this.#attempts, elapsedMs: elapsed,
       });

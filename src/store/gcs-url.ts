@@ -1,0 +1,106 @@
+/**
+ * `--store gs://BUCKET[/PREFIX][?endpoint=URL&chunkSize=8MiB&...]` to GCS store options, with a precise usage
+ * error for each mistake. Credentials are never accepted here: the Google auth library's default chain
+ * (Workload Identity, GOOGLE_APPLICATION_CREDENTIALS, the metadata server) provides them.
+ */
+import { ArchiverError } from '../errors.ts';
+import { type GcsStoreOptions, assertGcsBucketName } from './gcs-options.ts';
+import { MiB } from './s3-options.ts';
+
+const GRAMMAR = 'gs://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&chunkSize=8MiB&resumableThreshold=16MiB&maxAttempts=8&requestTimeoutMs=60000&retentionMode=Locked|Unlocked&retentionDays=N&eventBasedHold=true|false]';
+const PARAMS = ['endpoint', 'chunkSize', 'resumableThreshold', 'maxAttempts', 'requestTimeoutMs', 'retentionMode', 'retentionDays', 'eventBasedHold'] as const;
+type Param = (typeof PARAMS)[number];
+const CREDENTIAL_PARAM = /key|secret|token|password|credential|session|signature|auth/i;
+
+function usage(url: string, problem: string, hint = `use ${GRAMMAR}`): ArchiverError {
+  return new ArchiverError('EUSAGE', `--store ${url}: ${problem}`, { hint });
+}
+
+function parseSize(url: string, name: string, text: string): number {
+  const m = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(text);
+  if (m === null) throw usage(url, `${name}=${text} is not a size`, 'write bytes or a number with KiB, MiB or GiB, e.g. 8MiB');
+  const unit = m[2] === 'GiB' ? 1024 * MiB : m[2] === 'MiB' ? MiB : m[2] === 'KiB' ? 1024 : 1;
+  return Number(m[1]) * unit;
+}
+
+function parseWhole(url: string, name: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw usage(url, `${name}=${text} is not a whole number`);
+  return Number(text);
+}
+
+function parseEndpoint(url: string, text: string): string {
+  let endpoint: URL;
+  try {
+    endpoint = new URL(text);
+  } catch {
+    throw usage(url, `endpoint=${text} is not a URL`, 'use endpoint=https://HOST[:PORT] (or http:// for a test server on a trusted network)');
+  }
+  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw usage(url, `endpoint=${text} must be http:// or https://`);
+  if (endpoint.username !== '' || endpoint.password !== '') throw usage(url, 'the endpoint must not carry credentials', 'credentials come from the Google auth library\'s default chain');
+  if (endpoint.pathname !== '/' || endpoint.search !== '' || endpoint.hash !== '') throw usage(url, `endpoint=${text} must be only a scheme, host and port`);
+  return endpoint.origin;
+}
+
+function prefixOf(url: string): string {
+  // The raw text, not URL.pathname: URL parsing would silently resolve "a/../b" to "b".
+  const afterScheme = url.slice(url.indexOf('//') + 2).split(/[?#]/)[0] ?? '';
+  const rawPath = afterScheme.includes('/') ? afterScheme.slice(afterScheme.indexOf('/')) : '';
+  const segments = rawPath.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
+  let decoded: string[];
+  try {
+    decoded = segments.map((s) => decodeURIComponent(s));
+  } catch {
+    throw usage(url, `prefix ${JSON.stringify(rawPath)} is not valid percent-encoding`);
+  }
+  if (decoded.some((s) => s === '' || s === '.' || s === '..' || s.includes('\0'))) throw usage(url, `prefix ${JSON.stringify(rawPath)} has an empty, "." or ".." part`);
+  return decoded.join('/');
+}
+
+export function parseGcsStoreUrl(url: string): GcsStoreOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (err) {
+    throw new ArchiverError('EUSAGE', `--store ${JSON.stringify(url)} is not a URL`, { cause: err, hint: `use ${GRAMMAR}` });
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw usage(`gs://***@${parsed.host}${parsed.pathname}`, 'credentials are not accepted in the store URL',
+      'they come from the Google auth library\'s default chain: Workload Identity, GOOGLE_APPLICATION_CREDENTIALS (a mounted file)');
+  }
+  if (parsed.port !== '') throw usage(url, 'a gs:// URL takes no port', 'give the server as ?endpoint=http(s)://HOST:PORT');
+  if (parsed.hash !== '') throw usage(url, 'a gs:// URL takes no #fragment');
+  try {
+    assertGcsBucketName(parsed.host);
+  } catch (err) {
+    throw usage(url, (err as Error).message, (err as ArchiverError).hint ?? GRAMMAR);
+  }
+  const options: GcsStoreOptions = { bucket: parsed.host, prefix: prefixOf(url) };
+  const seen = new Set<string>();
+  let mode: string | undefined;
+  let days: number | undefined;
+  for (const [name, value] of parsed.searchParams) {
+    if (seen.has(name)) throw usage(url, `parameter ${name} is given twice`);
+    seen.add(name);
+    if (!(PARAMS as readonly string[]).includes(name)) {
+      if (CREDENTIAL_PARAM.test(name)) throw usage(url, `parameter ${name}: credentials are not accepted in the store URL`, 'they come from the Google auth library\'s default chain');
+      throw usage(url, `unknown parameter ${name}`, `known parameters: ${PARAMS.join(', ')}`);
+    }
+    if (value === '') throw usage(url, `parameter ${name} has no value`);
+    switch (name as Param) {
+      case 'endpoint': options.endpoint = parseEndpoint(url, value); break;
+      case 'chunkSize': options.chunkSize = parseSize(url, name, value); break;
+      case 'resumableThreshold': options.resumableThreshold = parseSize(url, name, value); break;
+      case 'maxAttempts': options.retry = { maxAttempts: parseWhole(url, name, value) }; break;
+      case 'requestTimeoutMs': options.requestTimeoutMs = parseWhole(url, name, value); break;
+      case 'retentionMode': mode = value; break;
+      case 'retentionDays': days = parseWhole(url, name, value); break;
+      case 'eventBasedHold':
+        if (value !== 'true' && value !== 'false') throw usage(url, `eventBasedHold=${value} must be true or false`);
+        options.eventBasedHold = value === 'true';
+        break;
+    }
+  }
+  if ((mode === undefined) !== (days === undefined)) throw usage(url, 'retentionMode and retentionDays go together', 'give both, e.g. retentionMode=Locked&retentionDays=30');
+  if (mode !== undefined && days !== undefined) options.retention = { mode: mode as 'Locked' | 'Unlocked', days };
+  return options;
+}
