@@ -8,3 +8,4 @@ export { restoreStatus, RESTORE_PHASES } from './restore-status.ts';
 export * from './conditions.ts';
 export { aggregateSources, recordRun } from './status.ts';
 export type * from './types.ts';
+export * from './restore-conditions.ts';

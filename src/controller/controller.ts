@@ -12,10 +12,11 @@ import { EventRecorder } from './events.ts';
 import { isArchiveJob, jobNameOfPod, ownerPolicy } from './jobs.ts';
 import type { KubeClient } from './kube/client.ts';
 import { Informer } from './kube/informer.ts';
-import { parseJob, parsePod, parsePolicy } from './kube/kinds.ts';
-import { JOBS, PODS, POLICIES, type Job, type Pod, type Policy, collectionPath, keyOf } from './kube/resources.ts';
+import { parseJob, parsePod, parsePolicy, parseRestore } from './kube/kinds.ts';
+import { JOBS, PODS, POLICIES, RESTORES, type Job, type Pod, type Policy, type Restore, collectionPath, keyOf } from './kube/resources.ts';
 import { LeaderElector } from './leader.ts';
 import { CONTROLLER_NAME, Reconciler, type ReconcileSettings, isJobPod } from './reconciler.ts';
+import { RESTORE_KEY_PREFIX, RestoreReconciler } from './restore-reconciler.ts';
 import { ANNOTATION, LABEL } from '../specs/labels.ts';
 import { matchesSelector } from './selector.ts';
 import type { StoreReader } from './store-view.ts';
@@ -90,10 +91,21 @@ function meaningfulPolicyChange(a: Policy, b: Policy): boolean {
     || JSON.stringify(a.metadata.labels) !== JSON.stringify(b.metadata.labels);
 }
 
+function isRestoreJobPod(pod: Pod): boolean {
+  return pod.metadata?.labels?.[LABEL.component] === 'restore' && pod.metadata.labels[LABEL.managedBy] === 'binlog-archiver-operator';
+}
+
+function slimRestore(r: Restore): Restore {
+  return { ...r, metadata: slimMeta(r.metadata) };
+}
+
 export class Controller {
   readonly policies: Informer<Policy>;
   readonly pods: Informer<Pod>;
   readonly jobs: Informer<Job>;
+  readonly restores: Informer<Restore>;
+  readonly restoreJobs: Informer<Job>;
+  readonly #restoreReconciler: RestoreReconciler;
   readonly #s: ControllerSettings;
   readonly #d: ControllerDeps & { timers: Timers };
   readonly #reconciler: Reconciler;
@@ -121,14 +133,23 @@ export class Controller {
       name: 'jobs', client, path: collectionPath(JOBS, ns), parse: parseJob, transform: slimJob, logger, timers,
       labelSelector: `${LABEL.component}=archive,${LABEL.managedBy}=binlog-archiver-operator`,
     });
+    this.restores = new Informer<Restore>({ name: 'restores', client, path: collectionPath(RESTORES, ns), parse: parseRestore, transform: slimRestore, logger, timers });
+    this.restoreJobs = new Informer<Job>({
+      name: 'restore-jobs', client, path: collectionPath(JOBS, ns), parse: parseJob, transform: slimJob, logger, timers,
+      labelSelector: `${LABEL.component}=restore,${LABEL.managedBy}=binlog-archiver-operator`,
+    });
     this.#events = new EventRecorder({ client, controller: CONTROLLER_NAME, instance: settings.identity, logger, metrics: deps.metrics, timers });
+    const jobPods = (namespace: string, job: string): Pod[] => [...(this.#jobPods.get(`${namespace}/${job}`) ?? [])].flatMap((k) => {
+      const i = k.indexOf('/');
+      const p = this.pods.get(k.slice(0, i), k.slice(i + 1));
+      return p === undefined ? [] : [p];
+    });
+    this.#restoreReconciler = new RestoreReconciler({
+      client, restores: this.restores, jobs: this.restoreJobs, policies: this.policies, jobPods,
+      events: this.#events, metrics: deps.metrics, logger, timers, image: settings.image,
+    });
     this.#reconciler = new Reconciler({
-      client, policies: this.policies, pods: this.pods, jobs: this.jobs,
-      jobPods: (namespace, job) => [...(this.#jobPods.get(`${namespace}/${job}`) ?? [])].flatMap((k) => {
-        const i = k.indexOf('/');
-        const p = this.pods.get(k.slice(0, i), k.slice(i + 1));
-        return p === undefined ? [] : [p];
-      }),
+      client, policies: this.policies, pods: this.pods, jobs: this.jobs, jobPods,
       agents: (podKey) => this.#agents?.get(podKey),
       ...(settings.store === undefined ? {} : { store: settings.store }),
       events: this.#events, metrics: deps.metrics, logger, timers, settings,
@@ -171,7 +192,7 @@ export class Controller {
     });
     const onPod = (pod: Pod, old?: Pod) => {
       const ns = pod.metadata?.namespace ?? '';
-      if (isJobPod(pod)) {
+      if (isJobPod(pod) || isRestoreJobPod(pod)) {
         const job = jobNameOfPod(pod);
         if (job !== undefined) {
           const key = `${ns}/${job}`;
@@ -181,6 +202,8 @@ export class Controller {
         }
         const policy = pod.metadata?.annotations?.[ANNOTATION.policy];
         if (policy !== undefined) this.#enqueue(`${ns}/${policy}`);
+        const restore = pod.metadata?.annotations?.[ANNOTATION.restore];
+        if (restore !== undefined) this.#enqueue(`${RESTORE_KEY_PREFIX}${ns}/${restore}`);
         return;
       }
       const keys = new Set(this.#policiesSelecting(pod));
@@ -192,7 +215,7 @@ export class Controller {
       add: (p) => onPod(p),
       update: (a, b) => onPod(b, a),
       delete: (p) => {
-        if (isJobPod(p)) {
+        if (isJobPod(p) || isRestoreJobPod(p)) {
           const job = jobNameOfPod(p);
           const set = job === undefined ? undefined : this.#jobPods.get(`${p.metadata?.namespace ?? ''}/${job}`);
           set?.delete(keyOf(p));
@@ -213,6 +236,20 @@ export class Controller {
         onJob(j);
       },
     });
+    const onRestore = (r: Restore) => this.#enqueue(`${RESTORE_KEY_PREFIX}${keyOf(r)}`);
+    this.restores.on({
+      add: onRestore,
+      // Status-only updates (ours) change neither generation nor deletion: skipping them avoids a loop.
+      update: (a, b) => {
+        if (a.metadata.generation !== b.metadata.generation || String(a.metadata.deletionTimestamp) !== String(b.metadata.deletionTimestamp)) onRestore(b);
+      },
+      delete: onRestore,
+    });
+    const onRestoreJob = (j: Job) => {
+      const restore = j.metadata?.annotations?.[ANNOTATION.restore];
+      if (restore !== undefined) this.#enqueue(`${RESTORE_KEY_PREFIX}${j.metadata?.namespace ?? ''}/${restore}`);
+    };
+    this.restoreJobs.on({ add: onRestoreJob, update: (_a, b) => onRestoreJob(b), delete: onRestoreJob });
   }
 
   /** The pods the agents of which are polled: those selected by a live policy, with an address. */
@@ -257,9 +294,13 @@ export class Controller {
     this.#queue = queue;
     this.#agents = new AgentWatch({ logger, metrics, timers, waitSeconds: this.#s.agentWaitSeconds, onChange: (k) => this.#onAgentChange(k) });
     this.#agents.sync(this.#agentTargets());
-    for (const p of this.policies.list()) queue.add(keyOf(p));
-    const resync = () => {
+    const all = () => {
       for (const p of this.policies.list()) queue.add(keyOf(p));
+      for (const r of this.restores.list()) queue.add(`${RESTORE_KEY_PREFIX}${keyOf(r)}`);
+    };
+    all();
+    const resync = () => {
+      all();
       this.#agents?.sync(this.#agentTargets());
       this.#resync = timers.setTimeout(resync, this.#s.resyncPeriodMs);
     };
@@ -292,7 +333,7 @@ export class Controller {
       if (key === undefined || leading.aborted) return;
       const started = performance.now();
       try {
-        const result = await this.#reconciler.reconcile(key, leading);
+        const result = key.startsWith(RESTORE_KEY_PREFIX) ? await this.#restoreReconciler.reconcile(key, leading) : await this.#reconciler.reconcile(key, leading);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
         metrics.reconciles.inc({ result: result.requeueAfterMs === undefined ? 'success' : 'requeue' });
@@ -312,15 +353,16 @@ export class Controller {
   /** Runs until `signal` aborts ('stopped') or leadership is lost ('lost'). */
   async run(signal: AbortSignal): Promise<'stopped' | 'lost'> {
     const { client, logger } = this.#d;
-    for (const i of [this.policies, this.pods, this.jobs]) i.start();
+    const informers = [this.policies, this.pods, this.jobs, this.restores, this.restoreJobs];
+    for (const i of informers) i.start();
     try {
       await Promise.race([
-        Promise.all([this.policies.waitForSync(), this.pods.waitForSync(), this.jobs.waitForSync()]),
+        Promise.all(informers.map((i) => i.waitForSync())),
         new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
       ]);
       if (signal.aborted) return 'stopped';
       this.#synced = true;
-      logger.log('info', 'Caches synced', { policies: this.policies.size(), pods: this.pods.size(), jobs: this.jobs.size() });
+      logger.log('info', 'Caches synced', { policies: this.policies.size(), pods: this.pods.size(), jobs: this.jobs.size(), restores: this.restores.size() });
       const le = this.#s.leaderElection;
       if (le === undefined) {
         this.#lead(signal);
@@ -338,7 +380,7 @@ export class Controller {
         onNewLeader: (id) => logger.log('info', 'Leader is', { leader: id, self: id === this.#s.identity }),
       });
     } finally {
-      await Promise.all([this.policies.stop(), this.pods.stop(), this.jobs.stop()]);
+      await Promise.all(informers.map((i) => i.stop()));
     }
   }
 }

@@ -26,6 +26,10 @@ export class ControllerMetrics {
   readonly dependencyUp: Gauge<'namespace' | 'policy' | 'dependency'>;
   readonly jobsCreated: Counter<'namespace' | 'policy'>;
   readonly jobDuration: Histogram<'namespace' | 'policy' | 'result'>;
+  readonly restores: Counter<'namespace' | 'result' | 'reason'>;
+  readonly restoreDuration: Histogram<'namespace' | 'result'>;
+  readonly binlogsRestored: Counter<'namespace'>;
+  readonly bytesRestored: Counter<'namespace'>;
   readonly reconciles: Counter<'result'>;
   readonly reconcileErrors: Counter<'reason'>;
   readonly reconcileDuration: Histogram;
@@ -66,6 +70,10 @@ export class ControllerMetrics {
     this.dependencyUp = new Gauge({ name: `${PREFIX}dependency_up`, help: 'Whether the last archive runs reached the dependency (storage, keyProvider): 1 yes, 0 no.', labelNames: ['namespace', 'policy', 'dependency'], registers });
     this.jobsCreated = new Counter({ name: `${PREFIX}jobs_created_total`, help: 'Archive Jobs created by this controller.', labelNames: ['namespace', 'policy'], registers });
     this.jobDuration = new Histogram({ name: `${PREFIX}job_duration_seconds`, help: 'Run time of finished archive Jobs (start to completion).', labelNames: ['namespace', 'policy', 'result'], buckets: [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600], registers });
+    this.restores = new Counter({ name: `${PREFIX}restores_total`, help: 'BinlogRestores finished, by result (Succeeded, Failed) and reason.', labelNames: ['namespace', 'result', 'reason'], registers });
+    this.restoreDuration = new Histogram({ name: `${PREFIX}restore_duration_seconds`, help: 'Time from the start of planning to the end of a BinlogRestore.', labelNames: ['namespace', 'result'], buckets: [5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
+    this.binlogsRestored = new Counter({ name: `${PREFIX}binlogs_restored_total`, help: 'Binlogs written (or applied) by succeeded BinlogRestores.', labelNames: ['namespace'], registers });
+    this.bytesRestored = new Counter({ name: `${PREFIX}restored_bytes_total`, help: 'Bytes of the binlogs written (or applied) by succeeded BinlogRestores.', labelNames: ['namespace'], registers });
     this.reconciles = new Counter({ name: `${PREFIX}reconcile_total`, help: 'Reconciles of BinlogArchivePolicies, by result (success, requeue, error).', labelNames: ['result'], registers });
     this.reconcileErrors = new Counter({ name: `${PREFIX}reconcile_errors_total`, help: 'Reconciles that failed, by reason.', labelNames: ['reason'], registers });
     this.reconcileDuration = new Histogram({ name: `${PREFIX}reconcile_duration_seconds`, help: 'Time one reconcile took.', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });

@@ -20,6 +20,8 @@ export const ANNOTATION = {
   correlationId: `${GROUP}/correlation-id`,
   trigger: `${GROUP}/trigger`,
   generation: `${GROUP}/generation`,
+  /** Which Job of a restore: `plan` (restore --plan-only) or `restore`. */
+  step: `${GROUP}/step`,
 } as const;
 
 export type Component = 'archive' | 'restore' | 'agent';

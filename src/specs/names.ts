@@ -33,6 +33,11 @@ export function restoreJobName(restore: string, uid: string): string {
   return withHash(dnsLabelText(`${restore}-restore`), hash(['restore', restore, uid], 10), LABEL_MAX);
 }
 
+/** `<restore>-plan-<hash of restore name and uid>`: the planning Job of a BinlogRestore. */
+export function restorePlanJobName(restore: string, uid: string): string {
+  return withHash(dnsLabelText(`${restore}-plan`), hash(['plan', restore, uid], 10), LABEL_MAX);
+}
+
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** The value itself when it is a valid label value, else a cut prefix plus a hash (the annotation keeps the full value). */

@@ -1,7 +1,9 @@
 /**
- * The restore Job: `binlog-archiver restore` from the archive of one source server, from a starting point to a
- * target, into a PersistentVolumeClaim (binlogs plus replay.sh) or applied to a MySQL server. One Job per
- * BinlogRestore (its name derives from the object's uid). With spec.archive.policyRef the caller passes the policy.
+ * The Jobs of a BinlogRestore, both `binlog-archiver restore` on the archive of one source server, from a starting
+ * point to a target. The plan Job (`--plan-only`) reads the manifest and the boundary binlogs and writes nothing;
+ * the restore Job writes into a PersistentVolumeClaim (binlogs plus replay.sh) or applies to a MySQL server. One
+ * of each per BinlogRestore (names derive from the object's uid). With spec.archive.policyRef the caller passes the
+ * policy. With `summaryFile` the run's JSON summary (or error) becomes the container's termination message.
  */
 import path from 'node:path';
 import type { V1Container, V1Job, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
@@ -14,7 +16,7 @@ import { SPEC_DEFAULTS } from './defaults.ts';
 import { assembleJob, resourcesOf, tmpVolume } from './job-common.ts';
 import { keyMaterial, mergeParts, secretFile, storageCredentials, type PodParts } from './key-material.ts';
 import { ANNOTATION, restoreLabels } from './labels.ts';
-import { restoreJobName } from './names.ts';
+import { restoreJobName, restorePlanJobName } from './names.ts';
 import { containerSecurityContext } from './security.ts';
 import { keyUrl, storeUrl } from './urls.ts';
 
@@ -23,7 +25,11 @@ export interface RestoreJobOptions {
   correlationId: string;
   /** The policy named by spec.archive.policyRef, as read from the API server. */
   policy?: BinlogArchivePolicy;
+  /** Where the container writes its summary (`--summary-file`): /dev/termination-log for the operator. */
+  summaryFile?: string;
 }
+
+export type RestoreStep = 'plan' | 'restore';
 
 function archiveOf(spec: ResolvedRestoreSpec, restore: BinlogRestore, policy: BinlogArchivePolicy | undefined) {
   const ref = spec.archive.policyRef;
@@ -69,35 +75,48 @@ function outputParts(spec: ResolvedRestoreSpec): { args: string[]; parts: PodPar
   };
 }
 
-export function buildRestoreJob(restore: BinlogRestore, options: RestoreJobOptions): V1Job {
+function buildStepJob(restore: BinlogRestore, options: RestoreJobOptions, step: RestoreStep): V1Job {
   const spec = applyDefaults(restoreSpec, restore.spec);
   const { name, namespace, uid } = restore.metadata;
   if (uid === undefined || uid === '') throw new ArchiverError('EBADINPUT', `BinlogRestore ${name} has no metadata.uid`, { hint: 'build Jobs from the object as read from the API server' });
   const archive = archiveOf(spec, restore, options.policy);
-  const output = outputParts(spec);
+  // The plan writes and applies nothing: no output volume, no server credentials.
+  const output = step === 'plan' ? { args: ['--plan-only'], parts: { volumes: [], mounts: [], env: [] } } : outputParts(spec);
   const secrets = mergeParts(storageCredentials(archive.storage), keyMaterial(archive.keyProvider), output.parts);
+  const summary = options.summaryFile;
   const container: V1Container = {
     name: SPEC_DEFAULTS.restoreContainer,
     image: spec.job.image ?? options.image,
     imagePullPolicy: SPEC_DEFAULTS.imagePullPolicy,
     command: ['binlog-archiver'],
     args: ['restore', '--store', storeUrl(archive.storage), '--key', keyUrl(archive.keyProvider), '--source', spec.sourceServer,
-      ...pointArgs(spec), ...output.args, '--json'],
+      ...pointArgs(spec), ...output.args, '--json', ...(summary === undefined ? [] : ['--summary-file', summary])],
     ...(secrets.env.length === 0 ? {} : { env: secrets.env }),
     ...(spec.job.resources === undefined ? {} : { resources: resourcesOf(spec.job) }),
     securityContext: containerSecurityContext(),
     volumeMounts: [{ name: 'tmp', mountPath: SPEC_DEFAULTS.tmpDir }, ...secrets.mounts],
+    ...(summary === undefined ? {} : { terminationMessagePath: summary, terminationMessagePolicy: 'FallbackToLogsOnError' }),
   };
   const serviceAccountName = archive.storage.credentials?.serviceAccountName;
   return assembleJob({
-    name: restoreJobName(name, uid),
+    name: step === 'plan' ? restorePlanJobName(name, uid) : restoreJobName(name, uid),
     namespace,
     labels: restoreLabels(name, options.correlationId),
-    annotations: { [ANNOTATION.restore]: name, [ANNOTATION.source]: spec.sourceServer, [ANNOTATION.correlationId]: options.correlationId },
+    annotations: { [ANNOTATION.restore]: name, [ANNOTATION.source]: spec.sourceServer, [ANNOTATION.correlationId]: options.correlationId, [ANNOTATION.step]: step },
     owner: { kind: 'BinlogRestore', name, uid },
     shape: spec.job,
     container,
     volumes: [tmpVolume(), ...secrets.volumes],
     ...(serviceAccountName === undefined ? {} : { serviceAccountName }),
   });
+}
+
+/** The restore Job: writes (and, with a server output, applies) the binlogs. */
+export function buildRestoreJob(restore: BinlogRestore, options: RestoreJobOptions): V1Job {
+  return buildStepJob(restore, options, 'restore');
+}
+
+/** The plan Job: `restore --plan-only`, the plan or the refusal (gap, target outside the archive) and nothing written. */
+export function buildPlanJob(restore: BinlogRestore, options: RestoreJobOptions): V1Job {
+  return buildStepJob(restore, options, 'plan');
 }

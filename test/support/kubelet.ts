@@ -132,6 +132,11 @@ export class FakeKubelet {
     this.#hold = hold;
   }
 
+  /** The local directory that stands for PersistentVolumeClaim `claim` of the namespace. */
+  claimPath(claim: string): string {
+    return path.join(this.#tmp, 'claims', claim);
+  }
+
   /** Jobs whose process runs right now. */
   runningJobs(): string[] {
     return [...this.#running.keys()];
@@ -208,6 +213,11 @@ export class FakeKubelet {
       if (v.hostPath !== undefined) out.set(v.name, v.hostPath.path);
       else if (v.emptyDir !== undefined) {
         const d = path.join(dir, 'empty', v.name);
+        fs.mkdirSync(d, { recursive: true });
+        out.set(v.name, d);
+      } else if (v.persistentVolumeClaim !== undefined) {
+        // A claim is a directory of this kubelet, the same for every pod that mounts it (claimPath gives it).
+        const d = this.claimPath(v.persistentVolumeClaim.claimName);
         fs.mkdirSync(d, { recursive: true });
         out.set(v.name, d);
       } else if (v.secret !== undefined) {

@@ -1,0 +1,215 @@
+/**
+ * One reconcile of one BinlogRestore, in phases: observe (its Jobs and their termination messages, the policy,
+ * the claim, other restores on the same target) -> compute (restore-state.ts) -> write status -> report (events
+ * and metrics on each transition, once: the status write is what makes a transition happen) -> act (create the
+ * plan Job, then the restore Job, from the pure builders). The controller reads no Secret and holds no store or
+ * key credentials: the Jobs do the reading, with what they mount.
+ */
+import { randomUUID } from 'node:crypto';
+import { applyDefaults } from '../api/defaults.ts';
+import { RESTORE_REASON } from '../api/restore-conditions.ts';
+import { restoreSpec } from '../api/restore-spec.ts';
+import type { BinlogRestoreStatus, ResolvedRestoreSpec } from '../api/types.ts';
+import { newCorrelationId } from '../contracts/ids.ts';
+import type { Logger } from '../logger.ts';
+import type { ControllerMetrics } from '../metrics/metrics.ts';
+import { SPEC_DEFAULTS } from '../specs/defaults.ts';
+import { ANNOTATION } from '../specs/labels.ts';
+import { buildPlanJob, buildRestoreJob, type RestoreStep } from '../specs/restore-job.ts';
+import type { Timers } from './clock.ts';
+import type { EventRecorder, ObjectRef } from './events.ts';
+import { Expectations } from './expectations.ts';
+import { terminatedContainer } from './job-result.ts';
+import { jobPhase } from './jobs.ts';
+import { isAlreadyExists, type KubeClient } from './kube/client.ts';
+import type { Informer } from './kube/informer.ts';
+import { type Kinds, kinds } from './kube/kinds.ts';
+import { type Job, type Pod, type Policy, type Restore, splitKey } from './kube/resources.ts';
+import { SUMMARY_FILE } from './policy-context.ts';
+import { type RestoreDecision, type RestoreObservation, type StepJob, decideRestore, planNote, restoreStatus } from './restore-state.ts';
+import { writeStatus } from './status-writer.ts';
+
+export const RESTORE_KEY_PREFIX = 'restore:';
+
+export interface RestoreDeps {
+  client: KubeClient;
+  restores: Informer<Restore>;
+  /** Jobs labelled component=restore. */
+  jobs: Informer<Job>;
+  policies: Informer<Policy>;
+  jobPods(namespace: string, job: string): Pod[];
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  logger: Logger;
+  timers: Timers;
+  image: string;
+}
+
+function time(t: string | Date | undefined): string | undefined {
+  return t === undefined ? undefined : typeof t === 'string' ? t : t.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** What a restore writes to: two restores with the same target must not run at once. */
+export function targetOf(spec: ResolvedRestoreSpec): string {
+  return spec.output.server !== undefined ? `server ${spec.output.server.service}:${spec.output.server.port}` : `claim ${spec.output.volume?.claimName ?? ''}`;
+}
+
+function refOf(r: Restore): ObjectRef {
+  return { apiVersion: r.apiVersion, kind: 'BinlogRestore', namespace: r.metadata.namespace, name: r.metadata.name, uid: r.metadata.uid };
+}
+
+function createdMs(r: Restore): number {
+  return Date.parse(time(r.metadata.creationTimestamp) ?? '') || 0;
+}
+
+export class RestoreReconciler {
+  readonly #d: RestoreDeps;
+  readonly #kinds: Kinds;
+  readonly #expected = new Expectations();
+
+  constructor(deps: RestoreDeps) {
+    this.#d = deps;
+    this.#kinds = kinds(deps.client);
+  }
+
+  #stepJob(ns: string, job: Job): StepJob {
+    const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+    const pods = this.#d.jobPods(ns, job.metadata?.name ?? '');
+    const phase = jobPhase(job);
+    return {
+      name: job.metadata?.name ?? '', phase, pods: pods.length,
+      startTime: time(job.status?.startTime), completionTime: time(job.status?.completionTime) ?? time(failed?.lastTransitionTime),
+      message: phase === 'Running' ? undefined : terminatedContainer(pods, SPEC_DEFAULTS.restoreContainer)?.message,
+      failure: failed === undefined ? undefined : `${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim(),
+    };
+  }
+
+  /** The restore's own Jobs by step (controller reference with its uid). */
+  #jobsOf(r: Restore): Partial<Record<RestoreStep, Job>> {
+    const out: Partial<Record<RestoreStep, Job>> = {};
+    for (const j of this.#d.jobs.list(r.metadata.namespace)) {
+      if (j.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === r.metadata.uid) !== true) continue;
+      const step = j.metadata?.annotations?.[ANNOTATION.step];
+      if (step === 'plan' || step === 'restore') out[step] = j;
+    }
+    return out;
+  }
+
+  /** Why it must wait: a missing policy or claim, or an earlier restore still active on the same target. */
+  async #waiting(r: Restore, spec: ResolvedRestoreSpec): Promise<RestoreObservation['waiting']> {
+    const ns = r.metadata.namespace;
+    const ref = spec.archive.policyRef;
+    if (ref !== undefined && this.#d.policies.get(ns, ref.name) === undefined) {
+      return { reason: RESTORE_REASON.PolicyNotFound, message: `waiting for BinlogArchivePolicy ${ref.name} in namespace ${ns} (spec.archive.policyRef names a policy of this namespace only)` };
+    }
+    const claim = spec.output.volume?.claimName;
+    if (claim !== undefined && await this.#kinds.pvcs.get(ns, claim) === undefined) {
+      return { reason: RESTORE_REASON.ClaimNotFound, message: `waiting for PersistentVolumeClaim ${claim} in namespace ${ns}` };
+    }
+    const target = targetOf(spec);
+    const ahead = this.#d.restores.list(ns).filter((o) => o.metadata.uid !== r.metadata.uid
+      && o.status?.phase !== 'Succeeded' && o.status?.phase !== 'Failed' && o.metadata.deletionTimestamp === undefined
+      && targetOf(applyDefaults(restoreSpec, o.spec)) === target
+      && (o.status?.phase === 'Planning' || o.status?.phase === 'Restoring' || createdMs(o) < createdMs(r) || (createdMs(o) === createdMs(r) && o.metadata.name < r.metadata.name)));
+    if (ahead.length > 0) return { reason: RESTORE_REASON.WaitingForActiveRestore, message: `waiting for BinlogRestore ${ahead.map((o) => o.metadata.name).join(', ')} on the same target (${target}) to finish` };
+    return undefined;
+  }
+
+  async reconcile(key: string, leading: AbortSignal): Promise<{ requeueAfterMs?: number }> {
+    const { namespace, name } = splitKey(key.slice(RESTORE_KEY_PREFIX.length));
+    const d = this.#d;
+    const r = d.restores.get(namespace, name);
+    if (r === undefined || r.metadata.deletionTimestamp !== undefined) return {};
+    const log = d.logger.child({ restore: `${namespace}/${name}`, correlationId: r.status?.correlationId, reconcileId: randomUUID().slice(0, 8) });
+    // Observe.
+    const spec = applyDefaults(restoreSpec, r.spec);
+    const jobs = this.#jobsOf(r);
+    const terminal = r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed';
+    const obs: RestoreObservation = {
+      spec, generation: r.metadata.generation ?? 0, previous: r.status,
+      planJob: jobs.plan === undefined ? undefined : this.#stepJob(namespace, jobs.plan),
+      runJob: jobs.restore === undefined ? undefined : this.#stepJob(namespace, jobs.restore),
+      waiting: terminal || jobs.plan !== undefined ? undefined : await this.#waiting(r, spec),
+    };
+    // Compute.
+    const decision = decideRestore(obs, d.timers.nowMs());
+    // A Job created by the last reconcile and not yet in the cache: do not decide on a stale view.
+    if (decision.create !== undefined && this.#expected.check(key, [jobs.plan, jobs.restore].flatMap((j) => j?.metadata?.name ?? []), d.timers.nowMs()).state === 'waiting') {
+      return { requeueAfterMs: 1000 };
+    }
+    const correlationId = r.status?.correlationId ?? newCorrelationId();
+    const built = decision.create === undefined ? undefined : this.#build(r, decision.create, correlationId, log);
+    if (built === 'waiting') return { requeueAfterMs: 5000 };
+    if (leading.aborted) return {};
+    // Write status.
+    const written = await writeStatus(this.#kinds.restores, r, (current) => ({
+      status: restoreStatus({ ...obs, previous: current.status }, decision, {
+        correlationId, clock: d.timers,
+        planJobName: decision.create === 'plan' ? built?.metadata?.name : jobs.plan?.metadata?.name,
+        jobName: decision.create === 'restore' ? built?.metadata?.name : jobs.restore?.metadata?.name,
+      }),
+    }), log);
+    if (written === undefined) return {};
+    // Report, then act.
+    if (written.changed) this.#report(written.object, written.previous as BinlogRestoreStatus | undefined, decision, log);
+    if (built !== undefined && decision.create !== undefined) {
+      if (leading.aborted) return {};
+      await this.#create(built, namespace, log);
+      this.#expected.expect(key, built.metadata?.name ?? '', d.timers.nowMs());
+    }
+    if (decision.awaitingMessage) return { requeueAfterMs: 2000 };
+    if (decision.phase === 'Pending') return { requeueAfterMs: 5000 };
+    return {};
+  }
+
+  /** The Job of `step`, or 'waiting' when the policy it needs is not in the cache (any more). */
+  #build(r: Restore, step: RestoreStep, correlationId: string, log: Logger): Job | 'waiting' {
+    const ref = r.spec.archive.policyRef;
+    const policy = ref === undefined ? undefined : this.#d.policies.get(r.metadata.namespace, ref.name);
+    if (ref !== undefined && policy === undefined) {
+      log.log('info', 'The policy went away between observing and building; waiting', { policy: ref.name });
+      return 'waiting';
+    }
+    const options = { image: this.#d.image, correlationId, summaryFile: SUMMARY_FILE, ...(policy === undefined ? {} : { policy }) };
+    return step === 'plan' ? buildPlanJob(r, options) : buildRestoreJob(r, options);
+  }
+
+  async #create(job: Job, namespace: string, log: Logger): Promise<void> {
+    try {
+      await this.#kinds.jobs.create(job, namespace);
+      log.log('info', 'Created restore Job', { job: job.metadata?.name, step: job.metadata?.annotations?.[ANNOTATION.step] });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      log.log('info', 'Restore Job already exists (created before a restart)', { job: job.metadata?.name });
+    }
+  }
+
+  /** Events and metrics for the transition just written (previous phase -> decision's phase). */
+  #report(r: Restore, previous: BinlogRestoreStatus | undefined, decision: RestoreDecision, log: Logger): void {
+    const { events, metrics } = this.#d;
+    const ns = r.metadata.namespace;
+    const from = previous?.phase;
+    if (from === decision.phase) return;
+    const regarding = refOf(r);
+    if (decision.plan !== undefined && decision.phase === 'Restoring') {
+      events.emit({ regarding, type: 'Normal', reason: 'Planned', action: 'Plan', note: `Planned ${planNote(decision.plan)}` });
+      events.emit({ regarding, type: 'Normal', reason: 'Started', action: 'Restore', note: `Started restore Job ${r.status?.jobName ?? ''} into ${targetOf(applyDefaults(restoreSpec, r.spec))}` });
+    }
+    if (decision.phase !== 'Succeeded' && decision.phase !== 'Failed') {
+      log.log('info', 'Restore phase', { phase: decision.phase, message: decision.facts.message });
+      return;
+    }
+    const reason = decision.facts.state === 'failed' ? decision.facts.reason : 'RestoreSucceeded';
+    const started = Date.parse(r.status?.startTime ?? '');
+    if (!Number.isNaN(started)) metrics.restoreDuration.observe({ namespace: ns, result: decision.phase }, Math.max(0, (this.#d.timers.nowMs() - started) / 1000));
+    metrics.restores.inc({ namespace: ns, result: decision.phase, reason });
+    if (decision.phase === 'Succeeded') {
+      metrics.binlogsRestored.inc({ namespace: ns }, decision.result?.files ?? 0);
+      metrics.bytesRestored.inc({ namespace: ns }, decision.result?.bytes ?? 0);
+      events.emit({ regarding, type: 'Normal', reason: 'Succeeded', action: 'Restore', note: decision.facts.message });
+    } else {
+      events.emit({ regarding, type: 'Warning', reason: 'Failed', action: from === 'Restoring' ? 'Restore' : 'Plan', note: `${reason}: ${decision.facts.message}` });
+    }
+    log.log(decision.phase === 'Failed' ? 'warn' : 'info', `Restore ${decision.phase}`, { reason, message: decision.facts.message });
+  }
+}
