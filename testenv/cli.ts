@@ -1,5 +1,5 @@
 /**
- * `npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs]`
+ * `npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs,gcpkms]`
  * Starts the real servers the tests talk to on 127.0.0.1, writes .testenv/endpoints.json, and stops exactly
  * what it started. See docs/TESTING.md.
  */
@@ -8,6 +8,7 @@ import type { Endpoints } from './context.ts';
 import { TestenvError } from './errors.ts';
 import { isRunning, stopProcess, type Started } from './proc.ts';
 import { startGcs } from './servers/gcs.ts';
+import { startGcpKms } from './servers/gcpkms.ts';
 import { startKms } from './servers/kms.ts';
 import { startKube } from './servers/kube.ts';
 import { startMariadb } from './servers/mariadb.ts';
@@ -19,7 +20,7 @@ import { type State, endpointsPath, readEndpoints, readState, statePath, writeJs
 import { ensureTools } from './tools.ts';
 import { stateDir } from './versions.ts';
 
-export const ALL_SERVERS = ['kube', 's3', 'kms', 'vault', 'mysql', 'gcs'] as const;
+export const ALL_SERVERS = ['kube', 's3', 'kms', 'vault', 'mysql', 'gcs', 'gcpkms'] as const;
 type Server = (typeof ALL_SERVERS)[number];
 
 function log(message: string): void {
@@ -124,6 +125,7 @@ async function up(dir: string, servers: Server[], node: boolean): Promise<void> 
     vault: async () => void (endpoints.vault = await startVault(ctx)),
     mysql: async () => void (endpoints.mysql = await startMariadb(ctx)),
     gcs: async () => void (endpoints.gcs = await startGcs(ctx)),
+    gcpkms: async () => void (endpoints.gcpkms = await startGcpKms(ctx)),
   };
   // Start concurrently; if any fails, stop everything that did start and report every failure.
   const results = await Promise.allSettled(servers.map(async (s) => {
@@ -178,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return status(dir) ? 0 : 3;
     default:
-      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs] [--node]\n');
+      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs,gcpkms] [--node]\n');
       return 2;
   }
 }

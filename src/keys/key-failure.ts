@@ -7,7 +7,7 @@
 import { ArchiverError } from '../errors.ts';
 
 export interface KeyOperation {
-  provider: 'awskms' | 'vault';
+  provider: 'awskms' | 'vault' | 'gcpkms';
   /** The key as the user named it (alias, ARN, mount/key). */
   key: string;
   /** The remote call, e.g. `GenerateDataKey`, `transit/decrypt`, `kubernetes login`. */

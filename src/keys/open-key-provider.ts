@@ -3,18 +3,21 @@
  *   file:///abs/keyfile                       local master key (development, embedded default)
  *   awskms://<key-id|alias/name|ARN>?region=R[&endpoint=URL]
  *   vault://<transit-key>?addr=URL[&mount=transit](&tokenFile=/path | &role=R&jwtFile=/path[&authMount=kubernetes])
+ *   gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[?endpoint=URL]
  * The scheme is read before any URL parsing: a KMS ARN after `awskms://` is no valid URL host.
  */
 import { ArchiverError } from '../errors.ts';
 import { localFilePath } from '../file-url.ts';
 import { AwsKmsKeyProvider } from './aws-kms-key-provider.ts';
 import { type AwsKmsKeyOptions, parseAwsKmsUrl } from './aws-kms-url.ts';
+import { GcpKmsKeyProvider } from './gcp-kms-key-provider.ts';
+import { type GcpKmsKeyOptions, parseGcpKmsUrl } from './gcp-kms-url.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { LocalKeyProvider } from './local-key-provider.ts';
 import { VaultKeyProvider } from './vault-key-provider.ts';
 import { type VaultKeyOptions, parseVaultUrl } from './vault-url.ts';
 
-const SUPPORTED = 'supported: file:///absolute/keyfile, awskms://KEY?region=REGION, vault://TRANSIT_KEY?addr=URL&tokenFile=/path (or &role=ROLE&jwtFile=/path)';
+const SUPPORTED = 'supported: file:///absolute/keyfile, awskms://KEY?region=REGION, vault://TRANSIT_KEY?addr=URL&tokenFile=/path (or &role=ROLE&jwtFile=/path), gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K';
 
 export function parseKeyUrl(url: string): URL {
   try {
@@ -34,7 +37,8 @@ export function keyFilePath(url: string): string {
 export type KeyProviderUrl =
   | { kind: 'file'; path: string }
   | { kind: 'awskms'; options: AwsKmsKeyOptions }
-  | { kind: 'vault'; options: VaultKeyOptions };
+  | { kind: 'vault'; options: VaultKeyOptions }
+  | { kind: 'gcpkms'; options: GcpKmsKeyOptions };
 
 /** A `--key` URL checked without opening anything: usage errors (exit 2) before any store or file is touched. */
 export function parseKeyProviderUrl(url: string): KeyProviderUrl {
@@ -46,6 +50,8 @@ export function parseKeyProviderUrl(url: string): KeyProviderUrl {
       return { kind: 'awskms', options: parseAwsKmsUrl(url) };
     case 'vault':
       return { kind: 'vault', options: parseVaultUrl(url) };
+    case 'gcpkms':
+      return { kind: 'gcpkms', options: parseGcpKmsUrl(url) };
     case undefined:
       throw new ArchiverError('EUSAGE', `--key ${JSON.stringify(url)} is not a URL`, { hint: SUPPORTED });
     default:
@@ -62,5 +68,7 @@ export function openKeyProvider(url: string): KeyProvider {
       return new AwsKmsKeyProvider(parsed.options);
     case 'vault':
       return new VaultKeyProvider(parsed.options);
+    case 'gcpkms':
+      return new GcpKmsKeyProvider(parsed.options);
   }
 }

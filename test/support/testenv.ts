@@ -25,7 +25,7 @@ function load(): Partial<Endpoints> {
   return cached;
 }
 
-type ServerKey = 'kube' | 's3' | 'kms' | 'vault' | 'mysql' | 'gcs';
+type ServerKey = 'kube' | 's3' | 'kms' | 'vault' | 'mysql' | 'gcs' | 'gcpkms';
 
 /** True if the user limited the run to servers that exclude `server`. */
 export function excludedBySubset(server: ServerKey): boolean {
