@@ -27,6 +27,13 @@ import { stateDir } from '../testenv/versions.ts';
 import { bigBinlog } from './big-binlog.ts';
 import { generateBinlog } from './generate-binlog.ts';
 
+if (process.argv.includes('--restore')) {
+  // The restore bench (apply and decode against their peers) has its own options: bench/restore-bench.ts.
+  const { restoreBench } = await import('./restore-bench.ts');
+  await restoreBench(process.argv.slice(2));
+  process.exit(process.exitCode ?? 0);
+}
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { ArchiverError } from '../errors.ts';
 import type { ApplyTarget } from '../restore/apply.ts';
+import { type ReplicationApplyOptions, runReplicationApply } from '../restore/apply-replication.ts';
 import { type PlanSummary, runPlan } from '../restore/plan-run.ts';
 import { replayClient } from '../restore/replay-script.ts';
 import { encodeRestoreReport } from '../restore/restore-report.ts';
@@ -61,6 +62,7 @@ const OPTIONS = {
   'from-file': { type: 'string' }, 'from-position': { type: 'string' }, 'until-file': { type: 'string' }, 'until-position': { type: 'string' },
   'apply-host': { type: 'string' }, 'apply-port': { type: 'string' }, 'apply-user-file': { type: 'string' }, 'apply-password-file': { type: 'string' },
   'plan-only': { type: 'boolean' }, 'summary-file': { type: 'string' },
+  'apply-mode': { type: 'string' }, 'apply-listen': { type: 'string' }, 'apply-parallel': { type: 'string' },
 } as const;
 
 function human(summary: RestoreSummary): string {
@@ -89,7 +91,9 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   if (planOnly && (values.out !== undefined || apply !== undefined)) {
     throw new ArchiverError('EUSAGE', 'restore: --plan-only writes and applies nothing: leave out --out and --apply-*', { hint: `usage: ${USAGE.restore}` });
   }
-  const out = planOnly ? '' : required('restore', values, 'out', USAGE.restore);
+  const applyMode = optional(values, 'apply-mode') ?? 'session';
+  if (applyMode !== 'session' && applyMode !== 'replication') throw new ArchiverError('EUSAGE', `restore: --apply-mode ${JSON.stringify(applyMode)} is not session or replication`, { hint: `usage: ${USAGE.restore}` });
+  const out = planOnly || applyMode === 'replication' ? '' : required('restore', values, 'out', USAGE.restore);
   const target = restoreTarget(values);
   checkKeyUrl(keyUrl, log);
   const options: Omit<RestoreOptions, 'out' | 'apply'> = {
@@ -100,6 +104,7 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
     logger: log,
   };
   const summaryFile = optional(values, 'summary-file');
+  if (applyMode === 'replication' && !planOnly) return replicationRestore(io, values.json === true, summaryFile, { ...options, ...replicationTarget(apply, values) });
   if (planOnly) {
     const plan = await runPlan(options);
     if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'plan', ...plan }));
@@ -109,6 +114,23 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   const summary = await runRestore({ ...options, out, ...(apply === undefined ? {} : { apply }) });
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, values.json === true, { ok: true, ...summary }, () => human(summary));
+  return 0;
+}
+
+/** --apply-mode replication: the target's replica applies, fed by this process; nothing is written (so no --out). */
+function replicationTarget(apply: ApplyTarget | undefined, values: Record<string, unknown>): Pick<ReplicationApplyOptions, 'apply' | 'listenHost' | 'parallelThreads'> {
+  if (apply === undefined || values.out !== undefined) {
+    throw new ArchiverError('EUSAGE', 'restore: --apply-mode replication needs --apply-host, --apply-user-file and --apply-password-file, and writes no files (leave out --out)', { hint: `usage: ${USAGE.restore}` });
+  }
+  const listenHost = optional(values, 'apply-listen');
+  const parallelThreads = integer('restore', values, 'apply-parallel', { min: 0, max: 256 });
+  return { apply, ...(listenHost === undefined ? {} : { listenHost }), ...(parallelThreads === undefined ? {} : { parallelThreads }) };
+}
+
+async function replicationRestore(io: Io, json: boolean, summaryFile: string | undefined, options: ReplicationApplyOptions): Promise<number> {
+  const summary = await runReplicationApply(options);
+  if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
+  print(io, json, { ok: true, ...summary }, () => `applied ${summary.replayFiles.length} of ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.appliedTo ?? 'nothing'} through replication (${summary.events} events, verify ${summary.verifyMs} ms, apply ${summary.applyMs} ms)\ntarget: ${summary.targetReached}\nexecuted GTIDs: ${summary.executedGtids ?? '-'}\n`);
   return 0;
 }
 
