@@ -5,6 +5,7 @@
  * moment, the replica configuration removed and the server's settings put back.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import type { RestoreTarget } from '../../src/restore/target.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, tempDir } from '../support/archive.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
-import { need, skipUnlessIn } from '../support/testenv.ts';
+import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
 
 const TABLES = ['accounts', 'ledger', 'notes'];
 
@@ -112,5 +113,60 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
       assert.equal((await t.server.sql('SELECT @@gtid_slave_pos')).trim(), '', `${c.name}: gtid_slave_pos put back`);
       await stopProcess(t.server.proc.pid, t.server.proc.exe);
     }
+  });
+
+  /** Files under `dir`, recursively (names relative to it). */
+  function filesUnder(dir: string): string[] {
+    return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
+  }
+
+  it('from the command line: applies with no file written anywhere it runs, and refuses a target with the binlogs\' server id', { timeout: 300_000 }, async () => {
+    const db = `replcli_${randomBytes(3).toString('hex')}`;
+    await client.query('FLUSH BINARY LOGS');
+    const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
+    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
+      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT); CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
+    for (let round = 0; round < 6; round++) await workloadRound(client, db, round);
+    const expected = await checksums((sql) => client.query(sql), db);
+    const gtid = (await client.query('SELECT @@gtid_binlog_pos')).trim();
+    await client.query('FLUSH BINARY LOGS');
+    const work = tempDir();
+    const key = newKeyUrl(work);
+    const storeUrl = `file://${path.join(work, 'store')}`;
+    const source = `replcli-${randomBytes(3).toString('hex')}`;
+    await runArchive({ binlogDir: mysql.binlogDir, store: openStore(storeUrl), keyUrl: key, source });
+    const cli = (t: { port: number; userFile: string; passwordFile: string }, dir: string): Promise<{ code: number | null; stdout: string; stderr: string; seen: string[] }> => new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), 'restore', '--store', storeUrl, '--key', key, '--source', source, '--from-gtid', base,
+        '--apply-mode', 'replication', '--apply-host', '127.0.0.1', '--apply-port', String(t.port), '--apply-user-file', t.userFile, '--apply-password-file', t.passwordFile, '--json', '-q'],
+      { cwd: dir, env: { ...process.env, TMPDIR: dir, TMP: dir, TEMP: dir } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const seen = new Set<string>();
+      // While it runs: whatever appears in its working and temporary directory is a file it wrote.
+      const poll = setInterval(() => { for (const f of filesUnder(dir)) seen.add(f); }, 20);
+      child.on('close', (code) => { clearInterval(poll); for (const f of filesUnder(dir)) seen.add(f); resolve({ code, stdout, stderr, seen: [...seen] }); });
+    });
+    const t = await freshTarget('target-cli', work);
+    const runDir = tempDir('blarc-run-');
+    const ok = await cli(t, runDir);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(ok.seen, [], 'the restore wrote files where it ran');
+    const summary = JSON.parse(ok.stdout) as { applyMode: string; appliedTo: string; executedGtids: string };
+    assert.equal(summary.applyMode, 'replication');
+    assert.equal(summary.executedGtids, gtid);
+    assert.equal(await checksums((sql) => t.server.sql(sql), db), expected);
+    const password = fs.readFileSync(t.passwordFile, 'utf8').trim();
+    assert.ok(!ok.stdout.includes(password) && !ok.stderr.includes(password), 'the password leaked into the output');
+    await stopProcess(t.server.proc.pid, t.server.proc.exe);
+
+    const same = await freshTarget('target-same-id', work);
+    await same.server.sql('SET GLOBAL server_id = 1');
+    const refused = await cli(same, tempDir('blarc-run-'));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match((JSON.parse(refused.stdout) as { error: { message: string } }).error.message, /server_id 1 is the server id of the archived binlogs/);
+    assert.equal((await same.server.sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${db}'`)).trim(), '0', 'nothing was applied');
+    assert.equal((await same.server.sql('SHOW ALL SLAVES STATUS')).trim(), '');
   });
 });
