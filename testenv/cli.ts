@@ -58,10 +58,11 @@ async function down(dir: string): Promise<void> {
   const kubelet = state.processes.filter((p) => p.name === 'kubelet');
   const rest = [...state.processes].reverse().filter((p) => p.name !== 'kubelet');
   for (const p of kubelet) await stopProcess(p.pid, p.exe);
-  if (state.node !== undefined) log(`killed ${await killContainers(state.node.containerdState)} container processes and shims`);
+  if (state.node !== undefined) log(`killed ${await killContainers(state.node)} container processes and shims`);
   for (const p of [...kubelet, ...rest]) {
+    const t = Date.now();
     await stopProcess(p.pid, p.exe);
-    log(`stopped ${p.name} (pid ${p.pid})`);
+    log(`stopped ${p.name} (pid ${p.pid}, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
   }
   if (state.node !== undefined) {
     await teardownNode(state.node);

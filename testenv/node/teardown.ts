@@ -16,6 +16,8 @@ export interface NodeRecord {
   netns: string;
   nodeDir: string;
   containerdState: string;
+  /** Its shims name this socket in their arguments. */
+  containerdSocket: string;
   cgroupDirs: string[];
   /** Host sysctls (path under /proc/sys → value) as they were before the kubelet started. */
   sysctls: Record<string, string>;
@@ -29,50 +31,55 @@ export function readSysctls(keys: readonly string[]): Record<string, string> {
   return Object.fromEntries(keys.map((k) => [k, fs.readFileSync(`/proc/sys/${k}`, 'utf8').trim()]));
 }
 
-function exeOf(pid: number): string | undefined {
-  try {
-    return fs.realpathSync(`/proc/${pid}/exe`);
-  } catch {
-    return undefined;
+/** Every pid in a cgroup tree (the containers of this environment live under its cgroup root). */
+function cgroupPids(dir: string): number[] {
+  if (!fs.existsSync(dir)) return [];
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) pids.push(...cgroupPids(path.join(dir, entry.name)));
   }
+  try {
+    for (const line of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (line !== '') pids.push(Number(line));
+  } catch {
+    // removed meanwhile
+  }
+  return pids;
 }
 
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Kills the container processes, then the shims, by the pid files containerd keeps for each task. */
-export async function killContainers(containerdState: string): Promise<number> {
-  const tasks = path.join(containerdState, 'io.containerd.runtime.v2.task');
-  const pids: { pid: number; shim: boolean }[] = [];
-  for (const ns of fs.existsSync(tasks) ? fs.readdirSync(tasks) : []) {
-    for (const id of fs.readdirSync(path.join(tasks, ns))) {
-      for (const [file, shim] of [['init.pid', false], ['shim.pid', true]] as const) {
-        const pid = readPid(path.join(tasks, ns, id, file));
-        if (pid !== undefined) pids.push({ pid, shim });
-      }
+/** Shims of this environment's containerd: they name its socket in their arguments. */
+function shimPids(containerdSocket: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return path.basename(args[0] ?? '').startsWith('containerd-shim') && args.includes(containerdSocket);
+    } catch {
+      return false;
     }
-  }
+  });
+}
+
+/**
+ * Kills every process in the environment's cgroups (the containers, pause included), then the shims of its
+ * containerd. The kubelet must be stopped first, or it would start the containers again.
+ */
+export async function killContainers(node: Pick<NodeRecord, 'cgroupDirs' | 'containerdSocket'>): Promise<number> {
   let killed = 0;
-  for (const shim of [false, true]) {
-    for (const p of pids.filter((x) => x.shim === shim)) {
-      const exe = exeOf(p.pid);
-      // A shim pid must still be a shim (pids are recycled); a container's init can be any program.
-      if (exe === undefined || (shim && !path.basename(exe).startsWith('containerd-shim'))) continue;
-      try {
-        process.kill(p.pid, 'SIGKILL');
-        killed += 1;
-      } catch {
-        // already gone
-      }
+  const kill = (pid: number): void => {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed += 1;
+    } catch {
+      // already gone
     }
+  };
+  for (let round = 0; round < 5; round += 1) {
+    const pids = [...new Set(node.cgroupDirs.flatMap((d) => cgroupPids(d)))];
+    if (pids.length === 0) break;
+    pids.forEach(kill);
     await sleep(200);
   }
+  shimPids(node.containerdSocket).forEach(kill);
+  await sleep(200);
   return killed;
 }
 
@@ -107,7 +114,7 @@ function removeCgroupTree(dir: string): void {
 }
 
 export async function teardownNode(node: NodeRecord): Promise<void> {
-  await killContainers(node.containerdState);
+  await killContainers(node);
   await unmountAll(node.nodeDir);
   await deleteNetns(node.netns).catch(() => undefined);
   for (let attempt = 0; attempt < 10 && node.cgroupDirs.some((d) => fs.existsSync(d)); attempt += 1) {
@@ -119,7 +126,8 @@ export async function teardownNode(node: NodeRecord): Promise<void> {
   for (const f of fs.existsSync(results) ? fs.readdirSync(results) : []) {
     if (f.startsWith(`${node.network}-`)) fs.rmSync(path.join(results, f), { force: true });
   }
-  fs.rmSync(node.nodeDir, { recursive: true, force: true });
+  // Kept when something could not be removed, so a second `down` can find it again.
+  if (leftovers(node).length === 0) fs.rmSync(node.nodeDir, { recursive: true, force: true });
 }
 
 /** What a teardown left behind (empty when clean): for `down` to report and for the tests. */

@@ -104,7 +104,7 @@ export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: P
   const ns = netnsName(ctx.dir);
   const cgroupRoot = `/${ns}`;
   const containerd = containerdPaths(nodeDir, ns);
-  const record: NodeRecord = { netns: ns, nodeDir, containerdState: containerd.state, cgroupDirs: [], sysctls: readSysctls(KUBELET_SYSCTLS), network: ns };
+  const record: NodeRecord = { netns: ns, nodeDir, containerdState: containerd.state, containerdSocket: containerd.socket, cgroupDirs: [], sysctls: readSysctls(KUBELET_SYSCTLS), network: ns };
   ctx.recordNode(record);
   await createNetns(ns);
   const proxy = inNetns(ns, process.execPath, [path.join(REPO_ROOT, 'testenv', 'node', 'connect-proxy.ts'), egressSocket(ctx.dir)]);
