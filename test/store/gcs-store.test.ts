@@ -1,0 +1,91 @@
+/** GCS store behaviour beyond the shared contract, against fake-gcs-server: resume, retention metadata, URLs. */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ArchiverError } from '../../src/errors.ts';
+import { GcsStore } from '../../src/store/gcs-store.ts';
+import { parseGcsStoreUrl } from '../../src/store/gcs-url.ts';
+import { readAll } from '../../src/store/object-store.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { skipUnlessIn } from '../support/testenv.ts';
+import { MiB, deterministicBody, sha256OfDeterministic } from './helpers.ts';
+import { gcs, gcsNames, gcsPrefixOf, gcsStoreUrl, gcsTestStore, rawGcs } from './gcs-helpers.ts';
+
+describe('gs:// URLs', () => {
+  it('parses bucket, prefix and options, and refuses credentials, ports and bad names', () => {
+    assert.deepEqual(parseGcsStoreUrl('gs://my-bucket/a/b?chunkSize=1MiB&retentionMode=Locked&retentionDays=30&eventBasedHold=true'),
+      { bucket: 'my-bucket', prefix: 'a/b', chunkSize: MiB, retention: { mode: 'Locked', days: 30 }, eventBasedHold: true });
+    assert.throws(() => parseGcsStoreUrl('gs://user:pw@my-bucket/x'), /credentials are not accepted/);
+    assert.throws(() => parseGcsStoreUrl('gs://my-bucket/x?accessToken=abc'), /credentials are not accepted/);
+    assert.throws(() => parseGcsStoreUrl('gs://my-bucket:443/x'), /takes no port/);
+    assert.throws(() => parseGcsStoreUrl('gs://Bad_Bucket/x'), /not valid/);
+    assert.throws(() => parseGcsStoreUrl('gs://my-bucket/a/../b'), /"\.\."/);
+    assert.throws(() => parseGcsStoreUrl('gs://my-bucket/x?retentionMode=Locked'), /go together/);
+    assert.throws(() => openStore('gs://my-bucket/x?chunkSize=300KiB'), (err: unknown) => err instanceof ArchiverError && err.code === 'EUSAGE' && /256 KiB/.test(err.message));
+  });
+});
+
+describe('GCS store (fake-gcs-server)', { skip: skipUnlessIn('gcs') }, () => {
+  it('resumes a session an interrupted put left: skips exactly the persisted chunks, re-produces identical bytes, leaves no state', async () => {
+    const size = 2 * MiB + 777;
+    const first = gcsTestStore({ name: 'resume', resumableThreshold: 256 * 1024, chunkSize: 256 * 1024 });
+    const url = gcsStoreUrl(gcsPrefixOf(first), '&resumableThreshold=256KiB&chunkSize=256KiB');
+    const meta = { correlationId: 'c1' };
+    let parts = 0;
+    // The "process dies" after the third chunk reached the server: the put stops with the session kept.
+    const interrupted = new GcsStore({
+      bucket: gcs().bucket, prefix: gcsPrefixOf(first), endpoint: gcs().endpoint, resumableThreshold: 256 * 1024, chunkSize: 256 * 1024,
+      onEvent: (e) => {
+        if (e.type === 'part' && e.action === 'uploaded' && ++parts === 3) throw new Error('killed on purpose');
+      },
+    });
+    await assert.rejects(interrupted.put('obj', deterministicBody('gcs-resume', size, { chunk: 100_000 }), { resumable: true, resumeMeta: meta }), /killed on purpose/);
+    const store = openStore(url);
+    assert.ok(store instanceof GcsStore);
+    assert.equal((await store.head('obj')), undefined, 'nothing visible before the last chunk');
+    const pending = await store.pendingUpload?.('obj');
+    assert.equal(pending?.bytes, 3 * 256 * 1024);
+    assert.deepEqual(pending?.meta, meta);
+    const res = await store.put('obj', deterministicBody('gcs-resume', size, { chunk: 100_000 }), { resumable: true, resumeMeta: meta });
+    assert.equal(res.resumed, true);
+    assert.equal(res.partsSkipped, 3);
+    assert.equal(res.partsUploaded, 6, '2 MiB + 777 B in 256 KiB chunks: 9 chunks, 3 skipped');
+    assert.equal(res.sha256, sha256OfDeterministic('gcs-resume', size));
+    assert.equal(createHash('sha256').update(await readAll(store, 'obj')).digest('hex'), res.sha256);
+    assert.deepEqual(await gcsNames(rawGcs(), `${gcsPrefixOf(first)}/.uploads/`), []);
+  });
+
+  it('a resumed put whose bytes differ from the persisted ones cancels the session and creates nothing', async () => {
+    const opts = { resumableThreshold: 256 * 1024, chunkSize: 256 * 1024 };
+    const base = gcsTestStore({ name: 'differ', ...opts });
+    let parts = 0;
+    const interrupted = new GcsStore({
+      bucket: gcs().bucket, prefix: gcsPrefixOf(base), endpoint: gcs().endpoint, ...opts,
+      onEvent: (e) => {
+        if (e.type === 'part' && e.action === 'uploaded' && ++parts === 2) throw new Error('killed on purpose');
+      },
+    });
+    await assert.rejects(interrupted.put('obj', deterministicBody('one', MiB), { resumable: true }), /killed on purpose/);
+    await assert.rejects(base.put('obj', deterministicBody('two', MiB), { resumable: true }), (err: unknown) => err instanceof ArchiverError && err.code === 'ESTORE' && /differ/.test(err.message));
+    assert.equal(await base.head('obj'), undefined);
+    assert.equal(await base.pendingUpload('obj'), undefined);
+    await base.put('obj', deterministicBody('two', MiB), { resumable: true });
+    assert.equal((await base.head('obj'))?.size, MiB);
+  });
+
+  it('sets object retention on what put writes (small and resumable), not on replaced indexes', async () => {
+    const store = gcsTestStore({ name: 'retention', retention: { mode: 'Unlocked', days: 3 }, eventBasedHold: true, resumableThreshold: 256 * 1024, chunkSize: 256 * 1024 });
+    await store.put('small', deterministicBody('r', 1000));
+    await store.put('large', deterministicBody('r', MiB));
+    await store.replace('index.json', Buffer.from('{}'));
+    const bucket = rawGcs().bucket(gcs().bucket);
+    for (const name of ['small', 'large']) {
+      const [m] = await bucket.file(`${gcsPrefixOf(store)}/${name}`).getMetadata();
+      assert.equal(m.retention?.mode, 'Unlocked', name);
+      const until = Date.parse(String(m.retention?.retainUntilTime));
+      assert.ok(Math.abs(until - (Date.now() + 3 * 86_400_000)) < 600_000, `${name}: retain until ${String(m.retention?.retainUntilTime)}`);
+    }
+    const [index] = await bucket.file(`${gcsPrefixOf(store)}/index.json`).getMetadata();
+    assert.equal(index.retention, undefined);
+  });
+});
