@@ -20,6 +20,12 @@ export interface ScanGoal {
   targetGtids: GtidSet | null;
 }
 
+/** What the server holds at a point of a file: the executed GTIDs and the stamp of the last transaction before it. */
+export interface RecoveredPoint {
+  gtids: string;
+  lastTimestamp: number | null;
+}
+
 export interface FileScanResult {
   file: string;
   /**
@@ -41,6 +47,10 @@ export interface FileScanResult {
   stopReason: string | null;
   lastTimestamp: number | null;
   transactions: number;
+  /** The server's state at stopAny, at stopAfterStart, and after the whole file. */
+  atStopAny: RecoveredPoint | null;
+  atStopAfterStart: RecoveredPoint | null;
+  atEnd: RecoveredPoint | null;
 }
 
 const FILE_LEVEL = new Set<number>([EventType.FORMAT_DESCRIPTION, EventType.ROTATE, EventType.STOP, EventType.PREVIOUS_GTIDS,
@@ -64,6 +74,7 @@ export class FileBoundaryScan {
   #looseEvents = 0;
   #inTransaction = false;
   #insideEvent: ArchiverError | null = null;
+  #atUntil: RecoveredPoint | null = null;
 
   /** `fromPosition`/`untilPosition`: set when the start or the position target lies in this file. */
   constructor(goal: ScanGoal, file: string, positions: { fromPosition?: number; untilPosition?: number } = {}) {
@@ -71,7 +82,8 @@ export class FileBoundaryScan {
     this.#file = file;
     this.#fromPosition = positions.fromPosition ?? null;
     this.#untilPosition = positions.untilPosition ?? null;
-    this.#result = { file, start: goal.from === null ? (this.#fromPosition ?? 4) : null, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: null, transactions: 0 };
+    this.#result = { file, start: goal.from === null ? (this.#fromPosition ?? 4) : null, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: null, transactions: 0,
+      atStopAny: null, atStopAfterStart: null, atEnd: null };
   }
 
   onEvent(ev: BinlogEvent): void {
@@ -107,9 +119,14 @@ export class FileBoundaryScan {
       if (r.stopAny === null) {
         r.stopAny = t.startPosition;
         r.stopReason = reason;
+        r.atStopAny = this.#point();
       }
-      if (this.#started && r.stopAfterStart === null) r.stopAfterStart = t.startPosition;
+      if (this.#started && r.stopAfterStart === null) {
+        r.stopAfterStart = t.startPosition;
+        r.atStopAfterStart = this.#point();
+      }
     }
+    if (this.#untilPosition !== null && t.startPosition >= this.#untilPosition) this.#atUntil ??= this.#point();
     if (t.gtidValue !== null) addGtidTo(state, t.gtidValue);
     if (t.timestamp !== 0) r.lastTimestamp = t.timestamp;
   }
@@ -124,13 +141,19 @@ export class FileBoundaryScan {
       });
     }
     if (targetGtids !== null) r.reachedAtEnd = gtidSetContains(this.#stateBefore(), targetGtids);
+    r.atEnd = this.#point();
     if (this.#untilPosition !== null) {
       // A position target stops here whatever the transactions are (validated above as a boundary).
       r.stopAny ??= this.#untilPosition;
       r.stopAfterStart = this.#untilPosition;
       r.stopReason = `at ${this.#file}:${this.#untilPosition}`;
+      r.atStopAny = r.atStopAfterStart = this.#atUntil ?? r.atEnd;
     }
     return r;
+  }
+
+  #point(): RecoveredPoint {
+    return { gtids: this.#stateBefore().format(), lastTimestamp: this.#result.lastTimestamp };
   }
 
   /** What the server holds before the next transaction: the file's starting state, the base backup, and what came since. */
@@ -174,9 +197,18 @@ export interface ReplayBoundaries {
   stopPosition: number | null;
   /** How the bytes show the target is reached, for the summary. */
   reached: string;
+  /** The server's state once the replay is applied (null when nothing is replayed). */
+  recovered: { gtids: string; until: string | null } | null;
 }
 
-const nothing = (reached: string): ReplayBoundaries => ({ apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached });
+const nothing = (reached: string): ReplayBoundaries => ({ apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached, recovered: null });
+
+/** The state at `point` of file `i`; the stamp of the last replayed transaction may lie in an earlier file. */
+function recoveredAt(scans: readonly FileScanResult[], i: number, point: RecoveredPoint | null): ReplayBoundaries['recovered'] {
+  let stamp = point?.lastTimestamp ?? null;
+  for (let j = i - 1; stamp === null && j >= 0; j--) stamp = scans[j]?.atEnd?.lastTimestamp ?? null;
+  return { gtids: point?.gtids ?? '', until: stamp === null ? null : new Date(stamp * 1000).toISOString() };
+}
 
 function notReached(goal: ScanGoal, last: FileScanResult | undefined, endsArchive: boolean): ArchiverError {
   const target = goal.target.kind === 'time' ? `--until ${goal.target.until.toISOString()}` : goal.target.kind === 'gtid' ? `--until-gtid ${goal.target.text}` : 'the target';
@@ -210,9 +242,10 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     if (stop === null) continue;
     const reached = `reached ${s.stopReason ?? ''}`.trim();
     if (i === first && stop <= (s.firstToApply ?? start)) return nothing(`${reached}: the start point already reaches the target`);
+    const recovered = recoveredAt(scans, i, i === first ? s.atStopAfterStart : s.atStopAny);
     // The target reached before the first transaction of a later file: that file adds nothing.
-    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached };
-    return { apply: true, firstFile: first, lastFile: i, startPosition: start, stopPosition: stop, reached };
+    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached, recovered };
+    return { apply: true, firstFile: first, lastFile: i, startPosition: start, stopPosition: stop, reached, recovered };
   }
   const last = scans.at(-1);
   const kind = goal.target.kind;
@@ -222,12 +255,13 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     if (last?.reachedAtEnd ?? false) return nothing('the start point already holds the target GTIDs');
     throw notReached(goal, last, endsArchive);
   }
-  if (kind === 'latest') return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached the end of ${last?.file ?? 'the archive'}` };
+  const atEnd = recoveredAt(scans, scans.length - 1, last?.atEnd ?? null);
+  if (kind === 'latest') return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached the end of ${last?.file ?? 'the archive'}`, recovered: atEnd };
   if (kind === 'gtid' && (last?.reachedAtEnd ?? false)) {
-    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last?.file ?? ''}: ${goal.targetGtids?.format() ?? ''} is executed` };
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last?.file ?? ''}: ${goal.targetGtids?.format() ?? ''} is executed`, recovered: atEnd };
   }
   if (kind === 'time' && endsArchive && last !== undefined && last.lastTimestamp !== null && last.lastTimestamp >= Math.floor(goal.target.until.getTime() / 1000)) {
-    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, whose last transaction is stamped ${new Date(last.lastTimestamp * 1000).toISOString()}` };
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, whose last transaction is stamped ${new Date(last.lastTimestamp * 1000).toISOString()}`, recovered: atEnd };
   }
   throw notReached(goal, last, endsArchive);
 }

@@ -29,13 +29,17 @@ export interface PlanSummary {
   startPosition: number | null;
   stopPosition: number | null;
   targetReached: string;
+  /** Time of the last transaction the replay applies, and the server's executed GTIDs after it. */
+  recoveredUntil: string | null;
+  recoveredGtidSet: string | null;
   durationMs: number;
 }
 
 /** A binlog between the first and the last: replayed whole (the restore checks its bytes). */
 function wholeFile(entry: ManifestEntry): FileScanResult {
   const last = entry.binlog.lastEventTime === null ? null : Math.floor(Date.parse(entry.binlog.lastEventTime) / 1000);
-  return { file: entry.binlog.name, start: 4, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: last, transactions: 0 };
+  return { file: entry.binlog.name, start: 4, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: last, transactions: 0,
+    atStopAny: null, atStopAfterStart: null, atEnd: { gtids: '', lastTimestamp: last } };
 }
 
 export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): Promise<PlanSummary> {
@@ -70,6 +74,8 @@ export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): P
     startPosition: bounds.apply ? bounds.startPosition : null,
     stopPosition: bounds.apply ? bounds.stopPosition : null,
     targetReached: bounds.reached,
+    recoveredUntil: bounds.recovered?.until ?? null,
+    recoveredGtidSet: bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids,
     durationMs: Date.now() - started,
   };
 }

@@ -50,6 +50,9 @@ export interface RestoreSummary {
   stopPosition: number | null;
   /** How the restored bytes show the target is reached (or why nothing is to be replayed). */
   targetReached: string | null;
+  /** Time of the last transaction the replay applies, and the server's executed GTIDs after it (null: nothing replayed). */
+  recoveredUntil: string | null;
+  recoveredGtidSet: string | null;
   durationMs: number;
 }
 
@@ -136,7 +139,7 @@ export function scanFor(plan: RestorePlan, i: number): FileBoundaryScan {
 }
 
 export function emptyBoundaries(plan: RestorePlan): ReplayBoundaries {
-  return { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay' };
+  return { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay', recovered: null };
 }
 
 export async function runRestore(options: RestoreOptions): Promise<RestoreSummary> {
@@ -145,7 +148,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const logger = (options.logger ?? silentLogger).child({ store: options.store.url });
   const { source, entries, plan } = await prepareRestore(options);
   await mkdirOut(options.out);
-  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, targetReached: null, durationMs: 0 };
+  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, targetReached: null, recoveredUntil: null, recoveredGtidSet: null, durationMs: 0 };
   const staging = await createStaging(options.out).catch((err: unknown) => { throw outputError(err, options.out); });
   try {
     const restored = await restoreFiles(options, plan, staging, logger);
@@ -155,6 +158,8 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
     });
     const bounds = plan.files.length === 0 ? emptyBoundaries(plan) : replayBoundaries(scanGoal(plan), restored.map((r) => r.scan), plan.files.at(-1) === entries.at(-1));
     summary.targetReached = bounds.reached;
+    summary.recoveredUntil = bounds.recovered?.until ?? null;
+    summary.recoveredGtidSet = bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids;
     if (bounds.apply) await writeReplay(options, plan, bounds, staging, summary, clock);
   } finally {
     await fs.promises.rm(staging, { recursive: true, force: true });

@@ -103,6 +103,7 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
       replicas.push(replica);
       await run(restored.replayScript, [], { env: { ...process.env, MYSQL_CLIENT: `mariadb --no-defaults --socket=${replica.socket} --user=${osUser}` }, maxBuffer: 64 * 1024 * 1024 });
       assert.equal(await checksums((sql) => replica.sql(sql), db), t.sums, `${t.name} (${restored.targetReached ?? ''})`);
+      if (t.target.kind === 'gtid') assert.equal(restored.recoveredGtidSet, t.target.text);
       await stopProcess(replica.proc.pid, replica.proc.exe);
     }
   });

@@ -22,6 +22,8 @@ interface Summary {
   startPosition: number | null;
   stopPosition: number | null;
   targetReached: string | null;
+  recoveredUntil: string | null;
+  recoveredGtidSet: string | null;
 }
 
 /** Offset where transaction `gno` of the kingbus fixtures starts, and the file (renamed as binlogDir names it). */
@@ -68,6 +70,7 @@ describe('restore targets: never past the target, reached in the bytes', () => {
     assert.deepEqual(inside.summary?.replayCommand?.slice(-2), [`--exclude-gtids=${U}:1-11800`, next.file]);
     assert.equal(inside.summary?.stopPosition, next.start);
     assert.equal(inside.summary?.startPosition, (await transactionStart(11801)).start);
+    assert.deepEqual([inside.summary?.recoveredGtidSet, inside.summary?.recoveredUntil], [`${U}:1-11805`, '2018-10-17T08:09:52.000Z']);
     const atEnd = await restore(['--from-gtid', `${U}:1-11790`, '--until-gtid', `${U}:1-11800`]);
     assert.equal(atEnd.code, 0, atEnd.stderr);
     assert.equal(atEnd.summary?.replayCommand?.at(-1), 'mysql-bin.000001');
@@ -87,6 +90,8 @@ describe('restore targets: never past the target, reached in the bytes', () => {
     assert.equal(within.summary?.stopPosition, first.start);
     assert.equal(within.summary?.replayCommand?.at(-1), first.file);
     assert.match(within.summary?.targetReached ?? '', /stamped 2018-10-17T08:09:52/);
+    assert.deepEqual([within.summary?.recoveredGtidSet, within.summary?.recoveredUntil], [`${U}:1-11804`, '2018-10-17T08:09:50.000Z']);
+    assert.equal(late.summary?.recoveredGtidSet, null);
   });
 
   it('positions must be transaction boundaries; a target at the start point replays nothing', async () => {
