@@ -57,9 +57,14 @@ async function down(dir: string): Promise<void> {
   // The kubelet goes first, so it restarts no container while the containers and their shims are killed.
   const kubelet = state.processes.filter((p) => p.name === 'kubelet');
   const rest = [...state.processes].reverse().filter((p) => p.name !== 'kubelet');
-  for (const p of kubelet) await stopProcess(p.pid, p.exe);
+  // Its graceful shutdown waits on Pods for many seconds; nothing of it needs saving, so it gets 2 s.
+  for (const p of kubelet) {
+    const t = Date.now();
+    await stopProcess(p.pid, p.exe, 2000);
+    log(`stopped kubelet (pid ${p.pid}, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
+  }
   if (state.node !== undefined) log(`killed ${await killContainers(state.node)} container processes and shims`);
-  for (const p of [...kubelet, ...rest]) {
+  for (const p of rest) {
     const t = Date.now();
     await stopProcess(p.pid, p.exe);
     log(`stopped ${p.name} (pid ${p.pid}, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
