@@ -4,42 +4,13 @@
  * (Workload Identity, GOOGLE_APPLICATION_CREDENTIALS, the metadata server) provides them.
  */
 import { ArchiverError } from '../errors.ts';
+import { CREDENTIAL_PARAM, storeUrlParams } from './url-params.ts';
 import { type GcsStoreOptions, assertGcsBucketName } from './gcs-options.ts';
-import { MiB } from './s3-options.ts';
 
 const GRAMMAR = 'gs://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&chunkSize=8MiB&resumableThreshold=16MiB&maxAttempts=8&requestTimeoutMs=60000&retentionMode=Locked|Unlocked&retentionDays=N&eventBasedHold=true|false]';
 const PARAMS = ['endpoint', 'chunkSize', 'resumableThreshold', 'maxAttempts', 'requestTimeoutMs', 'retentionMode', 'retentionDays', 'eventBasedHold'] as const;
 type Param = (typeof PARAMS)[number];
-const CREDENTIAL_PARAM = /key|secret|token|password|credential|session|signature|auth/i;
-
-function usage(url: string, problem: string, hint = `use ${GRAMMAR}`): ArchiverError {
-  return new ArchiverError('EUSAGE', `--store ${url}: ${problem}`, { hint });
-}
-
-function parseSize(url: string, name: string, text: string): number {
-  const m = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(text);
-  if (m === null) throw usage(url, `${name}=${text} is not a size`, 'write bytes or a number with KiB, MiB or GiB, e.g. 8MiB');
-  const unit = m[2] === 'GiB' ? 1024 * MiB : m[2] === 'MiB' ? MiB : m[2] === 'KiB' ? 1024 : 1;
-  return Number(m[1]) * unit;
-}
-
-function parseWhole(url: string, name: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw usage(url, `${name}=${text} is not a whole number`);
-  return Number(text);
-}
-
-function parseEndpoint(url: string, text: string): string {
-  let endpoint: URL;
-  try {
-    endpoint = new URL(text);
-  } catch {
-    throw usage(url, `endpoint=${text} is not a URL`, 'use endpoint=https://HOST[:PORT] (or http:// for a test server on a trusted network)');
-  }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw usage(url, `endpoint=${text} must be http:// or https://`);
-  if (endpoint.username !== '' || endpoint.password !== '') throw usage(url, 'the endpoint must not carry credentials', 'credentials come from the Google auth library\'s default chain');
-  if (endpoint.pathname !== '/' || endpoint.search !== '' || endpoint.hash !== '') throw usage(url, `endpoint=${text} must be only a scheme, host and port`);
-  return endpoint.origin;
-}
+const { usage, parseSize, parseWhole, parseEndpoint } = storeUrlParams(GRAMMAR, 'the Google auth library\'s default chain');
 
 function prefixOf(url: string): string {
   // The raw text, not URL.pathname: URL parsing would silently resolve "a/../b" to "b".

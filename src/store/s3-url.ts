@@ -4,7 +4,8 @@
  * (IRSA / web identity, shared config and credentials files, container credentials) provides them.
  */
 import { ArchiverError } from '../errors.ts';
-import { type S3StoreOptions, MiB, assertBucketName } from './s3-options.ts';
+import { CREDENTIAL_PARAM, storeUrlParams } from './url-params.ts';
+import { type S3StoreOptions, assertBucketName } from './s3-options.ts';
 
 const GRAMMAR = 's3://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&region=REGION&forcePathStyle=true|false&partSize=8MiB&multipartThreshold=100MiB&concurrency=4&maxAttempts=8&socketTimeoutMs=30000&conditionalWrites=true|false&signPayloads=true|false&objectLockMode=GOVERNANCE|COMPLIANCE&objectLockDays=N]';
 
@@ -13,45 +14,7 @@ const PARAMS = [
   'conditionalWrites', 'signPayloads', 'objectLockMode', 'objectLockDays',
 ] as const;
 type Param = (typeof PARAMS)[number];
-
-const CREDENTIAL_PARAM = /key|secret|token|password|credential|session|signature/i;
-
-function usage(url: string, problem: string, hint = `use ${GRAMMAR}`): ArchiverError {
-  return new ArchiverError('EUSAGE', `--store ${url}: ${problem}`, { hint });
-}
-
-function parseSize(url: string, name: string, text: string): number {
-  const m = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(text);
-  if (m === null) throw usage(url, `${name}=${text} is not a size`, 'write bytes or a number with KiB, MiB or GiB, e.g. 8MiB');
-  const unit = m[2] === 'GiB' ? 1024 * MiB : m[2] === 'MiB' ? MiB : m[2] === 'KiB' ? 1024 : 1;
-  return Number(m[1]) * unit;
-}
-
-function parseInt10(url: string, name: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw usage(url, `${name}=${text} is not a whole number`);
-  return Number(text);
-}
-
-function parseBool(url: string, name: string, text: string): boolean {
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  throw usage(url, `${name}=${text} must be true or false`);
-}
-
-function parseEndpoint(url: string, text: string): string {
-  let endpoint: URL;
-  try {
-    endpoint = new URL(text);
-  } catch {
-    throw usage(url, `endpoint=${text} is not a URL`, 'use endpoint=https://HOST[:PORT] (or http:// for a server on a trusted network)');
-  }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw usage(url, `endpoint=${text} must be http:// or https://`);
-  if (endpoint.username !== '' || endpoint.password !== '') throw usage(url, 'the endpoint must not carry credentials', 'credentials come from the AWS SDK default chain');
-  if (endpoint.pathname !== '/' || endpoint.search !== '' || endpoint.hash !== '') {
-    throw usage(url, `endpoint=${text} must be only a scheme, host and port`, 'put the bucket and prefix in the s3:// part, not in the endpoint');
-  }
-  return endpoint.origin;
-}
+const { usage, parseSize, parseWhole: parseInt10, parseBool, parseEndpoint } = storeUrlParams(GRAMMAR, 'the AWS SDK default chain', 'put the bucket and prefix in the s3:// part, not in the endpoint');
 
 export function parseS3StoreUrl(url: string): S3StoreOptions {
   let parsed: URL;
