@@ -22,6 +22,8 @@ const CLUSTER_GRANTS = [
   ...CRS.flatMap((r) => ['get', 'update', 'patch'].map((v) => `${r}/status ${v}`)),
   ...CRS.map((r) => `${r}/finalizers update`),
   ...['get', 'list', 'watch'].map((v) => `pods ${v}`),
+  // A BinlogRestore's output claim must exist before its Job is created (read only; never Secrets).
+  'persistentvolumeclaims get',
   ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map((v) => `jobs.batch ${v}`),
   ...['create', 'patch'].map((v) => `events.events.k8s.io ${v}`),
 ];
