@@ -3,18 +3,24 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadAllYaml } from '@kubernetes/client-node';
+// Plain objects, as written: client-node's loadAllYaml converts known kinds to its classes (renaming some fields).
+import { loadAll } from 'js-yaml';
 import { REPO_ROOT } from '../support/testenv.ts';
 import type { Manifest } from '../deploy/manifests.ts';
-import { builtChartTools, ensureChartTools, type ChartTools } from '../../testenv/chart-tools.ts';
+import { ensureHelm, ensureLuaHealth, ensurePromtool } from '../../testenv/chart-tools.ts';
 
 export const CHART = path.join(REPO_ROOT, 'charts', 'binlog-archiver');
 
-let tools: Promise<ChartTools> | undefined;
-/** helm, promtool and lua-health: the cached builds, or built now (once per process). */
-export function chartTools(): Promise<ChartTools> {
-  tools ??= Promise.resolve(builtChartTools() ?? ensureChartTools());
-  return tools;
+const BUILDS = { helm: ensureHelm, promtool: ensurePromtool, luaHealth: ensureLuaHealth } as const;
+const pending = new Map<keyof typeof BUILDS, Promise<string>>();
+/** helm, promtool or lua-health: the cached build, or built now from its Go module (once per process). */
+export function tool(name: keyof typeof BUILDS): Promise<string> {
+  let p = pending.get(name);
+  if (p === undefined) {
+    p = BUILDS[name]();
+    pending.set(name, p);
+  }
+  return p;
 }
 
 export interface Result {
@@ -33,13 +39,20 @@ export function exec(file: string, args: string[], input?: string): Promise<Resu
 }
 
 export async function helm(args: string[]): Promise<Result> {
-  return exec((await chartTools()).helm, args);
+  return exec(await tool('helm'), args);
 }
 
-/** A values file holding `values` (JSON is YAML), removed by the caller's process exit. */
+let valuesDir: string | undefined;
+let valuesCount = 0;
+/** A values file holding `values` (JSON is YAML), in a directory removed when the process exits. */
 export function valuesFile(values: unknown): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-values-'));
-  const file = path.join(dir, 'values.yaml');
+  if (valuesDir === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-values-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    valuesDir = dir;
+  }
+  valuesCount += 1;
+  const file = path.join(valuesDir, `values-${valuesCount}.yaml`);
   fs.writeFileSync(file, JSON.stringify(values));
   return file;
 }
@@ -58,7 +71,7 @@ export async function template(values: unknown = {}, options: RenderOptions = {}
 export async function render(values: unknown = {}, options: RenderOptions = {}): Promise<{ yaml: string; objects: Manifest[] }> {
   const r = await template(values, options);
   if (r.code !== 0) throw new Error(`helm template failed (${r.code}): ${r.stderr}`);
-  return { yaml: r.stdout, objects: (loadAllYaml(r.stdout) as (Manifest | null)[]).filter((o): o is Manifest => o !== null) };
+  return { yaml: r.stdout, objects: (loadAll(r.stdout) as (Manifest | null)[]).filter((o): o is Manifest => o !== null) };
 }
 
 export function pick(objects: Manifest[], kind: string, name?: string): Manifest {

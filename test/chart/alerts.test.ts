@@ -1,0 +1,190 @@
+/**
+ * The PrometheusRule's alerts against the controller's real metrics: `promtool check rules` on the rendered rules,
+ * then `promtool test rules` with input series scraped (series.ts) from the controller's metrics registry driven
+ * into each state an alert is about, and into a healthy state where none fires. Expected annotations are the
+ * rendered templates with the alert's labels and value filled in, so a broken template fails too.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { REASON } from '../../src/api/conditions.ts';
+import { RESTORE_REASON } from '../../src/api/restore-conditions.ts';
+import type { ControllerMetrics } from '../../src/metrics/metrics.ts';
+import type { Manifest } from '../deploy/manifests.ts';
+import { tool, exec, pick, render } from './helm.ts';
+import { scrapeScenario, type Target } from './series.ts';
+
+const NS = 'binlog-archiver-system';
+const LEADER: Target = { namespace: NS, pod: 'binlog-archiver-controller-7d9f-a' };
+const STANDBY: Target = { namespace: NS, pod: 'binlog-archiver-controller-7d9f-b' };
+const SOURCE = { namespace: 'shop', policy: 'mysql-prod', source: 'shop-mysql-0' };
+const POLICY = { namespace: 'shop', policy: 'mysql-prod' };
+
+interface Rule {
+  alert: string;
+  expr: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+const ALERTS = ['BinlogArchiveLagHigh', 'BinlogArchiveAtRiskOfPurge', 'BinlogArchiveGapDetected', 'BinlogArchiveJobsFailing',
+  'BinlogArchiveKeyProviderUnavailable', 'BinlogArchiveStorageUnavailable', 'BinlogArchiveNoRecentSuccess', 'BinlogRestoreFailed',
+  'BinlogArchiverNoLeader', 'BinlogArchiverNotReconciling'];
+
+/** A policy archiving well: what the leader reports every minute (reconciles go on, the last success is recent). */
+function healthy(m: ControllerMetrics, minute: number): void {
+  m.leader.set(1);
+  m.reconciles.inc({ result: 'success' });
+  m.lagSeconds.set(SOURCE, 4);
+  m.pendingBinlogs.set(SOURCE, 0);
+  m.gaps.set(SOURCE, 0);
+  m.lastSuccess.set(SOURCE, minute * 60);
+  m.binlogsArchived.inc(SOURCE);
+  m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'True', REASON.ArchivingSucceeded);
+  m.setCondition(POLICY.namespace, POLICY.policy, 'ContinuousArchiving', 'True', REASON.ArchivingSucceeded);
+  m.dependencyUp.set({ ...POLICY, dependency: 'storage' }, 1);
+  m.dependencyUp.set({ ...POLICY, dependency: 'keyProvider' }, 1);
+}
+
+const standby = (m: ControllerMetrics) => m.leader.set(0);
+
+interface Case {
+  name: string;
+  minutes: number;
+  leader: (m: ControllerMetrics, minute: number) => void;
+  /** The alert, when it fires, its labels (besides severity) and value as the annotations show it. */
+  expect: { alert: string; evalMinute: number; labels: Record<string, string>; value?: string }[];
+}
+
+const CASES: Case[] = [
+  { name: 'healthy: nothing fires', minutes: 180, leader: healthy, expect: [] },
+  {
+    name: 'lag over the threshold for 5 minutes', minutes: 12,
+    leader: (m, t) => { healthy(m, t); m.lagSeconds.set(SOURCE, 1200); m.pendingBinlogs.set(SOURCE, 3); },
+    expect: [{ alert: 'BinlogArchiveLagHigh', evalMinute: 10, labels: SOURCE, value: '20m 0s' }],
+  },
+  {
+    name: 'AtRiskOfPurge', minutes: 3,
+    leader: (m, t) => { healthy(m, t); m.secondsUntilPurge.set(SOURCE, 240); m.setCondition(POLICY.namespace, POLICY.policy, 'ContinuousArchiving', 'False', REASON.AtRiskOfPurge); },
+    expect: [{ alert: 'BinlogArchiveAtRiskOfPurge', evalMinute: 2, labels: POLICY }],
+  },
+  {
+    name: 'a gap', minutes: 3,
+    leader: (m, t) => { healthy(m, t); m.gaps.set(SOURCE, 2); if (t === 1) m.gapsDetected.inc(SOURCE); },
+    expect: [{ alert: 'BinlogArchiveGapDetected', evalMinute: 2, labels: SOURCE, value: '2' }],
+  },
+  {
+    name: 'archive Jobs failing for 15 minutes', minutes: 20,
+    leader: (m, t) => {
+      healthy(m, t);
+      m.lastSuccess.set(SOURCE, 0);
+      m.archiveFailures.inc({ ...SOURCE, reason: 'EBINLOGACTIVE' });
+      m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'False', REASON.ArchiveJobFailed);
+    },
+    expect: [{ alert: 'BinlogArchiveJobsFailing', evalMinute: 17, labels: POLICY }],
+  },
+  {
+    name: 'key provider unavailable', minutes: 8,
+    leader: (m, t) => { healthy(m, t); m.dependencyUp.set({ ...POLICY, dependency: 'keyProvider' }, 0); m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'False', REASON.KeyProviderUnavailable); },
+    expect: [{ alert: 'BinlogArchiveKeyProviderUnavailable', evalMinute: 7, labels: POLICY }],
+  },
+  {
+    name: 'storage unavailable', minutes: 8,
+    leader: (m, t) => { healthy(m, t); m.dependencyUp.set({ ...POLICY, dependency: 'storage' }, 0); m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'False', REASON.StorageUnavailable); },
+    expect: [{ alert: 'BinlogArchiveStorageUnavailable', evalMinute: 7, labels: POLICY }],
+  },
+  {
+    name: 'no successful archive for over 120 minutes', minutes: 125,
+    leader: (m, t) => { healthy(m, t); m.lastSuccess.set(SOURCE, 60); },
+    expect: [{ alert: 'BinlogArchiveNoRecentSuccess', evalMinute: 125, labels: SOURCE, value: '2h 4m 0s' }],
+  },
+  {
+    name: 'a restore failed (the first failure the controller counts)', minutes: 10,
+    leader: (m, t) => {
+      healthy(m, t);
+      if (t === 2) m.restores.inc({ namespace: 'shop', result: 'Succeeded', reason: RESTORE_REASON.RestoreSucceeded });
+      if (t === 5) m.restores.inc({ namespace: 'shop', result: 'Failed', reason: RESTORE_REASON.BinlogGapDetected });
+    },
+    expect: [{ alert: 'BinlogRestoreFailed', evalMinute: 6, labels: { namespace: 'shop', reason: RESTORE_REASON.BinlogGapDetected } }],
+  },
+  {
+    name: 'no replica leads', minutes: 8,
+    leader: (m, t) => { healthy(m, t); m.leader.set(0); },
+    expect: [{ alert: 'BinlogArchiverNoLeader', evalMinute: 7, labels: {} }],
+  },
+  {
+    name: 'the leader stopped reconciling', minutes: 40,
+    leader: (m, t) => { if (t < 10) healthy(m, t); },
+    expect: [{ alert: 'BinlogArchiverNotReconciling', evalMinute: 40, labels: {} }],
+  },
+];
+
+/** The rendered annotation with the alert's labels and value in place of the template actions. */
+function expand(template: string, labels: Record<string, string>, value: string | undefined): string {
+  const out = template
+    .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, k: string) => labels[k] ?? '')
+    .replace(/\{\{ \$value( \| humanizeDuration)? \}\}/g, () => value ?? '');
+  assert.doesNotMatch(out, /\{\{/, `template action left in ${template}`);
+  return out;
+}
+
+describe('chart: PrometheusRule alerts on the controller\'s real metrics (promtool)', () => {
+  let dir: string;
+  let rules: Rule[];
+  before(async () => {
+    await tool('helm');
+    const { objects } = await render({ monitoring: { prometheusRule: { enabled: true } } }, { namespace: NS });
+    const rule = pick(objects, 'PrometheusRule') as Manifest & { spec: { groups: { name: string; rules: Rule[] }[] } };
+    rules = rule.spec.groups.flatMap((g) => g.rules);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-alerts-'));
+    fs.writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }));
+  });
+
+  it('promtool check rules accepts every rule; each alert has a summary, a description and a runbook in docs/RUNBOOKS.md', async () => {
+    const r = await exec(await tool('promtool'), ['check', 'rules', path.join(dir, 'rules.yaml')]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`SUCCESS: ${ALERTS.length} rules found`));
+    assert.deepEqual(rules.map((x) => x.alert), ALERTS);
+    const runbooks = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'RUNBOOKS.md'), 'utf8');
+    for (const x of rules) {
+      assert.ok((x.annotations.summary ?? '') !== '' && (x.annotations.description ?? '').length > 80, x.alert);
+      assert.equal(x.annotations.runbook_url, `https://github.com/binlog-archiver/binlog-archiver/blob/main/docs/RUNBOOKS.md#${x.alert.toLowerCase()}`);
+      assert.ok(runbooks.includes(`\n## ${x.alert}\n`), `docs/RUNBOOKS.md has no section ## ${x.alert}`);
+    }
+  });
+
+  it('promtool test rules: each alert fires in its state, with its labels and annotations, and no other alert does', async () => {
+    const tests = [];
+    for (const c of CASES) {
+      const input = await scrapeScenario([{ target: LEADER, drive: c.leader }, { target: STANDBY, drive: standby }], c.minutes);
+      const checks = ALERTS.map((alert) => {
+        const hit = c.expect.find((e) => e.alert === alert);
+        const rule = rules.find((x) => x.alert === alert);
+        assert.ok(rule !== undefined);
+        if (hit === undefined) return { eval_time: `${c.minutes}m`, alertname: alert, exp_alerts: [] };
+        const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([k, v]) => [k, expand(v, hit.labels, hit.value)]));
+        return { eval_time: `${hit.evalMinute}m`, alertname: alert, exp_alerts: [{ exp_labels: { ...hit.labels, ...rule.labels }, exp_annotations: annotations }] };
+      });
+      tests.push({ name: c.name, interval: '1m', input_series: input, alert_rule_test: checks });
+    }
+    const file = path.join(dir, 'tests.yaml');
+    fs.writeFileSync(file, JSON.stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }));
+    const r = await exec(await tool('promtool'), ['test', 'rules', file]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS/);
+  });
+
+  it('the inputs are the registry\'s real series: every metric an alert reads is one the controller exports', async () => {
+    const input = await scrapeScenario([{ target: LEADER, drive: (m, t) => {
+      healthy(m, t);
+      m.secondsUntilPurge.set(SOURCE, 1);
+      m.restores.inc({ namespace: 'shop', result: 'Failed', reason: RESTORE_REASON.JobFailed });
+    } }], 0);
+    const exported = new Set(input.map((s) => s.series.replace(/\{.*$/, '')));
+    for (const x of rules) {
+      for (const name of x.expr.match(/binlog_archiver_\w+/g) ?? []) assert.ok(exported.has(name), `${x.alert} reads ${name}, which the registry does not export`);
+    }
+  });
+});
