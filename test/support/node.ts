@@ -3,11 +3,16 @@
  * The node is opt-in: without it these tests are skipped with that reason.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { BinlogArchivePolicy, BinlogArchivePolicySpec } from '../../src/api/index.ts';
 import type { Endpoints } from '../../testenv/context.ts';
 import { stateDir } from '../../testenv/versions.ts';
+import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { tempDir } from './archive.ts';
 import { need as needServer } from './testenv.ts';
 
 const run = promisify(execFile);
@@ -47,4 +52,89 @@ export async function launchSql(mysql: Endpoints['mysql'], statement: string): P
   await run('mariadb', ['--no-defaults', '-h', mysql.host, '-P', String(mysql.port), '-u', mysql.user, '--batch', '-e', statement], {
     env: { ...process.env, MYSQL_PWD: password },
   });
+}
+
+/** A namespace enforcing `restricted`, with the MySQL pod's binlog claim (a hostPath PV holding `hostDir`) and the Secrets an archive Job mounts. */
+export interface ArchiveNamespace {
+  ns: string;
+  nodeName: string;
+  image: string;
+  prefix: string;
+  pod: V1Pod;
+  policy(spec?: Partial<BinlogArchivePolicySpec>): BinlogArchivePolicy;
+  cleanup(): Promise<void>;
+}
+
+export async function archiveNamespace(hostDir: string): Promise<ArchiveNamespace> {
+  const { kube, image } = need('node');
+  const s3 = needServer('s3');
+  const ns = uniqueName('node-e2e');
+  const pv = `${ns}-binlogs`;
+  const nodeName = kube.nodes[0] ?? '';
+  const prefix = `node-e2e/${ns}`;
+  await ok(['create', 'namespace', ns]);
+  await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv },
+    spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual',
+      claimRef: { namespace: ns, name: 'data-mysql-0' }, hostPath: { path: hostDir, type: 'Directory' } },
+  }));
+  await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data-mysql-0' },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
+  }));
+  await ok(['create', 'secret', 'generic', 'master-key', '-n', ns, `--from-literal=key=${randomBytes(32).toString('hex')}`]);
+  await ok(['create', 'secret', 'generic', 's3-credentials', '-n', ns,
+    `--from-literal=credentials=[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`]);
+  // The MySQL pod's identity and volume, as the controller would read them from the API server.
+  const pod: V1Pod = {
+    metadata: { name: 'mysql-0', namespace: ns, labels: { app: 'mysql' } },
+    spec: { nodeName, containers: [{ name: 'mysql', image }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-mysql-0' } }] },
+  };
+  const uid = randomUUID();
+  return {
+    ns, nodeName, image, prefix, pod,
+    policy: (spec = {}) => ({
+      apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogArchivePolicy',
+      metadata: { name: 'orders', namespace: ns, generation: 1, uid },
+      spec: {
+        source: { selector: { matchLabels: { app: 'mysql' } }, binlogVolume: 'data', binlogPath: 'binlog' },
+        storage: { bucket: s3.bucket, prefix, region: s3.region, endpoint: s3.podEndpoint, forcePathStyle: true, credentials: { secretName: 's3-credentials' } },
+        keyProvider: { local: { secretName: 'master-key', key: 'key' } },
+        ...spec,
+      },
+    }),
+    cleanup: async () => {
+      await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=60s']);
+      await kubectl(['delete', 'pv', pv, '--wait=false']);
+    },
+  };
+}
+
+/** Closed binlogs of the environment's MariaDB (rotated twice), copied into a new directory a hostPath PV can hold. */
+export async function closedBinlogsDir(): Promise<string> {
+  const mysql = needServer('mysql');
+  await launchSql(mysql, 'CREATE DATABASE IF NOT EXISTS nodee2e; CREATE TABLE IF NOT EXISTS nodee2e.t (id INT PRIMARY KEY AUTO_INCREMENT, v TEXT); INSERT INTO nodee2e.t (v) VALUES (REPEAT("x", 1000)); FLUSH BINARY LOGS; INSERT INTO nodee2e.t (v) VALUES ("y"); FLUSH BINARY LOGS');
+  const dir = tempDir('blarc-node-pv-');
+  const binlogs = path.join(dir, 'binlog');
+  fs.mkdirSync(binlogs);
+  for (const f of fs.readdirSync(mysql.binlogDir)) fs.copyFileSync(path.join(mysql.binlogDir, f), path.join(binlogs, f));
+  // The Job runs as uid 65532: a hostPath volume gets no fsGroup, so the copies are world-readable.
+  for (const p of [dir, binlogs]) fs.chmodSync(p, 0o755);
+  for (const f of fs.readdirSync(binlogs)) fs.chmodSync(path.join(binlogs, f), 0o644);
+  return dir;
+}
+
+/** Creates `job` and waits until the Job controller marks it Complete or Failed. */
+export async function runJob(ns: string, job: V1Job, timeoutMs = 180_000): Promise<{ job: V1Job; pods: V1Pod[] }> {
+  // The policy does not exist in the cluster: its owner reference would let the garbage collector delete the Job.
+  delete job.metadata?.ownerReferences;
+  await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify(job));
+  const name = job.metadata?.name ?? '';
+  const done = await eventually(`Job ${name} to finish`, async () => {
+    const j = JSON.parse(await ok(['get', 'job', name, '-n', ns, '-o', 'json'])) as V1Job;
+    return (j.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ? j : undefined;
+  }, timeoutMs);
+  const pods = (JSON.parse(await ok(['get', 'pods', '-n', ns, '-l', `job-name=${name}`, '-o', 'json'])) as { items: V1Pod[] }).items;
+  return { job: done, pods };
 }
