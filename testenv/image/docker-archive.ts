@@ -23,8 +23,8 @@ export interface ImageConfig {
 export interface ArchiveOptions {
   /** e.g. `localhost/binlog-archiver:testenv` */
   reference: string;
-  /** One directory per layer, lowest first; each is archived as it is (owners kept unless `rootOwned`). */
-  layers: { dir: string; comment: string; rootOwned?: boolean }[];
+  /** Lowest first: a directory archived as it is (owners root unless `rootOwned` is false), or a layer tar made before. */
+  layers: ({ dir: string; comment: string; rootOwned?: boolean } | { tar: string; diffId: string; comment: string })[];
   config: ImageConfig;
 }
 
@@ -55,6 +55,13 @@ function sha256File(file: string): string {
   return hash.digest('hex');
 }
 
+/** Archives `dir` as one layer tar (fixed times; root owners unless told otherwise); returns its sha256 (the diff id). */
+export async function layerTar(dir: string, file: string, rootOwned = true): Promise<string> {
+  const owners = rootOwned ? ['--owner=0', '--group=0'] : [];
+  await tar(['--create', '--file', file, '--sort=name', '--mtime=@0', '--numeric-owner', ...owners, '-C', dir, '.']);
+  return sha256File(file);
+}
+
 /** Writes `out` (a .tar); the work files go to a sibling directory that is removed afterwards. */
 export async function writeDockerArchive(out: string, options: ArchiveOptions): Promise<WrittenImage> {
   const work = `${out}.work`;
@@ -64,12 +71,17 @@ export async function writeDockerArchive(out: string, options: ArchiveOptions): 
     const diffIds: string[] = [];
     const layerPaths: string[] = [];
     for (const [i, layer] of options.layers.entries()) {
-      const file = path.join(work, `layer${i}.tar`);
-      const owners = layer.rootOwned === false ? [] : ['--owner=0', '--group=0'];
-      await tar(['--create', '--file', file, '--sort=name', '--mtime=@0', '--numeric-owner', ...owners, '-C', layer.dir, '.']);
-      const digest = sha256File(file);
-      fs.mkdirSync(path.join(work, digest));
-      fs.renameSync(file, path.join(work, digest, 'layer.tar'));
+      let digest: string;
+      if ('tar' in layer) {
+        digest = layer.diffId.replace(/^sha256:/, '');
+        fs.mkdirSync(path.join(work, digest), { recursive: true });
+        fs.linkSync(layer.tar, path.join(work, digest, 'layer.tar'));
+      } else {
+        const file = path.join(work, `layer${i}.tar`);
+        digest = await layerTar(layer.dir, file, layer.rootOwned !== false);
+        fs.mkdirSync(path.join(work, digest), { recursive: true });
+        fs.renameSync(file, path.join(work, digest, 'layer.tar'));
+      }
       diffIds.push(`sha256:${digest}`);
       layerPaths.push(`${digest}/layer.tar`);
     }

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { TestenvError } from '../errors.ts';
 import { findCommand } from '../packages.ts';
 import { cacheRoot } from '../versions.ts';
-import { type ImageConfig, type WrittenImage, writeDockerArchive } from './docker-archive.ts';
+import { type ImageConfig, type WrittenImage, layerTar, writeDockerArchive } from './docker-archive.ts';
 import { addPrograms, usrMergedSkeleton } from './rootfs.ts';
 
 const run = promisify(execFile);
@@ -76,6 +76,37 @@ export const PROJECT_IMAGE_CONFIG: ImageConfig = {
   Entrypoint: ['node', 'bin/binlog-archiver.js'],
 };
 
+/** What identifies a file this machine provides to a layer: its path, size and modification time. */
+function fileStamp(file: string): string {
+  const st = fs.statSync(file);
+  return `${file} ${st.size} ${st.mtimeMs}`;
+}
+
+/**
+ * A layer tar kept in the cache under `key`, so the layers that do not change with the sources (base, Node, the
+ * MariaDB client, the dependencies) are archived once, not at every build.
+ */
+async function cachedLayer(name: string, key: string, work: string, fill: (dir: string) => Promise<void>): Promise<{ tar: string; diffId: string }> {
+  const dir = path.join(cacheRoot(), 'image-layers');
+  const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  const tar = path.join(dir, `${name}-${id}.tar`);
+  const digestFile = `${tar}.sha256`;
+  if (fs.existsSync(digestFile)) return { tar, diffId: `sha256:${fs.readFileSync(digestFile, 'utf8').trim()}` };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const old of fs.readdirSync(dir).filter((f) => f.startsWith(`${name}-`))) fs.rmSync(path.join(dir, old), { force: true });
+  const tree = path.join(work, name);
+  fs.rmSync(tree, { recursive: true, force: true });
+  fs.mkdirSync(tree, { recursive: true });
+  await fill(tree);
+  const digest = await layerTar(tree, `${tar}.partial`);
+  fs.renameSync(`${tar}.partial`, tar);
+  fs.writeFileSync(digestFile, digest);
+  return { tar, diffId: `sha256:${digest}` };
+}
+
+/** Bump when a layer's recipe changes, so cached layers are rebuilt. */
+const LAYER_RECIPE = '1';
+
 export async function buildProjectImage(repo: string, build: ImageBuild): Promise<WrittenImage> {
   const layer = (name: string): string => {
     const dir = path.join(build.work, name);
@@ -84,15 +115,22 @@ export async function buildProjectImage(repo: string, build: ImageBuild): Promis
     return dir;
   };
   try {
-    const base = layer('base');
-    await baseLayer(base);
-    const node = layer('node');
-    await addPrograms(node, [{ source: path.join(repo, 'node_modules', 'node', 'bin', 'node'), target: '/usr/local/bin/node' }]);
-    const client = layer('mariadb-client');
-    await addPrograms(client, [{ source: program('mariadb'), target: '/usr/bin/mariadb' }, { source: program('mariadb-binlog'), target: '/usr/bin/mariadb-binlog' }]);
-    const deps = layer('deps');
-    fs.mkdirSync(path.join(deps, 'app'));
-    fs.cpSync(await productionModules(repo), path.join(deps, 'app', 'node_modules'), { recursive: true });
+    const nodeBinary = path.join(repo, 'node_modules', 'node', 'bin', 'node');
+    const bundle = '/etc/ssl/certs/ca-certificates.crt';
+    const base = await cachedLayer('base', `${LAYER_RECIPE} ${fileStamp(program('env'))} ${fs.existsSync(bundle) ? fileStamp(bundle) : ''}`, build.work, baseLayer);
+    const node = await cachedLayer('node', `${LAYER_RECIPE} ${fileStamp(nodeBinary)}`, build.work, async (dir) => {
+      await addPrograms(dir, [{ source: nodeBinary, target: '/usr/local/bin/node' }]);
+    });
+    const clientTools = [program('mariadb'), program('mariadb-binlog')];
+    const client = await cachedLayer('mariadb-client', `${LAYER_RECIPE} ${clientTools.map(fileStamp).join(' ')}`, build.work, async (dir) => {
+      await addPrograms(dir, clientTools.map((source) => ({ source, target: `/usr/bin/${path.basename(source)}` })));
+    });
+    const modules = await productionModules(repo);
+    const deps = await cachedLayer('deps', `${LAYER_RECIPE} ${modules}`, build.work, (dir) => {
+      fs.mkdirSync(path.join(dir, 'app'));
+      fs.cpSync(modules, path.join(dir, 'app', 'node_modules'), { recursive: true });
+      return Promise.resolve();
+    });
     const app = layer('app');
     fs.mkdirSync(path.join(app, 'app'));
     fs.copyFileSync(path.join(repo, 'package.json'), path.join(app, 'app', 'package.json'));
@@ -103,10 +141,10 @@ export async function buildProjectImage(repo: string, build: ImageBuild): Promis
     return await writeDockerArchive(build.out, {
       reference: PROJECT_IMAGE,
       layers: [
-        { dir: base, comment: 'base: merged /usr, passwd with the non-root user, CA bundle, env' },
-        { dir: node, comment: 'node (the pinned node package) and its libraries' },
-        { dir: client, comment: 'mariadb, mariadb-binlog (Debian mariadb-client) and their libraries' },
-        { dir: deps, comment: 'npm ci --omit=dev --ignore-scripts' },
+        { ...base, comment: 'base: merged /usr, passwd with the non-root user, CA bundle, env' },
+        { ...node, comment: 'node (the pinned node package) and its libraries' },
+        { ...client, comment: 'mariadb, mariadb-binlog (Debian mariadb-client) and their libraries' },
+        { ...deps, comment: 'npm ci --omit=dev --ignore-scripts' },
         { dir: app, comment: 'package.json, bin, src; binlog-archiver on PATH' },
       ],
       config: PROJECT_IMAGE_CONFIG,
