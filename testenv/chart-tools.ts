@@ -22,6 +22,8 @@ export const CHART_TOOL_VERSIONS = {
   prometheus: 'v0.316.0',
   /** The Prometheus Operator module whose CRDs (ServiceMonitor, PrometheusRule) the test API server gets. */
   prometheusOperator: 'v0.89.0',
+  /** helm-unittest (its go.mod has a replace, so `go install` refuses it: built from the downloaded module). */
+  helmUnittest: 'v1.1.2',
   /** testenv/go/lua-health (gopher-lua v1.1.2); bump to rebuild. */
   luaHealth: '1',
 } as const;
@@ -30,6 +32,7 @@ export interface ChartTools {
   helm: string;
   promtool: string;
   luaHealth: string;
+  helmUnittest: string;
 }
 
 function go(tool: string): string {
@@ -73,14 +76,48 @@ export async function ensureLuaHealth(): Promise<string> {
   return cached('lua-health', CHART_TOOL_VERSIONS.luaHealth, 'lua-health', (dir, log) => goBuild('lua-health', 'lua-health', '.', '-s -w', dir, log));
 }
 
+/** The directory of a module in the Go module cache (read-only), downloaded if absent. */
+async function moduleDir(tool: string, module: string): Promise<string> {
+  const { stdout } = await run(go(tool), ['mod', 'download', '-json', module], { cwd: cacheRoot(), maxBuffer: 4 * 1024 * 1024 }).catch((err: unknown) => {
+    throw new TestenvError(tool, `go mod download ${module} failed`, { cause: err });
+  });
+  const dir = (JSON.parse(stdout) as { Dir?: unknown }).Dir;
+  if (typeof dir !== 'string') throw new TestenvError(tool, `go mod download ${module} named no directory`);
+  return dir;
+}
+
+/** The module cache's files are read-only; a copy must be writable to be built in and removed. */
+function writable(dir: string): void {
+  fs.chmodSync(dir, 0o755);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) writable(p);
+    else fs.chmodSync(p, 0o644);
+  }
+}
+
+/**
+ * helm-unittest, run standalone (`helm-unittest CHART`): installed as a helm plugin, its install hook would download a
+ * release. Its module is built in a writable copy of the module cache's directory, its replace directive honoured.
+ */
+export async function ensureHelmUnittest(): Promise<string> {
+  const v = CHART_TOOL_VERSIONS.helmUnittest;
+  return cached('helm-unittest', v, 'helm-unittest', async (dir, log) => {
+    const src = path.join(dir, `.src-${process.pid}`);
+    fs.rmSync(src, { recursive: true, force: true });
+    fs.cpSync(await moduleDir('helm-unittest', `github.com/helm-unittest/helm-unittest@${v}`), src, { recursive: true });
+    writable(src);
+    const out = path.join(dir, `.helm-unittest.${process.pid}.partial`);
+    await step('helm-unittest', log, go('helm-unittest'), ['build', '-trimpath', '-ldflags', '-s -w', '-o', out, './cmd/helm-unittest'], { cwd: src });
+    fs.rmSync(src, { recursive: true, force: true });
+    return out;
+  });
+}
+
 /** The ServiceMonitor and PrometheusRule CRDs of the pinned Prometheus Operator module (files in the module cache). */
 export async function prometheusOperatorCrds(): Promise<string[]> {
   const module = `github.com/prometheus-operator/prometheus-operator@${CHART_TOOL_VERSIONS.prometheusOperator}`;
-  const { stdout } = await run(go('prometheus-operator'), ['mod', 'download', '-json', module], { cwd: cacheRoot(), maxBuffer: 4 * 1024 * 1024 }).catch((err: unknown) => {
-    throw new TestenvError('prometheus-operator', `go mod download ${module} failed`, { cause: err });
-  });
-  const dir = (JSON.parse(stdout) as { Dir?: unknown }).Dir;
-  if (typeof dir !== 'string') throw new TestenvError('prometheus-operator', `go mod download ${module} named no directory`);
+  const dir = await moduleDir('prometheus-operator', module);
   const crds = ['servicemonitors', 'prometheusrules'].map((k) => path.join(dir, 'example', 'prometheus-operator-crd', `monitoring.coreos.com_${k}.yaml`));
   for (const f of crds) if (!fs.existsSync(f)) throw new TestenvError('prometheus-operator', `${module} has no ${path.relative(dir, f)}`);
   return crds;
@@ -89,9 +126,9 @@ export async function prometheusOperatorCrds(): Promise<string[]> {
 /** Builds whatever is missing; concurrent builds, like the servers'. */
 export async function ensureChartTools(): Promise<ChartTools> {
   fs.mkdirSync(cacheRoot(), { recursive: true });
-  const [helm, promtool, luaHealth] = await Promise.all([ensureHelm(), ensurePromtool(), ensureLuaHealth()]);
+  const [helm, promtool, luaHealth, helmUnittest] = await Promise.all([ensureHelm(), ensurePromtool(), ensureLuaHealth(), ensureHelmUnittest()]);
   await prometheusOperatorCrds();
-  return { helm, promtool, luaHealth };
+  return { helm, promtool, luaHealth, helmUnittest };
 }
 
 /** The cached tools when every one is built (no build), else undefined. */
@@ -100,6 +137,7 @@ export function builtChartTools(): ChartTools | undefined {
     helm: path.join(toolDir('helm', CHART_TOOL_VERSIONS.helm), 'helm'),
     promtool: path.join(toolDir('promtool', CHART_TOOL_VERSIONS.prometheus), 'promtool'),
     luaHealth: path.join(toolDir('lua-health', CHART_TOOL_VERSIONS.luaHealth), 'lua-health'),
+    helmUnittest: path.join(toolDir('helm-unittest', CHART_TOOL_VERSIONS.helmUnittest), 'helm-unittest'),
   };
   return Object.values(tools).every((f) => fs.existsSync(f)) ? tools : undefined;
 }
