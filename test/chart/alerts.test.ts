@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { REASON } from '../../src/api/conditions.ts';
+import { type PolicyFacts, type SourceFacts, continuousArchivingCondition, readyCondition, systemClock } from '../../src/api/conditions.ts';
 import { RESTORE_REASON } from '../../src/api/restore-conditions.ts';
 import type { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import type { Manifest } from '../deploy/manifests.ts';
@@ -33,20 +33,40 @@ const ALERTS = ['BinlogArchiveLagHigh', 'BinlogArchiveAtRiskOfPurge', 'BinlogArc
   'BinlogArchiveKeyProviderUnavailable', 'BinlogArchiveStorageUnavailable', 'BinlogArchiveNoRecentSuccess', 'BinlogRestoreFailed',
   'BinlogArchiverNoLeader', 'BinlogArchiverNotReconciling'];
 
-/** A policy archiving well: what the leader reports every minute (reconciles go on, the last success is recent). */
-function healthy(m: ControllerMetrics, minute: number): void {
+const FACTS: PolicyFacts = {
+  suspended: false, storage: { ok: true }, keyProvider: { ok: true }, purgeThresholdSeconds: 3600,
+  sources: [{ server: SOURCE.source, archived: 40, pendingBinlogs: 0, lagSeconds: 4, gaps: 0 }],
+};
+
+/**
+ * What the leader reports each minute for a policy in the state `facts` describe: the conditions come from the
+ * controller's own condition builders (so "AtRiskOfPurge" is whatever they make of the facts), the gauges as
+ * setPolicyMetrics sets them; reconciles go on and, unless `lastSuccess` says otherwise, the last success is now.
+ */
+function report(m: ControllerMetrics, minute: number, facts: PolicyFacts = FACTS, lastSuccess = minute * 60): void {
   m.leader.set(1);
   m.reconciles.inc({ result: 'success' });
-  m.lagSeconds.set(SOURCE, 4);
-  m.pendingBinlogs.set(SOURCE, 0);
-  m.gaps.set(SOURCE, 0);
-  m.lastSuccess.set(SOURCE, minute * 60);
-  m.binlogsArchived.inc(SOURCE);
-  m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'True', REASON.ArchivingSucceeded);
-  m.setCondition(POLICY.namespace, POLICY.policy, 'ContinuousArchiving', 'True', REASON.ArchivingSucceeded);
-  m.dependencyUp.set({ ...POLICY, dependency: 'storage' }, 1);
-  m.dependencyUp.set({ ...POLICY, dependency: 'keyProvider' }, 1);
+  const ctx = { generation: 1, clock: systemClock };
+  for (const c of [readyCondition(facts, ctx), continuousArchivingCondition(facts, ctx)]) m.setCondition(POLICY.namespace, POLICY.policy, c.type, c.status, c.reason);
+  m.dependencyUp.set({ ...POLICY, dependency: 'storage' }, facts.storage.ok ? 1 : 0);
+  m.dependencyUp.set({ ...POLICY, dependency: 'keyProvider' }, facts.keyProvider.ok ? 1 : 0);
+  for (const f of facts.sources) {
+    const labels = { ...POLICY, source: f.server };
+    m.lagSeconds.set(labels, f.lagSeconds);
+    m.pendingBinlogs.set(labels, f.pendingBinlogs);
+    if (f.secondsUntilPurge === undefined) m.secondsUntilPurge.remove(labels);
+    else m.secondsUntilPurge.set(labels, f.secondsUntilPurge);
+    m.gaps.set(labels, f.gaps);
+    m.lastSuccess.set(labels, lastSuccess);
+  }
 }
+
+/** FACTS with the one source changed. */
+function source(change: Partial<SourceFacts>): PolicyFacts {
+  return { ...FACTS, sources: FACTS.sources.map((f) => ({ ...f, ...change })) };
+}
+
+const healthy = (m: ControllerMetrics, minute: number) => report(m, minute);
 
 const standby = (m: ControllerMetrics) => m.leader.set(0);
 
@@ -62,42 +82,43 @@ const CASES: Case[] = [
   { name: 'healthy: nothing fires', minutes: 180, leader: healthy, expect: [] },
   {
     name: 'lag over the threshold for 5 minutes', minutes: 12,
-    leader: (m, t) => { healthy(m, t); m.lagSeconds.set(SOURCE, 1200); m.pendingBinlogs.set(SOURCE, 3); },
+    leader: (m, t) => report(m, t, source({ lagSeconds: 1200, pendingBinlogs: 3 })),
     expect: [{ alert: 'BinlogArchiveLagHigh', evalMinute: 10, labels: SOURCE, value: '20m 0s' }],
   },
   {
     name: 'AtRiskOfPurge', minutes: 3,
-    leader: (m, t) => { healthy(m, t); m.secondsUntilPurge.set(SOURCE, 240); m.setCondition(POLICY.namespace, POLICY.policy, 'ContinuousArchiving', 'False', REASON.AtRiskOfPurge); },
+    leader: (m, t) => report(m, t, source({ pendingBinlogs: 3, lagSeconds: 600, secondsUntilPurge: 240 })),
     expect: [{ alert: 'BinlogArchiveAtRiskOfPurge', evalMinute: 2, labels: POLICY }],
   },
   {
     name: 'a gap', minutes: 3,
-    leader: (m, t) => { healthy(m, t); m.gaps.set(SOURCE, 2); if (t === 1) m.gapsDetected.inc(SOURCE); },
+    leader: (m, t) => {
+      report(m, t, source({ gaps: 2 }));
+      if (t === 0) m.gapsDetected.inc(SOURCE);
+    },
     expect: [{ alert: 'BinlogArchiveGapDetected', evalMinute: 2, labels: SOURCE, value: '2' }],
   },
   {
     name: 'archive Jobs failing for 15 minutes', minutes: 20,
     leader: (m, t) => {
-      healthy(m, t);
-      m.lastSuccess.set(SOURCE, 0);
+      report(m, t, source({ lastRunFailure: 'EBINLOGACTIVE: mysql-bin.000043 is still being written' }), 0);
       m.archiveFailures.inc({ ...SOURCE, reason: 'EBINLOGACTIVE' });
-      m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'False', REASON.ArchiveJobFailed);
     },
     expect: [{ alert: 'BinlogArchiveJobsFailing', evalMinute: 17, labels: POLICY }],
   },
   {
     name: 'key provider unavailable', minutes: 8,
-    leader: (m, t) => { healthy(m, t); m.dependencyUp.set({ ...POLICY, dependency: 'keyProvider' }, 0); m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'False', REASON.KeyProviderUnavailable); },
+    leader: (m, t) => report(m, t, { ...FACTS, keyProvider: { ok: false, message: 'KMS GenerateDataKey: AccessDeniedException' } }, 0),
     expect: [{ alert: 'BinlogArchiveKeyProviderUnavailable', evalMinute: 7, labels: POLICY }],
   },
   {
     name: 'storage unavailable', minutes: 8,
-    leader: (m, t) => { healthy(m, t); m.dependencyUp.set({ ...POLICY, dependency: 'storage' }, 0); m.setCondition(POLICY.namespace, POLICY.policy, 'Ready', 'False', REASON.StorageUnavailable); },
+    leader: (m, t) => report(m, t, { ...FACTS, storage: { ok: false, message: 'PutObject: NoSuchBucket' } }, 0),
     expect: [{ alert: 'BinlogArchiveStorageUnavailable', evalMinute: 7, labels: POLICY }],
   },
   {
     name: 'no successful archive for over 120 minutes', minutes: 125,
-    leader: (m, t) => { healthy(m, t); m.lastSuccess.set(SOURCE, 60); },
+    leader: (m, t) => report(m, t, FACTS, 60),
     expect: [{ alert: 'BinlogArchiveNoRecentSuccess', evalMinute: 125, labels: SOURCE, value: '2h 4m 0s' }],
   },
   {
@@ -111,7 +132,10 @@ const CASES: Case[] = [
   },
   {
     name: 'no replica leads', minutes: 8,
-    leader: (m, t) => { healthy(m, t); m.leader.set(0); },
+    leader: (m, t) => {
+      report(m, t);
+      m.leader.set(0);
+    },
     expect: [{ alert: 'BinlogArchiverNoLeader', evalMinute: 7, labels: {} }],
   },
   {
