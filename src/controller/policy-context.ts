@@ -56,6 +56,11 @@ export interface PolicyMemory {
   noAgentSince: Map<string, number>;
   /** Archive Jobs created but not yet in the informer, by pod key. */
   expected: Expectations;
+  /**
+   * Uids of Jobs this process reported whose `reported` annotation the informer has not shown yet: under load the
+   * cache lags the patch, and a second reconcile would report (count, announce) the same Job again.
+   */
+  reported: Set<string>;
 }
 
 export interface PolicyContext extends ReconcilerDeps {
@@ -66,7 +71,7 @@ export interface PolicyContext extends ReconcilerDeps {
 export function policyContext(deps: ReconcilerDeps): PolicyContext {
   return {
     ...deps, kinds: kinds(deps.client),
-    memory: { reports: new Map(), sourceSeries: new Map(), noAgentSince: new Map(), expected: new Expectations() },
+    memory: { reports: new Map(), sourceSeries: new Map(), noAgentSince: new Map(), expected: new Expectations(), reported: new Set() },
   };
 }
 

@@ -51,6 +51,7 @@ export function jobsOf(ctx: PolicyContext, policy: Policy): JobView[] {
       const jobUid = j.metadata?.uid ?? '';
       const view = jobView(j, ctx.jobPods(policy.metadata.namespace, j.metadata?.name ?? ''), ctx.memory.reports.get(jobUid));
       if (view.report !== undefined && view.phase !== 'Running') ctx.memory.reports.set(jobUid, view.report);
+      if (view.reported) ctx.memory.reported.delete(jobUid);
       return view;
     })
     .sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));

@@ -94,13 +94,14 @@ export async function reportFinishedJobs(ctx: PolicyContext, policy: Policy, com
   let later = false;
   for (const s of computed.sources) {
     for (const job of s.input.jobs) {
-      if (job.phase === 'Running' || job.reported) continue;
+      if (job.phase === 'Running' || job.reported || ctx.memory.reported.has(job.uid)) continue;
       const finishedMs = Date.parse(job.completionTime ?? '') || job.created;
       if (job.report === undefined && job.pods > 0 && ctx.timers.nowMs() - finishedMs < 60_000) {
         later = true;
         continue;
       }
       reportJob(ctx, policy, s.input.server, job, log);
+      ctx.memory.reported.add(job.uid);
       await ctx.kinds.jobs.patch(policy.metadata.namespace, job.name, { metadata: { annotations: { [REPORTED_ANNOTATION]: job.phase } } });
     }
   }
