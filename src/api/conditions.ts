@@ -17,6 +17,8 @@ export const CONDITION = {
   ContinuousArchiving: 'ContinuousArchiving',
   Planned: 'Planned',
   Complete: 'Complete',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
 } as const;
 
 export const REASON = {
@@ -30,6 +32,8 @@ export const REASON = {
   NoSourcePods: 'NoSourcePods',
   SourceNotArchivable: 'SourceNotArchivable',
   ArchiveJobFailed: 'ArchiveJobFailed',
+  CatchingUp: 'CatchingUp',
+  KeyRefused: 'KeyRefused',
   Planning: 'Planning',
   PlanReady: 'PlanReady',
   GapsAccepted: 'GapsAccepted',
@@ -66,6 +70,8 @@ export interface PolicyFacts {
   keyProvider: Probe;
   sources: readonly SourceFacts[];
   purgeThresholdSeconds: number;
+  /** Set when the key provider refused the key itself (not an outage): why. No retry fixes that. */
+  keyRefused?: string;
 }
 
 export interface ConditionContext {
@@ -126,6 +132,35 @@ export function continuousArchivingCondition(facts: PolicyFacts, ctx: ConditionC
   if (facts.sources.every((s) => s.archived === 0)) return make(type, 'Unknown', REASON.AwaitingFirstArchive, 'no binlog archived yet', ctx);
   const lag = Math.max(...facts.sources.map((s) => s.lagSeconds));
   return make(type, 'True', REASON.ArchivingSucceeded, `every source is archiving; largest lag ${lag}s`, ctx);
+}
+
+/**
+ * Stalled (kstatus): the policy cannot make progress without a person — a gap in the chain, a key the provider
+ * refuses, a source that cannot be archived. Outages and failed runs are retried, so they are not Stalled.
+ */
+export function stalledCondition(facts: PolicyFacts, ctx: ConditionContext): Condition {
+  const type = CONDITION.Stalled;
+  const gapped = facts.sources.filter((s) => s.gaps > 0);
+  if (gapped.length > 0) return make(type, 'True', REASON.BinlogGapDetected, gapMessage(gapped), ctx);
+  if (facts.keyRefused !== undefined) return make(type, 'True', REASON.KeyRefused, `the key provider refuses the key: ${facts.keyRefused}; fix spec.keyProvider or the key's policy`, ctx);
+  const unusable = facts.sources.filter((s) => s.unarchivable !== undefined);
+  if (unusable.length > 0) return make(type, 'True', REASON.SourceNotArchivable, list(unusable.map((s) => `${s.server}: ${s.unarchivable ?? ''}`)), ctx);
+  if (facts.suspended) return make(type, 'False', REASON.Suspended, 'spec.suspend is true', ctx);
+  return make(type, 'False', REASON.ArchivingSucceeded, 'nothing needs a person', ctx);
+}
+
+/** Reconciling (kstatus): the policy converges — its first archive, or rotated binlogs not archived yet. */
+export function reconcilingCondition(facts: PolicyFacts, ctx: ConditionContext): Condition {
+  const type = CONDITION.Reconciling;
+  const stalled = stalledCondition(facts, ctx);
+  if (stalled.status === 'True') return make(type, 'False', stalled.reason as Reason, 'stalled: see the Stalled condition', ctx);
+  if (facts.suspended) return make(type, 'False', REASON.Suspended, 'spec.suspend is true: nothing is archived', ctx);
+  if (facts.sources.length > 0 && facts.sources.every((s) => s.archived === 0)) return make(type, 'True', REASON.AwaitingFirstArchive, 'no binlog archived yet', ctx);
+  const pending = facts.sources.filter((s) => s.pendingBinlogs > 0);
+  if (pending.length > 0) {
+    return make(type, 'True', REASON.CatchingUp, `binlogs waiting to be archived: ${list(pending.map((s) => `${s.server} (${s.pendingBinlogs})`))}`, ctx);
+  }
+  return make(type, 'False', REASON.ArchivingSucceeded, 'every rotated binlog is archived', ctx);
 }
 
 export type PlanFacts =

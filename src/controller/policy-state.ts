@@ -6,7 +6,7 @@
 import { parseGtidSet, parseSequence, type GtidSet } from '../binlog/index.ts';
 import {
   type Clock, type PolicyFacts, type Probe, type SourceFacts,
-  continuousArchivingCondition, readyCondition, setCondition,
+  continuousArchivingCondition, readyCondition, reconcilingCondition, setCondition, stalledCondition,
 } from '../api/conditions.ts';
 import { SOURCES_MAX } from '../api/policy-status.ts';
 import { aggregateSources, recordRun } from '../api/status.ts';
@@ -245,10 +245,14 @@ export function computePolicy(input: PolicyInput): PolicyComputed {
     sources: sources.map((s) => s.facts),
     purgeThresholdSeconds: input.purgeThresholdSeconds,
   };
+  const refused = probe(sources, new Set(['EKEY']));
+  if (!refused.ok) facts.keyRefused = refused.message;
   const ctx = { generation: input.generation, clock: input.clock };
   let conditions: Condition[] = input.previous?.conditions ?? [];
   conditions = setCondition(conditions, readyCondition(facts, ctx));
   conditions = setCondition(conditions, continuousArchivingCondition(facts, ctx));
+  conditions = setCondition(conditions, reconcilingCondition(facts, ctx));
+  conditions = setCondition(conditions, stalledCondition(facts, ctx));
   let runs = input.previous?.recentRuns ?? [];
   const jobs = sources.flatMap((s) => s.input.jobs.map((j) => ({ j, server: s.input.server }))).sort((a, b) => a.j.created - b.j.created || a.j.name.localeCompare(b.j.name));
   for (const { j, server } of jobs) runs = recordRun(runs, runOf(j, server));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  completeCondition, continuousArchivingCondition, plannedCondition, readyCondition, setCondition,
+  completeCondition, continuousArchivingCondition, plannedCondition, readyCondition, reconcilingCondition, setCondition, stalledCondition,
   type Clock, type PlanFacts, type PolicyFacts, type SourceFacts,
 } from '../../src/api/index.ts';
 
@@ -109,4 +109,26 @@ describe('setCondition', () => {
     const down = readyCondition(facts({ storage: { ok: false, message: 'x' } }), { generation: 2, clock: clockAt('2025-02-01T12:00:00Z') });
     assert.deepEqual(setCondition([other, first], down), [other, down]);
   });
+});
+
+describe('kstatus conditions of a policy: Stalled and Reconciling', () => {
+  const rows: Array<[string, PolicyFacts, 'True' | 'False', string, 'True' | 'False', string]> = [
+    ['all well', base, 'False', 'ArchivingSucceeded', 'False', 'ArchivingSucceeded'],
+    ['a gap needs a person', facts({}, [{ gaps: 1 }]), 'True', 'BinlogGapDetected', 'False', 'BinlogGapDetected'],
+    ['a refused key needs a person', facts({ keyProvider: { ok: false, message: 'x' }, keyRefused: 'AccessDeniedException' }), 'True', 'KeyRefused', 'False', 'KeyRefused'],
+    ['a provider outage is retried, not stalled', facts({ keyProvider: { ok: false, message: 'timeout' } }), 'False', 'ArchivingSucceeded', 'False', 'ArchivingSucceeded'],
+    ['an emptyDir source needs a person', facts({}, [{ unarchivable: 'emptyDir' }]), 'True', 'SourceNotArchivable', 'False', 'SourceNotArchivable'],
+    ['the first archive converges', facts({}, [{ archived: 0 }]), 'False', 'ArchivingSucceeded', 'True', 'AwaitingFirstArchive'],
+    ['rotated binlogs waiting converge', facts({}, [{ pendingBinlogs: 2 }]), 'False', 'ArchivingSucceeded', 'True', 'CatchingUp'],
+    ['suspended is neither', facts({ suspended: true }), 'False', 'Suspended', 'False', 'Suspended'],
+  ];
+  for (const [name, f, stalled, stalledReason, reconciling, reconcilingReason] of rows) {
+    it(name, () => {
+      const s = stalledCondition(f, ctx);
+      const r = reconcilingCondition(f, ctx);
+      assert.deepEqual([s.type, s.status, s.reason, s.observedGeneration], ['Stalled', stalled, stalledReason, 4]);
+      assert.deepEqual([r.type, r.status, r.reason, r.observedGeneration], ['Reconciling', reconciling, reconcilingReason, 4]);
+      assert.ok(!(s.status === 'True' && r.status === 'True'), 'kstatus: never Stalled and Reconciling at once');
+    });
+  }
 });
