@@ -1,6 +1,34 @@
 /** Loopback ports: free ones chosen at start, or fixed by TESTENV_<SERVER>_PORT, checked before use. */
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import { TestenvError } from './errors.ts';
+
+/**
+ * The kernel hands ports of ip_local_port_range to every outgoing connection: a port picked there and released
+ * can be taken by a client socket before the server binds it ("Address already in use" on a busy machine). Free
+ * ports are therefore picked below that range.
+ */
+function ephemeralStart(): number {
+  try {
+    const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return low !== undefined && Number.isInteger(low) && low > 12000 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const high = ephemeralStart();
+  for (let i = 0; i < 64; i++) {
+    try {
+      return await listenOnce(randomInt(10000, high));
+    } catch {
+      // taken: try another
+    }
+  }
+  return freePort();
+}
 
 function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,5 +59,5 @@ export async function allocatePort(server: string, purpose = ''): Promise<number
       });
     }
   }
-  return listenOnce(0);
+  return freePort();
 }
