@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,27 +23,9 @@ import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, sha256, tempDir } from '../support/archive.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
 import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
+import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
 
 const run = promisify(execFile);
-const TABLES = ['accounts', 'ledger', 'notes'];
-
-async function checksums(query: (sql: string) => Promise<string>, db: string): Promise<string> {
-  const rows = await query(`CHECKSUM TABLE ${TABLES.map((t) => `${db}.${t}`).join(', ')} EXTENDED; SELECT COUNT(*) FROM ${db}.ledger`);
-  return rows.trim();
-}
-
-async function workloadRound(client: MysqlClient, db: string, round: number): Promise<void> {
-  const statements: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    const pick = randomInt(100);
-    const id = randomInt(1, 200);
-    if (pick < 45) statements.push(`INSERT INTO ${db}.accounts (id, balance, name) VALUES (${id}, ${randomInt(10000)}, '${randomBytes(6).toString('hex')}') ON DUPLICATE KEY UPDATE balance = balance + ${randomInt(100)}`);
-    else if (pick < 70) statements.push(`START TRANSACTION; UPDATE ${db}.accounts SET balance = balance - 7 WHERE id = ${id}; INSERT INTO ${db}.ledger (account, delta, round) VALUES (${id}, -7, ${round}); COMMIT`);
-    else if (pick < 85) statements.push(`DELETE FROM ${db}.accounts WHERE id = ${id}`);
-    else statements.push(`INSERT INTO ${db}.notes (body) VALUES (REPEAT('${randomBytes(8).toString('hex')}', ${randomInt(1, 3000)}))`);
-  }
-  await client.query(statements.join(';\n'));
-}
 
 describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql') }, () => {
   let client: MysqlClient;
@@ -61,9 +43,7 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
     const db = `pitr_${randomBytes(3).toString('hex')}`;
     await client.query('FLUSH BINARY LOGS');
     const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
-    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
-      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT);
-      CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
+    await client.query(WORKLOAD_SCHEMA(db));
     const moments: { until: string; gtid: string; sums: string }[] = [];
     for (let round = 0; round < 4; round++) {
       await workloadRound(client, db, round);
@@ -112,8 +92,7 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
     const db = `apply_${randomBytes(3).toString('hex')}`;
     await client.query('FLUSH BINARY LOGS');
     const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
-    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
-      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT); CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
+    await client.query(WORKLOAD_SCHEMA(db));
     await workloadRound(client, db, 1);
     await workloadRound(client, db, 2);
     const expected = await checksums((sql) => client.query(sql), db);

@@ -22,25 +22,10 @@ import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, tempDir } from '../support/archive.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
 import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
+import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
 
-const TABLES = ['accounts', 'ledger', 'notes'];
-
-async function checksums(query: (sql: string) => Promise<string>, db: string): Promise<string> {
-  return (await query(`CHECKSUM TABLE ${TABLES.map((t) => `${db}.${t}`).join(', ')} EXTENDED; SELECT COUNT(*) FROM ${db}.ledger`)).trim();
-}
-
-async function workloadRound(client: MysqlClient, db: string, round: number): Promise<void> {
-  const statements: string[] = [];
-  for (let i = 0; i < 60; i++) {
-    const pick = randomInt(100);
-    const id = randomInt(1, 200);
-    if (pick < 45) statements.push(`INSERT INTO ${db}.accounts (id, balance, name) VALUES (${id}, ${randomInt(10000)}, '${randomBytes(6).toString('hex')}') ON DUPLICATE KEY UPDATE balance = balance + ${randomInt(100)}`);
-    else if (pick < 70) statements.push(`START TRANSACTION; UPDATE ${db}.accounts SET balance = balance - 7 WHERE id = ${id}; INSERT INTO ${db}.ledger (account, delta, round) VALUES (${id}, -7, ${round}); COMMIT`);
-    else if (pick < 85) statements.push(`DELETE FROM ${db}.accounts WHERE id = ${id}`);
-    else statements.push(`INSERT INTO ${db}.notes (body) VALUES (REPEAT('${randomBytes(8).toString('hex')}', ${randomInt(1, 3000)}))`);
-  }
-  await client.query(statements.join(';\n'));
-}
+/** Rounds of 60 statements: enough transactions per moment for parallel apply to matter. */
+const workloadRound60 = (client: MysqlClient, db: string, round: number): Promise<void> => workloadRound(client, db, round, 60);
 
 interface Moment { until: string; gtid: string; file: string; position: number; sums: string }
 
@@ -75,18 +60,16 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     const db = `repl_${randomBytes(3).toString('hex')}`;
     await client.query('FLUSH BINARY LOGS');
     const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
-    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
-      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT);
-      CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
+    await client.query(WORKLOAD_SCHEMA(db));
     const moments: Moment[] = [];
     for (let round = 0; round < 4; round++) {
-      await workloadRound(client, db, round);
+      await workloadRound60(client, db, round);
       if (round === 1) await client.query('FLUSH BINARY LOGS');
       const [file = '', position = ''] = (await client.query('SHOW MASTER STATUS')).trim().split('\t');
       moments.push({ until: new Date().toISOString(), gtid: (await client.query('SELECT @@gtid_binlog_pos')).trim(), file, position: Number(position), sums: await checksums((sql) => client.query(sql), db) });
       await sleep(1100);
     }
-    await workloadRound(client, db, 99);
+    await workloadRound60(client, db, 99);
     await client.query('FLUSH BINARY LOGS');
     const work = tempDir();
     const key = newKeyUrl(work);
@@ -124,9 +107,8 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     const db = `replcli_${randomBytes(3).toString('hex')}`;
     await client.query('FLUSH BINARY LOGS');
     const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
-    await client.query(`CREATE DATABASE ${db}; CREATE TABLE ${db}.accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, name VARCHAR(64));
-      CREATE TABLE ${db}.ledger (seq BIGINT AUTO_INCREMENT PRIMARY KEY, account INT, delta INT, round INT); CREATE TABLE ${db}.notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body MEDIUMTEXT)`);
-    for (let round = 0; round < 6; round++) await workloadRound(client, db, round);
+    await client.query(WORKLOAD_SCHEMA(db));
+    for (let round = 0; round < 6; round++) await workloadRound60(client, db, round);
     const expected = await checksums((sql) => client.query(sql), db);
     const gtid = (await client.query('SELECT @@gtid_binlog_pos')).trim();
     await client.query('FLUSH BINARY LOGS');
