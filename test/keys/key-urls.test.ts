@@ -95,7 +95,9 @@ describe('openKeyProvider', () => {
     kms.close?.();
     const vault = openKeyProvider('vault://k?addr=https://v&tokenFile=/t');
     assert.deepEqual([vault.kind, vault.keyId], ['vault', 'transit/k']);
-    assert.throws(() => openKeyProvider('gcpkms://projects/p'), code('EUSAGE', /unsupported scheme gcpkms:/));
+    // gcpkms:// is supported now: an incomplete key name is refused by its own grammar; other schemes by name.
+    assert.throws(() => openKeyProvider('gcpkms://projects/p'), code('EUSAGE', /"projects\/p" is not a Cloud KMS CryptoKey name/));
+    assert.throws(() => openKeyProvider('azurekv://vault/key'), code('EUSAGE', /unsupported scheme azurekv:/));
     assert.throws(() => openKeyProvider('/etc/key'), code('EUSAGE', /is not a URL/));
     assert.throws(() => openKeyProvider('awskms:alias/x?region=eu-west-1'), code('EUSAGE', /not of the form awskms:\/\/KEY\?PARAMS/));
   });
