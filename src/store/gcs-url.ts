@@ -4,13 +4,12 @@
  * (Workload Identity, GOOGLE_APPLICATION_CREDENTIALS, the metadata server) provides them.
  */
 import { ArchiverError } from '../errors.ts';
-import { CREDENTIAL_PARAM, storeUrlParams } from './url-params.ts';
+import { storeUrlParams } from './url-params.ts';
 import { type GcsStoreOptions, assertGcsBucketName } from './gcs-options.ts';
 
 const GRAMMAR = 'gs://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&chunkSize=8MiB&resumableThreshold=16MiB&maxAttempts=8&requestTimeoutMs=60000&retentionMode=Locked|Unlocked&retentionDays=N&eventBasedHold=true|false]';
 const PARAMS = ['endpoint', 'chunkSize', 'resumableThreshold', 'maxAttempts', 'requestTimeoutMs', 'retentionMode', 'retentionDays', 'eventBasedHold'] as const;
-type Param = (typeof PARAMS)[number];
-const { usage, parseSize, parseWhole, parseEndpoint } = storeUrlParams(GRAMMAR, 'the Google auth library\'s default chain');
+const { usage, params, parseSize, parseWhole, parseEndpoint } = storeUrlParams(GRAMMAR, 'the Google auth library\'s default chain');
 
 function prefixOf(url: string): string {
   // The raw text, not URL.pathname: URL parsing would silently resolve "a/../b" to "b".
@@ -46,18 +45,10 @@ export function parseGcsStoreUrl(url: string): GcsStoreOptions {
     throw usage(url, (err as Error).message, (err as ArchiverError).hint ?? GRAMMAR);
   }
   const options: GcsStoreOptions = { bucket: parsed.host, prefix: prefixOf(url) };
-  const seen = new Set<string>();
   let mode: string | undefined;
   let days: number | undefined;
-  for (const [name, value] of parsed.searchParams) {
-    if (seen.has(name)) throw usage(url, `parameter ${name} is given twice`);
-    seen.add(name);
-    if (!(PARAMS as readonly string[]).includes(name)) {
-      if (CREDENTIAL_PARAM.test(name)) throw usage(url, `parameter ${name}: credentials are not accepted in the store URL`, 'they come from the Google auth library\'s default chain');
-      throw usage(url, `unknown parameter ${name}`, `known parameters: ${PARAMS.join(', ')}`);
-    }
-    if (value === '') throw usage(url, `parameter ${name} has no value`);
-    switch (name as Param) {
+  for (const [name, value] of params(url, parsed.searchParams, PARAMS)) {
+    switch (name) {
       case 'endpoint': options.endpoint = parseEndpoint(url, value); break;
       case 'chunkSize': options.chunkSize = parseSize(url, name, value); break;
       case 'resumableThreshold': options.resumableThreshold = parseSize(url, name, value); break;

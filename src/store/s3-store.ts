@@ -48,7 +48,7 @@ export class S3Store implements ObjectStore {
 
   requestStats(): StoreRequestStats {
     const m = this.#ctx.metrics;
-    return { requests: Object.values(m.attempts).reduce((a, b) => a + b, 0), retries: { ...m.retries } };
+    return { requests: m.totalAttempts(), retries: { ...m.retries } };
   }
 
   #key(key: string): string {

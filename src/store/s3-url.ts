@@ -4,7 +4,7 @@
  * (IRSA / web identity, shared config and credentials files, container credentials) provides them.
  */
 import { ArchiverError } from '../errors.ts';
-import { CREDENTIAL_PARAM, storeUrlParams } from './url-params.ts';
+import { storeUrlParams } from './url-params.ts';
 import { type S3StoreOptions, assertBucketName } from './s3-options.ts';
 
 const GRAMMAR = 's3://BUCKET[/PREFIX][?endpoint=http(s)://HOST[:PORT]&region=REGION&forcePathStyle=true|false&partSize=8MiB&multipartThreshold=100MiB&concurrency=4&maxAttempts=8&socketTimeoutMs=30000&conditionalWrites=true|false&signPayloads=true|false&objectLockMode=GOVERNANCE|COMPLIANCE&objectLockDays=N]';
@@ -13,8 +13,7 @@ const PARAMS = [
   'endpoint', 'region', 'forcePathStyle', 'partSize', 'multipartThreshold', 'concurrency', 'maxAttempts', 'socketTimeoutMs',
   'conditionalWrites', 'signPayloads', 'objectLockMode', 'objectLockDays',
 ] as const;
-type Param = (typeof PARAMS)[number];
-const { usage, parseSize, parseWhole: parseInt10, parseBool, parseEndpoint } = storeUrlParams(GRAMMAR, 'the AWS SDK default chain', 'put the bucket and prefix in the s3:// part, not in the endpoint');
+const { usage, params, parseSize, parseWhole: parseInt10, parseBool, parseEndpoint } = storeUrlParams(GRAMMAR, 'the AWS SDK default chain', 'put the bucket and prefix in the s3:// part, not in the endpoint');
 
 export function parseS3StoreUrl(url: string): S3StoreOptions {
   let parsed: URL;
@@ -50,18 +49,10 @@ export function parseS3StoreUrl(url: string): S3StoreOptions {
     throw usage(url, `prefix ${JSON.stringify(rawPath)} has an empty, "." or ".." part`);
   }
   const options: S3StoreOptions = { bucket: parsed.host, prefix: decoded.join('/') };
-  const seen = new Set<string>();
   let lockMode: string | undefined;
   let lockDays: number | undefined;
-  for (const [name, value] of parsed.searchParams) {
-    if (seen.has(name)) throw usage(url, `parameter ${name} is given twice`);
-    seen.add(name);
-    if (!(PARAMS as readonly string[]).includes(name)) {
-      if (CREDENTIAL_PARAM.test(name)) throw usage(url, `parameter ${name}: credentials are not accepted in the store URL`, 'they come from the AWS SDK default chain');
-      throw usage(url, `unknown parameter ${name}`, `known parameters: ${PARAMS.join(', ')}`);
-    }
-    if (value === '') throw usage(url, `parameter ${name} has no value`);
-    switch (name as Param) {
+  for (const [name, value] of params(url, parsed.searchParams, PARAMS)) {
+    switch (name) {
       case 'endpoint': options.endpoint = parseEndpoint(url, value); break;
       case 'region':
         if (!/^[a-z0-9-]{1,64}$/.test(value)) throw usage(url, `region=${value} is not a region name`);

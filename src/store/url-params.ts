@@ -7,7 +7,7 @@ import { ArchiverError } from '../errors.ts';
 const MiB = 1024 * 1024;
 
 /** Parameter names that look like credentials: never accepted in a store URL (they would end up in logs). */
-export const CREDENTIAL_PARAM = /key|secret|token|password|credential|session|signature|auth/i;
+const CREDENTIAL_PARAM = /key|secret|token|password|credential|session|signature|auth/i;
 
 export interface StoreUrlParams {
   usage: (url: string, problem: string, hint?: string) => ArchiverError;
@@ -15,6 +15,8 @@ export interface StoreUrlParams {
   parseWhole: (url: string, name: string, text: string) => number;
   parseBool: (url: string, name: string, text: string) => boolean;
   parseEndpoint: (url: string, text: string) => string;
+  /** The query parameters, each once, each known (a credential-looking name refused as such), none empty. */
+  params: <P extends string>(url: string, search: URLSearchParams, known: readonly P[]) => Array<[P, string]>;
 }
 
 /** `credentialsFrom`: where the store's credentials come from, said when a URL tries to carry them. */
@@ -22,6 +24,21 @@ export function storeUrlParams(grammar: string, credentialsFrom: string, endpoin
   const usage = (url: string, problem: string, hint = `use ${grammar}`): ArchiverError => new ArchiverError('EUSAGE', `--store ${url}: ${problem}`, { hint });
   return {
     usage,
+    params: <P extends string>(url: string, search: URLSearchParams, known: readonly P[]): Array<[P, string]> => {
+      const seen = new Set<string>();
+      const out: Array<[P, string]> = [];
+      for (const [name, value] of search) {
+        if (seen.has(name)) throw usage(url, `parameter ${name} is given twice`);
+        seen.add(name);
+        if (!(known as readonly string[]).includes(name)) {
+          if (CREDENTIAL_PARAM.test(name)) throw usage(url, `parameter ${name}: credentials are not accepted in the store URL`, `they come from ${credentialsFrom}`);
+          throw usage(url, `unknown parameter ${name}`, `known parameters: ${known.join(', ')}`);
+        }
+        if (value === '') throw usage(url, `parameter ${name} has no value`);
+        out.push([name as P, value]);
+      }
+      return out;
+    },
     parseSize: (url, name, text) => {
       const m = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(text);
       if (m === null) throw usage(url, `${name}=${text} is not a size`, 'write bytes or a number with KiB, MiB or GiB, e.g. 8MiB');
