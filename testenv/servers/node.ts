@@ -18,6 +18,7 @@ import { startControlPlane } from '../node/control-plane.ts';
 import { createCgroupRoot, startKubelet } from '../node/kubelet.ts';
 import { NODE_IP, createNetns, exposeToPods, inNetns, netnsName } from '../node/netns.ts';
 import { egressSocket } from './kube.ts';
+import type { Tools } from '../tools.ts';
 import { REPO_ROOT } from '../versions.ts';
 import { startCoreDns, startKubeProxy } from '../node/services.ts';
 import { KUBELET_SYSCTLS, type NodeRecord, readSysctls } from '../node/teardown.ts';
@@ -25,19 +26,8 @@ import { KUBELET_SYSCTLS, type NodeRecord, readSysctls } from '../node/teardown.
 const run = promisify(execFile);
 export const NODE_NAME = 'testenv-node';
 
-export interface NodeTools {
-  kubelet: string;
-  kubeControllerManager: string;
-  kubeScheduler: string;
-  kubeProxy: string;
-  coredns: string;
-  pause: string;
-  containerd: string;
-  runc: string;
-  socat: string;
-  cniBinDir: string;
-  kubectl: string;
-}
+/** The tools `up --node` builds or installs (testenv/tools.ts), plus kubectl. */
+export type NodeTools = Pick<Tools, 'kubelet' | 'kubeControllerManager' | 'kubeScheduler' | 'kubeProxy' | 'coredns' | 'pause' | 'containerd' | 'runc' | 'socat' | 'cniBinDir' | 'kubectl'>;
 
 export interface NodeContext extends UpContext {
   recordNode(node: NodeRecord): void;
