@@ -21,6 +21,8 @@ const MAY_IMPORT = {
   restore: [...BASE, 'binlog', 'format', 'keys', 'store'],
   // Archiving verifies what it stored with restore's own reader: one-way, and only these two modules.
   pipeline: [...BASE, 'binlog', 'format', 'keys', 'store', 'restore/planning-fields.ts', 'restore/stored-object.ts'],
+  // Archive lifecycle (parity with a legacy pipeline, retention): reads archives as restore does.
+  lifecycle: [...BASE, 'binlog', 'format', 'keys', 'store', 'restore'],
   agent: [...BASE, 'binlog', 'pipeline', 'specs'],
   controller: [...BASE, 'api', 'binlog', 'metrics', 'specs', 'store'],
   cli: ['*'],
