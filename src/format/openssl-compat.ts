@@ -31,7 +31,8 @@ import { parseSidecar, serializeSidecar, type OpensslSidecar } from './sidecar.t
 const pbkdf2Async = promisify(pbkdf2);
 
 export const OPENSSL_ITERATIONS = 100000;
-const SALTED = Buffer.from('Salted__', 'ascii');
+/** What `openssl enc -salt` writes first, before the 8-byte salt. */
+export const SALTED = Buffer.from('Salted__', 'ascii');
 const COMPAT_LABEL = Buffer.from('binlog-archiver/openssl-compat/v1', 'ascii');
 
 interface CompatKeys {
@@ -41,6 +42,18 @@ interface CompatKeys {
   cipherKey: Buffer;
   iv: Buffer;
   dispose(): void;
+}
+
+/**
+ * AES-256-CBC key and IV exactly as `openssl enc -aes-256-cbc -pbkdf2 -iter 100000` derives them from the passphrase
+ * and the 8-byte salt after "Salted__" (also what `parity` uses to read a legacy pipeline's objects).
+ */
+export async function opensslKeyIv(passphrase: Uint8Array, salt: Uint8Array): Promise<{ cipherKey: Buffer; iv: Buffer }> {
+  const keyIv = await pbkdf2Async(passphrase, salt, OPENSSL_ITERATIONS, 48, 'sha256');
+  const cipherKey = Buffer.from(keyIv.subarray(0, 32));
+  const iv = Buffer.from(keyIv.subarray(32, 48));
+  keyIv.fill(0);
+  return { cipherKey, iv };
 }
 
 /**
@@ -56,10 +69,7 @@ async function deriveCompatKeys(passphrase: Uint8Array, identity: ObjectIdentity
   const macKey = expand('sidecar hmac', 32);
   const keyCheck = expand('key check', 32);
   master.fill(0);
-  const keyIv = await pbkdf2Async(passphrase, salt, OPENSSL_ITERATIONS, 48, 'sha256');
-  const cipherKey = Buffer.from(keyIv.subarray(0, 32));
-  const iv = Buffer.from(keyIv.subarray(32, 48));
-  keyIv.fill(0);
+  const { cipherKey, iv } = await opensslKeyIv(passphrase, salt);
   return {
     salt,
     macKey,
