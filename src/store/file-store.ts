@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
 import type { DirectSource } from '../format/byte-reader.ts';
 import { isReleasable } from '../format/result-stream.ts';
-import { type ObjectInfo, type ObjectStore, type PutResult, assertValidKey } from './object-store.ts';
+import { type DeleteResult, type ObjectInfo, type ObjectStore, type PutResult, assertValidKey } from './object-store.ts';
 
 const STAGING = '.staging';
 /** A staging file this old belongs to no live run, whoever wrote it. */
@@ -242,6 +242,23 @@ export class FileStore implements ObjectStore {
       }
     };
     yield* walk(start, base);
+  }
+
+  /** A directory has no retention: only the file goes (empty directories stay, as put would recreate them). */
+  async delete(key: string): Promise<DeleteResult> {
+    const file = this.#path(key);
+    try {
+      await fs.promises.unlink(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'absent' };
+      throw storeError(err, `deleting ${this.describe(key)}`);
+    }
+    try {
+      await syncDir(path.dirname(file));
+    } catch (err) {
+      throw storeError(err, `syncing the directory of ${this.describe(key)} after deleting it`);
+    }
+    return { outcome: 'deleted' };
   }
 
   async replace(key: string, data: Buffer): Promise<void> {

@@ -15,7 +15,8 @@ import { deleteState, readState, sessionId } from './gcs-resume.ts';
 import { sessionStatus } from './gcs-session.ts';
 import { putResumable } from './gcs-upload.ts';
 import { assertAbsent, assertStored, headObject, objectMeta, putSingle } from './gcs-write.ts';
-import type { ObjectInfo, ObjectStore, PendingUpload, PutOptions, PutResult, StoreRequestStats } from './object-store.ts';
+import type { DeleteResult, ObjectInfo, ObjectStore, PendingUpload, PutOptions, PutResult, StoreRequestStats } from './object-store.ts';
+import { deleteGcsObject } from './gcs-delete.ts';
 import { BodyFailure, BodyReader } from './s3-body.ts';
 import type { S3Metrics } from './s3-metrics.ts';
 import { RetryBudget } from './s3-retry.ts';
@@ -161,6 +162,12 @@ export class GcsStore implements ObjectStore {
   async replace(key: string, data: Buffer): Promise<void> {
     this.#name(key);
     await putSingle(this.#ctx, key, data, { create: false, what: `writing ${this.describe(key)}` });
+  }
+
+  /** Retention and holds are reported, not touched (gcs-delete.ts). */
+  async delete(key: string): Promise<DeleteResult> {
+    this.#name(key);
+    return deleteGcsObject(this.#ctx, key);
   }
 
   /** The resumable upload an earlier process left for `key`, if its session is still open. */

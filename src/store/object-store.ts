@@ -4,6 +4,8 @@
  *   that fails verification mid-stream never appears;
  * - `put` never overwrites: an existing key is a conflict (ECONFLICT);
  * - `replace` is for derived documents (indexes) only, and is atomic.
+ * - `delete` is for retention (expire) and the documents it owns (restore leases): it never touches an object the
+ *   store retains (S3 Object Lock, GCS retention or holds) and says until when instead.
  * - `put` with `{ resumable: true }` may leave a partial upload behind when the process dies; it is never
  *   visible, and the next put of the key resumes or discards it.
  */
@@ -41,6 +43,15 @@ export interface PendingUpload {
   meta: Record<string, string>;
 }
 
+/**
+ * What `delete` did. `retained`: the store keeps the object (S3 Object Lock retention or legal hold, GCS object
+ * retention, bucket retention policy or hold); `until` is when it may go (null: a hold without a date).
+ */
+export type DeleteResult =
+  | { outcome: 'deleted' }
+  | { outcome: 'absent' }
+  | { outcome: 'retained'; until: string | null; reason: string };
+
 /** The requests a store sent to its server in this process (stores that have one), for run reports and metrics. */
 export interface StoreRequestStats {
   /** Requests sent, retries included. */
@@ -59,6 +70,8 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   replace(key: string, data: Buffer): Promise<void>;
+  /** Removes one object, unless the store retains it (then `retained`, with its date); a missing key is `absent`. */
+  delete(key: string): Promise<DeleteResult>;
   /** The resumable upload of `key` an earlier process left unfinished, with its resumeMeta (stores that resume). */
   pendingUpload?(key: string): Promise<PendingUpload | undefined>;
   /** What this store has sent so far (stores that talk to a server). */
@@ -70,6 +83,13 @@ export function assertValidKey(key: string): void {
   if (key === '' || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..') || key.includes('\0')) {
     throw new Error(`invalid object key ${JSON.stringify(key)}`);
   }
+}
+
+/** The DeleteResult of an object whose lock or hold is still active at `now`, or undefined when it may go. */
+export function retainedAt(now: number, until: Date | undefined, hold: string | undefined, reason: string): DeleteResult | undefined {
+  if (hold !== undefined) return { outcome: 'retained', until: until !== undefined && until.getTime() > now ? until.toISOString() : null, reason: hold };
+  if (until !== undefined && until.getTime() > now) return { outcome: 'retained', until: until.toISOString(), reason };
+  return undefined;
 }
 
 export async function readAll(store: ObjectStore, key: string): Promise<Buffer> {

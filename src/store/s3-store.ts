@@ -4,9 +4,10 @@
  * as a multipart upload, resumable on request (s3-multipart.ts). Nothing is overwritten (If-None-Match: *, or a
  * HEAD check), and after every put the server's size, ETag and CRC32 are compared with local ones.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ArchiverError } from '../errors.ts';
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, ObjectStore, PendingUpload, PutOptions, PutResult, StoreRequestStats } from './object-store.ts';
+import { type DeleteResult, type ObjectInfo, type ObjectStore, type PendingUpload, type PutOptions, type PutResult, type StoreRequestStats, retainedAt } from './object-store.ts';
 import { BodyFailure, BodyReader } from './s3-body.ts';
 import { digestPart } from './s3-checksums.ts';
 import { type S3Context, UPLOADS_DIR, assertObjectKey, createS3Context } from './s3-context.ts';
@@ -156,6 +157,34 @@ export class S3Store implements ObjectStore {
       Bucket: ctx.bucket, Key, Body: data, ContentLength: data.length, ContentMD5: digest.md5.toString('base64'), ChecksumCRC32: digest.crc32,
       ContentType: 'application/octet-stream',
     })));
+  }
+
+  /**
+   * Object Lock is read from HEAD first (needs s3:GetObjectRetention and s3:GetObjectLegalHold to be shown): a
+   * version under retention or legal hold is reported, not touched. The rest goes with a plain DeleteObject
+   * (s3:DeleteObject): in a versioned bucket that adds a delete marker, and the bucket's lifecycle rule for
+   * noncurrent versions frees the bytes. AccessDenied on an object HEAD showed a lock mode for is that lock.
+   */
+  async delete(key: string): Promise<DeleteResult> {
+    const ctx = this.#ctx;
+    const Key = this.#key(key);
+    const what = `deleting ${this.describe(key)}`;
+    const head = await headObject(ctx, key, what);
+    if (head === undefined) return { outcome: 'absent' };
+    const until = head.ObjectLockRetainUntilDate;
+    const hold = head.ObjectLockLegalHoldStatus === 'ON' ? 'S3 Object Lock legal hold' : undefined;
+    const retained = retainedAt(ctx.timing.now(), until, hold, `S3 Object Lock ${head.ObjectLockMode ?? ''} retention`.replace('  ', ' '));
+    if (retained !== undefined) return retained;
+    try {
+      await ctx.request({ operation: 'DeleteObject', key: Key, what }, () => ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key })));
+    } catch (err) {
+      const reason = err instanceof ArchiverError ? err.context.reason : undefined;
+      if (reason === 'AccessDenied' && head.ObjectLockMode !== undefined) {
+        return { outcome: 'retained', until: until?.toISOString() ?? null, reason: `S3 Object Lock ${head.ObjectLockMode} (AccessDenied on delete)` };
+      }
+      throw err;
+    }
+    return { outcome: 'deleted' };
   }
 
   /** The resumable upload an earlier process left for `key`, if S3 still has it. */

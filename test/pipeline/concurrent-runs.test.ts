@@ -22,6 +22,7 @@ function gated(store: ObjectStore, gate: (key: string) => Promise<unknown> | und
     head: (key) => store.head(key),
     list: (prefix) => store.list(prefix),
     replace: (key, data) => store.replace(key, data),
+    delete: (key) => store.delete(key),
     put: async (key, body, options) => {
       await gate(key);
       return store.put(key, body, options);

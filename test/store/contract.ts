@@ -121,6 +121,23 @@ export function storeContract(name: string, open: () => Promise<ContractTarget>)
       });
     }
 
+    it('deletes one object (small, large, replaced), leaving its neighbours; a missing key is absent, twice too', async () => {
+      for (const k of ['c/del/a', 'c/del/b', 'c/del/sub/c']) await t.store.put(k, once(Buffer.from(k)));
+      await t.store.put('c/del/large', deterministicBody('contract-del', t.largeSize + 1));
+      await t.store.replace('c/del/index.json', Buffer.from('{}'));
+      assert.deepEqual(await t.store.delete('c/del/a'), { outcome: 'deleted' });
+      assert.deepEqual(await t.store.delete('c/del/large'), { outcome: 'deleted' });
+      assert.deepEqual(await t.store.delete('c/del/index.json'), { outcome: 'deleted' });
+      assert.equal(await t.store.head('c/del/a'), undefined);
+      await assert.rejects(readAll(t.store, 'c/del/large'), isCode('ENOTFOUND'));
+      assert.deepEqual(await keysOf(t.store, 'c/del/'), ['c/del/b', 'c/del/sub/c']);
+      assert.deepEqual(await t.store.delete('c/del/a'), { outcome: 'absent' });
+      assert.deepEqual(await t.store.delete('c/del/never'), { outcome: 'absent' });
+      // A deleted key is free again: put writes it anew, never seeing the old bytes.
+      await t.store.put('c/del/a', once(Buffer.from('second life')));
+      assert.equal((await readAll(t.store, 'c/del/a')).toString(), 'second life');
+    });
+
     it('reports a missing object: head undefined, get ENOTFOUND', async () => {
       assert.equal(await t.store.head('c/missing'), undefined);
       await assert.rejects(readAll(t.store, 'c/missing'), isCode('ENOTFOUND'));
@@ -132,6 +149,7 @@ export function storeContract(name: string, open: () => Promise<ContractTarget>)
         await assert.rejects(t.store.head(bad), /invalid object key/, JSON.stringify(bad));
         await assert.rejects(readAll(t.store, bad), /invalid object key/, JSON.stringify(bad));
         await assert.rejects(t.store.replace(bad, Buffer.from('x')), /invalid object key/, JSON.stringify(bad));
+        await assert.rejects(t.store.delete(bad), /invalid object key/, JSON.stringify(bad));
       }
       assert.deepEqual(await keysOf(t.store, 'a/'), []);
     });

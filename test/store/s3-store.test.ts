@@ -3,7 +3,7 @@
  * boundary, stale uploads, no-overwrite under a race (conditional write and HEAD fallback), object lock, the
  * default credential chain, and permanent errors that fail fast.
  */
-import { CreateBucketCommand, CreateMultipartUploadCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, PutObjectLegalHoldCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
@@ -110,6 +110,32 @@ describe('S3 store on VersityGW', { skip: skipUnlessIn('s3') }, () => {
       const until = head.ObjectLockRetainUntilDate?.getTime() ?? 0;
       assert.ok(Math.abs(until - (started + 7 * 86_400_000)) < 120_000, `${Key}: retain until ${head.ObjectLockRetainUntilDate?.toISOString()}`);
     }
+  });
+
+  it('delete keeps an object under Object Lock retention or legal hold and says until when; an unlocked one goes', async () => {
+    const Bucket = `lockdel-${randomBytes(4).toString('hex')}`;
+    await client.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
+    const e = s3();
+    const opts = { bucket: Bucket, endpoint: e.endpoint, region: e.region, forcePathStyle: true, credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey } };
+    const locked = track(new S3Store({ ...opts, objectLock: { mode: 'GOVERNANCE', days: 1 } }));
+    const plain = track(new S3Store(opts));
+    await locked.put('locked', once(Buffer.from('kept')));
+    await plain.put('held', once(Buffer.from('held')));
+    await client.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'held', LegalHold: { Status: 'ON' } }));
+    await plain.put('free', once(Buffer.from('free')));
+    const until = (await client.send(new HeadObjectCommand({ Bucket, Key: 'locked' }))).ObjectLockRetainUntilDate?.toISOString();
+    assert.ok(until !== undefined);
+    assert.deepEqual(await plain.delete('locked'), { outcome: 'retained', until, reason: 'S3 Object Lock GOVERNANCE retention' });
+    assert.deepEqual(await plain.delete('held'), { outcome: 'retained', until: null, reason: 'S3 Object Lock legal hold' });
+    assert.deepEqual(await plain.delete('free'), { outcome: 'deleted' });
+    assert.equal((await readAll(plain, 'locked')).toString(), 'kept');
+    assert.equal((await readAll(plain, 'held')).toString(), 'held');
+    assert.equal(await plain.head('free'), undefined);
+    // What VersityGW itself enforces: deleting the locked version directly is refused (the store never tries).
+    const version = (await client.send(new HeadObjectCommand({ Bucket, Key: 'locked' }))).VersionId;
+    await assert.rejects(client.send(new DeleteObjectCommand({ Bucket, Key: 'locked', ...(version === undefined ? {} : { VersionId: version }) })), /AccessDenied|locked|retention|WORM/i);
+    await client.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'held', LegalHold: { Status: 'OFF' } }));
+    assert.deepEqual(await plain.delete('held'), { outcome: 'deleted' });
   });
 
   it('reads credentials from the SDK default chain (a shared credentials file) when opened from a URL', async () => {
