@@ -24,6 +24,8 @@ const MAY_IMPORT = {
   // Archive lifecycle (parity with a legacy pipeline, retention): reads archives as restore does.
   lifecycle: [...BASE, 'binlog', 'format', 'keys', 'store', 'restore'],
   agent: [...BASE, 'binlog', 'pipeline', 'specs'],
+  // Archive lifecycle (expire, backup anchors, parity with a legacy pipeline): reads and decodes what the store holds.
+  lifecycle: [...BASE, 'binlog', 'format', 'keys', 'store', 'restore'],
   controller: [...BASE, 'api', 'binlog', 'metrics', 'specs', 'store'],
   cli: ['*'],
 };
