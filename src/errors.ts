@@ -27,8 +27,9 @@ export type ErrorCode =
   | 'ECONFLICT'
   | 'ENOTFOUND'
   | 'ENOSPACE'
-  // restore planning
+  // restore planning, and applying to a server
   | 'EGAP'
+  | 'EAPPLY'
   // anything else
   | 'EINTERNAL';
 
