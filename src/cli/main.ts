@@ -1,9 +1,13 @@
-/** `binlog-archiver COMMAND ...`: dispatch, and the exit-code contract (0 ok, 1 failure, 2 usage). */
+/**
+ * `binlog-archiver COMMAND ...`: dispatch, and the exit-code contract (0 ok, 1 failure, 2 usage).
+ * A command's module is loaded only when that command runs: --help loads none, and `archive` never loads the
+ * restore path (mysql2), the controller (Kubernetes client, metrics), or a cloud SDK its URLs do not name
+ * (start-up time, docs/PERFORMANCE.md; test/cli/lazy-commands.test.ts).
+ */
 import { ArchiverError } from '../errors.ts';
 import fs from 'node:fs';
-import { encodeReport, reportFromError } from '../controller/run-report.ts';
-import { archiveCommand, inspectCommand, USAGE, verifyCommand } from './commands.ts';
-import { restoreCommand, restoreFailureReport } from './restore-command.ts';
+import { USAGE } from './usage.ts';
+import { PARITY_USAGE, parityCommand } from './parity-command.ts';
 import { CONTROLLER_USAGE } from '../controller/options.ts';
 import { AGENT_USAGE } from '../agent/defaults.ts';
 import { type Io, errorJson, printError, processIo, redactingIo } from './output.ts';
@@ -11,19 +15,19 @@ import { registerArgvSecrets } from '../redact.ts';
 import type { StoreRequestStats } from '../store/object-store.ts';
 
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
-  inspect: inspectCommand,
-  archive: archiveCommand,
-  restore: restoreCommand,
-  verify: verifyCommand,
-  // Loaded on demand: the Kubernetes client and metrics are not needed by the other commands.
+  inspect: async (argv, io) => (await import('./commands.ts')).inspectCommand(argv, io),
+  archive: async (argv, io) => (await import('./commands.ts')).archiveCommand(argv, io),
+  restore: async (argv, io) => (await import('./restore-command.ts')).restoreCommand(argv, io),
+  verify: async (argv, io) => (await import('./commands.ts')).verifyCommand(argv, io),
+  parity: parityCommand,
   controller: async (argv, io) => (await import('./controller-command.ts')).controllerCommand(argv, io),
   agent: async (argv, io) => (await import('./agent-command.ts')).agentCommand(argv, io),
 };
 
-const USAGES: Record<string, string> = { ...USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
+const USAGES: Record<string, string> = { ...USAGE, parity: PARITY_USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
 
 /** `archive` and `restore --summary-file F` write their report on failure too, so the operator learns why the Job failed. */
-function writeFailureReport(command: string, argv: string[], err: unknown): void {
+async function writeFailureReport(command: string, argv: string[], err: unknown): Promise<void> {
   if (command !== 'archive' && command !== 'restore') return;
   const i = argv.findIndex((a) => a === '--summary-file' || a.startsWith('--summary-file='));
   const arg = argv[i];
@@ -31,9 +35,10 @@ function writeFailureReport(command: string, argv: string[], err: unknown): void
   if (file === undefined || file === '') return;
   try {
     if (command === 'restore') {
-      fs.writeFileSync(file, restoreFailureReport(err, argv));
+      fs.writeFileSync(file, (await import('./restore-command.ts')).restoreFailureReport(err, argv));
       return;
     }
+    const { encodeReport, reportFromError } = await import('../controller/run-report.ts');
     const stats = err instanceof ArchiverError ? (err.context.storeRequests as StoreRequestStats | undefined) : undefined;
     fs.writeFileSync(file, encodeReport(reportFromError(errorJson(err), null, stats)));
   } catch {
@@ -65,7 +70,7 @@ export async function main(argv: string[], given: Io = processIo): Promise<numbe
     return await run(rest, io);
   } catch (err) {
     printError(io, err);
-    writeFailureReport(command, rest, err);
+    await writeFailureReport(command, rest, err);
     if (json) io.stdout(`${JSON.stringify({ ok: false, error: errorJson(err) }, null, 2)}\n`);
     return err instanceof ArchiverError && err.code === 'EUSAGE' ? 2 : 1;
   }
