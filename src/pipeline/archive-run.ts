@@ -9,6 +9,7 @@ import { BatchKeys } from '../keys/batch-keys.ts';
 import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { rebuildIndex } from '../store/manifest.ts';
+import { readRetainedRange } from '../store/retained-range.ts';
 import type { ObjectStore, StoreRequestStats } from '../store/object-store.ts';
 import { type ArchiveOptions, resolveArchiveOptions } from './archive-options.ts';
 import { type BinlogOutcome, archiveBinlog } from './archive-binlog.ts';
@@ -98,7 +99,12 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   summary.source = source;
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   try {
-    for (const candidate of discovery.closed) {
+    // Binlogs the server still has but retention already expired stay expired (archiving them again would
+    // resurrect what the next expire deletes).
+    const range = await readRetainedRange(options.store, source);
+    const expired = discovery.closed.filter((c) => range !== undefined && c.sequence < range.firstSequence);
+    if (expired.length > 0) logger.log('info', 'Skipped binlogs below the retained range', { binlogs: expired.map((c) => c.name), retainedFrom: range?.firstBinlog });
+    for (const candidate of discovery.closed.filter((c) => !expired.includes(c))) {
       const { status, entry, resumed, upload } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
       summary.binlogs.push({
         binlog: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, status, resumed, upload, bytes: entry.binlog.size,

@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { indexRecord, listSources, readEntriesChecked } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { type RetainedRange, isBelowRange, readRetainedRange, sequenceOfKey } from '../store/retained-range.ts';
 import { planningDigestMismatch, planningMismatches } from './planning-fields.ts';
 import { verifyStoredObject } from './stored-object.ts';
 
@@ -42,11 +43,20 @@ export async function runVerify(options: { store: ObjectStore; keyUrl: string; k
   const summary: VerifySummary = { store: store.url, sources: [], verified: 0, bytes: 0, problems: [], orphans: [], durationMs: 0 };
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   const named = new Set<string>();
+  const ranges = new Map<string, RetainedRange | undefined>();
   try {
     for (const source of sources) {
       const { entries, problems: malformed } = await readEntriesChecked(store, source);
       for (const { error } of malformed) summary.problems.push({ source, binlog: null, objectKey: '', code: error.code, message: error.message });
       const gaps = findGaps(entries.map(indexRecord));
+      const range = await readRetainedRange(store, source);
+      ranges.set(source, range);
+      const first = entries[0];
+      if (range !== undefined && first?.binlog.sequence !== range.firstSequence) {
+        // A hole at the start of the kept range: expire never deletes at or above the marker.
+        gaps.push({ kind: 'missing-sequence', after: `(expired below ${range.firstBinlog})`, before: first?.binlog.name ?? '(nothing)',
+          detail: `the retained range starts at ${range.firstBinlog} (sequence ${range.firstSequence}), but the first manifest entry is ${first === undefined ? 'missing' : `${first.binlog.name} (sequence ${first.binlog.sequence})`}` });
+      }
       summary.sources.push({ source, binlogs: entries.length, bytes: entries.reduce((n, e) => n + e.binlog.size, 0), gaps });
       for (const gap of gaps) {
         summary.problems.push({ source, binlog: gap.before, objectKey: '', code: 'EGAP', message: gap.detail });
@@ -88,7 +98,8 @@ export async function runVerify(options: { store: ObjectStore; keyUrl: string; k
   // Objects no entry names: an interrupted run's (the next archive run adopts them) or debris. Either way the
   // archive is not what the manifest says, so the CLI fails on them.
   for await (const info of store.list(options.source === undefined ? 'binlogs/' : `binlogs/${options.source}/`)) {
-    if (!named.has(info.key)) summary.orphans.push(info.key);
+    // Below a source's retained range: expired, or left for a rerun by an interrupted expire.
+    if (!named.has(info.key) && !isBelowRange(info.key, ranges.get(sequenceOfKey(info.key)?.source ?? ''))) summary.orphans.push(info.key);
   }
   summary.durationMs = Date.now() - started;
   return summary;

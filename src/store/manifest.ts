@@ -8,6 +8,7 @@ import type { ArchiveFormat } from './layout.ts';
 import { MANIFEST_PREFIX, assertSourceName, indexKey, isSourceName, manifestKey } from './layout.ts';
 import { ENTRY_SCHEMA, INDEX_SCHEMA, parseManifestEntry } from './manifest-schema.ts';
 import { type ObjectStore, once, readAll } from './object-store.ts';
+import { isBelowRange, readRetainedRange } from './retained-range.ts';
 
 export { ENTRY_SCHEMA, INDEX_SCHEMA };
 
@@ -117,15 +118,17 @@ export interface EntryProblem {
 
 /**
  * All well-formed entries of one source in sequence order, read from the entries themselves (the source of
- * truth), and one problem per malformed entry; for `verify`, which reports them all and checks the rest.
- * Errors reading the store still throw.
+ * truth) from the start of its retained range (retained-range.ts), and one problem per malformed entry; for
+ * `verify`, which reports them all and checks the rest. Errors reading the store still throw.
  */
 export async function readEntriesChecked(store: ObjectStore, source: string): Promise<{ entries: ManifestEntry[]; problems: EntryProblem[] }> {
   assertSourceName(source);
   const entries: ManifestEntry[] = [];
   const problems: EntryProblem[] = [];
+  // Entries below the retained range are expired (or being expired by an interrupted expire): not the archive's.
+  const range = await readRetainedRange(store, source);
   for await (const info of store.list(`${MANIFEST_PREFIX}${source}/`)) {
-    if (!info.key.endsWith('.json')) continue;
+    if (!info.key.endsWith('.json') || isBelowRange(info.key, range)) continue;
     const raw = await readAll(store, info.key);
     try {
       entries.push(parseManifestEntry(raw, { key: info.key, where: store.describe(info.key), source }));
