@@ -9,7 +9,10 @@
  * in alternating order, and prints wall times, the ratio per round, and each server's table checksum and GTID
  * position, which must equal the source's.
  *
- *   node bench/restore-bench.ts [--rounds 3] [--mib 90] [--threads 4] [--session]
+ * First it measures decoding (bench/restore-decode.ts): `restore --out` against `openssl enc -d | zstd -d` on the bulk
+ * binlog of the archive bench and on the same OLTP series, with peak RSS.
+ *
+ *   node bench/restore-bench.ts [--rounds 3] [--mib 90] [--threads 4] [--session] [--bulk-mib 256] [--decode-only | --apply-only]
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +28,7 @@ import { type Launched, type MariadbTools, launchMariadb } from '../testenv/serv
 import { ensureTools } from '../testenv/tools.ts';
 import { REPO_ROOT } from '../testenv/versions.ts';
 import { type OltpBinlogs, checksumSql, oltpBinlogs } from './oltp-binlogs.ts';
+import { bulkWorkload, decodeBench, oltpWorkload } from './restore-decode.ts';
 
 const run = promisify(execFile);
 type Mode = 'peer' | 'replication' | 'session';
@@ -85,7 +89,18 @@ async function oneRun(mode: Mode, ctx: { tools: MariadbTools; input: OltpBinlogs
 const range = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 
 export async function restoreBench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '3' }, mib: { type: 'string', default: '90' }, threads: { type: 'string', default: '4' }, session: { type: 'boolean' }, restore: { type: 'boolean' } } });
+  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '3' }, mib: { type: 'string', default: '90' }, threads: { type: 'string', default: '4' }, session: { type: 'boolean' }, restore: { type: 'boolean' },
+    'bulk-mib': { type: 'string', default: '256' }, 'decode-only': { type: 'boolean' }, 'apply-only': { type: 'boolean' } } });
+  if (values['apply-only'] !== true) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'blarc-decode-bench-'));
+    try {
+      const workloads = [await bulkWorkload(Number(values['bulk-mib']), root), await oltpWorkload(Number(values.mib))];
+      if (!(await decodeBench(workloads, Number(values.rounds), root))) process.exitCode = 1;
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    if (values['decode-only'] === true) return;
+  }
   const tools = (await ensureTools(new Set(['mysql']))) as MariadbTools;
   const input = await oltpBinlogs(Number(values.mib));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'blarc-restore-bench-'));

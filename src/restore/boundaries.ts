@@ -87,9 +87,12 @@ export class FileBoundaryScan {
   }
 
   onEvent(ev: BinlogEvent): void {
-    for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
-      // Reported at the end unless the transaction around it is reported first (its bounds are the useful ones).
-      if (p !== null && ev.position < p && p < ev.position + ev.length) this.#insideEvent ??= insideError(option, this.#file, p, ev.position, ev.position + ev.length, 'an event');
+    // Called for every event: no per-event allocation unless a position lies in this file.
+    if (this.#fromPosition !== null || this.#untilPosition !== null) {
+      for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
+        // Reported at the end unless the transaction around it is reported first (its bounds are the useful ones).
+        if (p !== null && ev.position < p && p < ev.position + ev.length) this.#insideEvent ??= insideError(option, this.#file, p, ev.position, ev.position + ev.length, 'an event');
+      }
     }
     const d = ev.detail;
     // The file's own starting state (Previous_gtids / Gtid_list), which comes before its first transaction.

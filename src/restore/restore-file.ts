@@ -113,7 +113,7 @@ export interface DecodedEntry {
  * re-derived from the bytes) and feeds the plaintext to the boundary scan and to `sink` (if any) as it streams.
  * The plaintext is complete and genuine only when this resolves.
  */
-export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys }, entry: ManifestEntry, scan: FileBoundaryScan, sink?: (chunk: Uint8Array) => Promise<unknown>): Promise<DecodedEntry> {
+export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys; maxInFlight?: number }, entry: ManifestEntry, scan: FileBoundaryScan, sink?: (chunk: Uint8Array) => Promise<unknown>): Promise<DecodedEntry> {
   const name = entry.binlog.name;
   const objectName = ctx.store.describe(entry.object.key);
   const decoded = await openStoredObject({
@@ -121,11 +121,21 @@ export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys }, 
     ref: { key: entry.object.key, format: entry.object.format, sidecarKey: entry.object.sidecarKey,
       identity: { source: entry.source.name, binlogFile: name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, batchId: entry.batchId } },
     keys: ctx.keys,
+    ...(ctx.maxInFlight === undefined ? {} : { maxInFlight: ctx.maxInFlight }),
   });
-  const inspector = new Inspector({ path: name, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
+  // Event CRC32s are not recomputed here: every byte is authenticated (GCM per frame, then the SHA-256 the
+  // manifest records), so these are the very bytes whose CRCs the archive checked before sealing them.
+  const inspector = new Inspector({ path: name, verifyChecksums: false, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
   for await (const chunk of decoded) {
-    if (sink !== undefined) await sink(chunk);
-    inspector.write(chunk);
+    // The sink (a file write on libuv's thread pool, a socket) runs while this thread inspects the same bytes.
+    const sunk = sink?.(chunk);
+    try {
+      inspector.write(chunk);
+    } catch (err) {
+      await sunk?.catch(() => undefined);
+      throw err;
+    }
+    await sunk;
     // Hand the buffer back to the decoder for reuse: keeps restore memory flat (docs/PERFORMANCE.md).
     decoded.release?.(chunk);
   }
@@ -146,7 +156,7 @@ export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys }, 
   return { plaintextSha256: result.plaintextSha256, info };
 }
 
-export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; out: string; staging: string }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
+export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; out: string; staging: string; maxInFlight?: number }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
   const name = entry.binlog.name;
   assertPlainName(name);
   const final = path.join(ctx.out, name);

@@ -64,21 +64,30 @@ async function chooseSource(store: ObjectStore, source: string | undefined): Pro
   throw new ArchiverError('EUSAGE', `${store.url} holds binlogs of several sources (${sources.join(', ')})`, { hint: 'choose one with --source' });
 }
 
-/** Downloads, authenticates and writes every planned file (two at a time), scanning each for replay boundaries. */
+/**
+ * The decode-ahead window of a file restore: the next file is downloaded, authenticated, decompressed and
+ * scanned while the current one is written and synced, and each decode keeps a few frames on the worker pool
+ * (4 MiB each, plus their ciphertext): at most files × (frames + 1) × 8 MiB of buffers. Measured on 2 cores
+ * (docs/PERFORMANCE.md §8): the main thread (SHA-256, the binlog reader, the boundary scan) is the bottleneck, so a
+ * wider window only adds memory.
+ */
+const DECODE_WINDOW = { files: 2, frames: 3 };
+
+/** Downloads, authenticates and writes every planned file (in order, DECODE_WINDOW ahead), scanning each for replay boundaries. */
 async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging: string, logger: Logger): Promise<RestoredFile[]> {
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   const results: RestoredFile[] = [];
   try {
     let next = 0;
-    // Two files at a time: each decode already spreads its frames over the worker pool.
+    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames };
     const worker = async (): Promise<void> => {
       for (let i = next++; i < plan.files.length; i = next++) {
         const entry = plan.files[i]!;
-        results[i] = await restoreFile({ store: options.store, keys, out: options.out, staging }, entry, scanFor(plan, i));
+        results[i] = await restoreFile(ctx, entry, scanFor(plan, i));
         logger.log('info', 'Restored binlog', { correlationId: entry.correlationId, binlog: entry.binlog.name, bytes: entry.binlog.size });
       }
     };
-    await Promise.all([worker(), worker()]);
+    await Promise.all(Array.from({ length: DECODE_WINDOW.files }, worker));
   } finally {
     keys.dispose();
   }

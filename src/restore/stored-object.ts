@@ -29,7 +29,8 @@ export interface DecodedSummary {
   planningSha256: string | null;
 }
 
-export async function openStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys }): Promise<StreamWithResult<DecodedSummary>> {
+/** `maxInFlight`: frames between the read and the consumer at most (decodeObject's default when absent). */
+export async function openStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys; maxInFlight?: number }): Promise<StreamWithResult<DecodedSummary>> {
   const { store, ref, keys } = options;
   const objectName = store.describe(ref.key);
   if ((await store.head(ref.key)) === undefined) {
@@ -54,7 +55,7 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
     }
     const dek = await provider.decryptDataKey(wrappedKey, encryptionContext, key.keyId);
     try {
-      return decodeObject({ object: opened, dek, expected: ref.identity });
+      return decodeObject({ object: opened, dek, expected: ref.identity, ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }) });
     } finally {
       zero(dek);
     }

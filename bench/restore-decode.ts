@@ -1,0 +1,112 @@
+/**
+ * The decode half of `npm run bench -- --restore`: `binlog-archiver restore --out DIR` (download, authenticate,
+ * decompress, SHA-256, planning fields re-derived, boundary scan, fsync'd files renamed into place) against the
+ * reference decode of the same binlogs, `openssl enc -d -aes-256-cbc | zstd -d -o FILE`, one file after the other,
+ * on two workloads: the bulk binlog of bench/archive-bench.ts and the OLTP series of bench/oltp-binlogs.ts.
+ * The reference is given a raw key (-K/-iv): no PBKDF2 per file, so it is the faster peer (with
+ * `-pbkdf2 -iter 100000` as in the archive bench, each file costs it tens of milliseconds more).
+ * Ours runs as the image runs it (`node bin/binlog-archiver.js`), start-up included; the in-process time
+ * (the summary's durationMs) is printed beside it. Peak RSS of ours comes from /usr/bin/time.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runArchive } from '../src/pipeline/archive-run.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { REPO_ROOT } from '../testenv/versions.ts';
+import { generateBinlog } from './generate-binlog.ts';
+import { oltpBinlogs } from './oltp-binlogs.ts';
+
+const MiB = 1048576;
+
+export interface DecodeWorkload { name: string; dir: string; files: string[]; bytes: number }
+
+interface Prepared extends DecodeWorkload { store: string; key: string; refDir: string; refKey: string; refIv: string; work: string }
+
+/** The bulk binlog of the archive bench, as a one-file series (an empty successor closes it). */
+export async function bulkWorkload(mib: number, work: string): Promise<DecodeWorkload> {
+  const file = await generateBinlog(mib);
+  const dir = path.join(work, 'bulk-binlogs');
+  fs.mkdirSync(dir);
+  fs.linkSync(file, path.join(dir, 'bench-bin.000001'));
+  fs.writeFileSync(path.join(dir, 'bench-bin.000002'), '');
+  return { name: `bulk (${path.basename(file)})`, dir, files: ['bench-bin.000001'], bytes: fs.statSync(file).size };
+}
+
+export async function oltpWorkload(mib: number): Promise<DecodeWorkload> {
+  const input = await oltpBinlogs(mib);
+  return { name: `OLTP (${input.files.length} binlogs)`, dir: input.dir, files: input.files, bytes: input.bytes };
+}
+
+function sh(script: string): void {
+  const r = spawnSync('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`command failed: ${script}`);
+}
+
+async function prepare(w: DecodeWorkload, root: string): Promise<Prepared> {
+  const work = fs.mkdtempSync(path.join(root, 'decode-'));
+  const keyFile = path.join(work, 'master.key');
+  fs.writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  const store = `file://${path.join(work, 'store')}`;
+  await runArchive({ binlogDir: w.dir, store: openStore(store), keyUrl: `file://${keyFile}`, source: 'bench' });
+  const refDir = path.join(work, 'ref');
+  fs.mkdirSync(refDir);
+  const refKey = randomBytes(32).toString('hex');
+  const refIv = randomBytes(16).toString('hex');
+  for (const f of w.files) sh(`zstd -3 -q -c "${path.join(w.dir, f)}" | openssl enc -aes-256-cbc -K ${refKey} -iv ${refIv} -out "${path.join(refDir, f)}"`);
+  return { ...w, store, key: `file://${keyFile}`, refDir, refKey, refIv, work };
+}
+
+function reference(p: Prepared, out: string): number {
+  const t0 = performance.now();
+  sh(p.files.map((f) => `openssl enc -d -aes-256-cbc -K ${p.refKey} -iv ${p.refIv} -in "${path.join(p.refDir, f)}" | zstd -d -q -o "${path.join(out, f)}"`).join(' && '));
+  return performance.now() - t0;
+}
+
+function ours(p: Prepared, out: string, extraNodeArgs: string[]): { ms: number; inProcessMs: number; rssKiB: number } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, ...extraNodeArgs, path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'),
+    'restore', '--store', p.store, '--key', p.key, '--source', 'bench', '--out', out, '--json', '-q'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`restore failed (${r.status}): ${r.stderr}`);
+  const rss = /maxrss (\d+)/.exec(r.stderr)?.[1];
+  const summary = JSON.parse(r.stdout) as { durationMs?: number; summary?: { durationMs?: number } };
+  return { ms, inProcessMs: summary.durationMs ?? summary.summary?.durationMs ?? NaN, rssKiB: Number(rss ?? NaN) };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** Each round: ours and the reference, alternating which goes first, each into a fresh directory. */
+export async function decodeBench(workloads: DecodeWorkload[], rounds: number, root: string, extraNodeArgs: string[] = []): Promise<boolean> {
+  let met = true;
+  for (const w of workloads) {
+    const p = await prepare(w, root);
+    const rate = (ms: number): string => `${(p.bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
+    const res = { ours: [] as number[], inProcess: [] as number[], ref: [] as number[], rss: [] as number[], ratio: [] as number[] };
+    console.log(`decode ${w.name}: ${(p.bytes / MiB).toFixed(1)} MiB; load ${os.loadavg()[0]!.toFixed(2)}`);
+    for (let r = 0; r < rounds; r++) {
+      const runRef = (): void => { const out = fs.mkdtempSync(path.join(p.work, 'ref-out-')); res.ref.push(reference(p, out)); fs.rmSync(out, { recursive: true }); };
+      const runOurs = (): void => {
+        const out = fs.mkdtempSync(path.join(p.work, 'out-'));
+        const m = ours(p, out, extraNodeArgs);
+        res.ours.push(m.ms); res.inProcess.push(m.inProcessMs); res.rss.push(m.rssKiB);
+        fs.rmSync(out, { recursive: true });
+      };
+      if (r % 2 === 0) { runRef(); runOurs(); } else { runOurs(); runRef(); }
+      res.ratio.push(res.ref[r]! / res.ours[r]!);
+      console.log(`  round ${r + 1}: restore ${(res.ours[r]! / 1000).toFixed(2)} s (${rate(res.ours[r]!)}; in-process ${(res.inProcess[r]! / 1000).toFixed(2)} s, rss ${(res.rss[r]! / 1024).toFixed(0)} MiB)` +
+        `  reference ${(res.ref[r]! / 1000).toFixed(2)} s (${rate(res.ref[r]!)})  ratio ${res.ratio[r]!.toFixed(2)}x`);
+    }
+    const ratio = median(res.ratio);
+    const inProcessRatio = median(res.ref.map((ms, i) => ms / res.inProcess[i]!));
+    const peak = Math.max(...res.rss) / 1024;
+    const ok = ratio >= 1 && peak < 128;
+    met &&= ok;
+    console.log(`  median: restore ${rate(median(res.ours))}, reference ${rate(median(res.ref))}; ratio reference/restore ${ratio.toFixed(2)}x (target >= 1.0x: ${ratio >= 1 ? 'met' : 'NOT met'});` +
+      ` without process start-up ${inProcessRatio.toFixed(2)}x; peak RSS ${peak.toFixed(0)} MiB (target < 128 MiB: ${peak < 128 ? 'met' : 'NOT met'})`);
+    fs.rmSync(p.work, { recursive: true, force: true });
+  }
+  return met;
+}
