@@ -137,24 +137,6 @@ async function gunzip(source: AsyncIterable<Buffer>, sink: (chunk: Buffer) => vo
   });
 }
 
-/**
- * A zstd failure inside an encrypted object is often the symptom of a bad last block (garbled plaintext before
- * it): `openssl enc -d` would have said "bad decrypt" first, so that is the reason given when it applies.
- */
-async function decryptThenZstd(plain: AsyncGenerator<Buffer>, sink: (chunk: Buffer) => void): Promise<void> {
-  try {
-    await zstdFrames(plain, sink);
-  } catch (err) {
-    if (!(err instanceof LegacyCorrupt) || (err.kind !== 'bad-zstd' && err.kind !== 'truncated')) throw err;
-    try {
-      for await (const _ of plain); // the rest of the object, discarded, up to openssl's padding check
-    } catch (decryptError) {
-      if (decryptError instanceof LegacyCorrupt) throw decryptError;
-    }
-    throw err;
-  }
-}
-
 /** Counts the raw object bytes on their way into the decoder. */
 async function* counted(source: AsyncIterable<Buffer>, count: { n: number }): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
@@ -188,7 +170,9 @@ export async function legacyDigest(body: AsyncIterable<Buffer>, format: LegacyFo
       break;
     case 'openssl-aes-256-cbc':
       if (passphrase === undefined) throw new ArchiverError('EUSAGE', 'format openssl-aes-256-cbc needs --legacy-key');
-      await decryptThenZstd(opensslDecrypt(passphrase)(raw), sink);
+      // The last block (its padding) is held back until the end, so a bad padding is reported before zstd can
+      // fail on the truncated plaintext: the reason is openssl's "bad decrypt", as a runbook would see it.
+      await zstdFrames(opensslDecrypt(passphrase)(raw), sink);
       break;
   }
   return { plaintextLength, plaintextSha256: hash.digest('hex'), objectLength: objectLength.n };
