@@ -30,6 +30,8 @@ export type ErrorCode =
   // restore planning, and applying to a server
   | 'EGAP'
   | 'EAPPLY'
+  // a restore stopped by SIGTERM/SIGINT after cleaning up (src/restore/interrupt.ts)
+  | 'EINTERRUPTED'
   // a restore point before the range retention (expire) keeps: nothing is missing, it was expired on purpose
   | 'EEXPIRED'
   // anything else
