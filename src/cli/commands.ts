@@ -15,9 +15,10 @@ import { runVerify } from '../restore/verify-run.ts';
 import { encodeReport, reportFromSummary } from '../controller/run-report.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../format/constants.ts';
-import { openStore } from '../store/open-store.ts';
+import { loadStore } from '../store/load-store.ts';
 import { integer, optional, parse, required } from './args.ts';
 import { type Io, errorJson, mib, printError, progressLine } from './output.ts';
+import { USAGE } from './usage.ts';
 
 export const common = { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } as const;
 
@@ -38,12 +39,7 @@ export function print(io: Io, json: boolean, summary: unknown, human: () => stri
   io.stdout(json ? `${JSON.stringify(summary, null, 2)}\n` : human());
 }
 
-export const USAGE = {
-  inspect: 'binlog-archiver inspect FILE... [--json]',
-  archive: 'binlog-archiver archive --binlog-dir DIR --store URL --key URL [--format gcm|openssl-aes-256-cbc] [--level N] [--segment-size BYTES] [--source NAME] [--binlog-basename NAME] [--namespace NS --policy NAME] [--json] [--summary-file FILE]',
-  restore: 'binlog-archiver restore --store URL --key URL (--out DIR | --plan-only | --apply-mode replication) [--source SERVER] [--from-gtid SET | --from-file F --from-position N] [--until TIME | --until-gtid SET | --until-file F --until-position N] [--accept-gaps] [--apply-host H --apply-port P --apply-user-file F --apply-password-file F [--apply-mode session|replication] [--apply-listen ADDR] [--apply-parallel N]] [--json] [--summary-file FILE]',
-  verify: 'binlog-archiver verify --store URL --key URL [--source SERVER] [--json]',
-};
+export { USAGE };
 
 export async function inspectCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('inspect', argv, common, USAGE.inspect);
@@ -90,7 +86,7 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
   const input: ArchiveOptions = {
     context,
     binlogDir: required('archive', values, 'binlog-dir', USAGE.archive),
-    store: openStore(required('archive', values, 'store', USAGE.archive)),
+    store: await loadStore(required('archive', values, 'store', USAGE.archive)),
     keyUrl: required('archive', values, 'key', USAGE.archive),
     format: (optional(values, 'format') ?? 'gcm') as ArchiveFormat,
     ...(level === undefined ? {} : { level }),
@@ -124,7 +120,7 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('verify', argv, { ...common, store: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' } }, USAGE.verify);
   const source = optional(values, 'source');
   const log = logger(io, values.quiet === true);
-  const store = openStore(required('verify', values, 'store', USAGE.verify));
+  const store = await loadStore(required('verify', values, 'store', USAGE.verify));
   const keyUrl = required('verify', values, 'key', USAGE.verify);
   checkKeyUrl(keyUrl, log);
   const summary = await runVerify({ store, keyUrl, ...(source === undefined ? {} : { source }), logger: log });

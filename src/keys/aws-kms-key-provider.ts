@@ -3,9 +3,10 @@
  * context as the KMS EncryptionContext (namespace, policy, source, batch), so a wrapped data key only unwraps
  * for the archive it was made for, and CloudTrail records which archive every Decrypt was for.
  * Credentials come only from the SDK's default chain. The SDK's own retries are off (maxAttempts 1) so that
- * one policy (retry.ts) with explicit timeouts bounds how long an unreachable KMS can hold a run.
+ * one policy (retry.ts) with explicit timeouts bounds how long an unreachable KMS can hold a run. The SDK is
+ * loaded on the first call, so commands that never use KMS do not pay for loading it (docs/PERFORMANCE.md).
  */
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { ArchiverError } from '../errors.ts';
 import type { AwsKmsKeyOptions } from './aws-kms-url.ts';
 import { kmsFailure } from './aws-kms-errors.ts';
@@ -29,7 +30,9 @@ export const KMS_DEFAULT_TIMEOUTS = Object.freeze({ connectTimeoutMs: 3000, requ
 export class AwsKmsKeyProvider implements KeyProvider {
   readonly kind = 'awskms';
   readonly keyId: string;
-  readonly #client: KMSClient;
+  readonly #config: KMSClientConfig;
+  #client: Promise<{ sdk: typeof import('@aws-sdk/client-kms'); client: KMSClient }> | undefined;
+  #closed = false;
   readonly #endpoint: string;
   readonly #timeoutMs: number;
   readonly #retry: RetryPolicy;
@@ -41,19 +44,25 @@ export class AwsKmsKeyProvider implements KeyProvider {
     this.#timeoutMs = connectionTimeout + requestTimeout;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#endpoint = options.endpoint ?? `the ${options.region} KMS endpoint`;
-    this.#client = new KMSClient({
+    this.#config = {
       region: options.region,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       maxAttempts: 1,
       // Without throwOnRequestTimeout the handler only warns when requestTimeout passes, and waits on.
       requestHandler: { connectionTimeout, requestTimeout, throwOnRequestTimeout: true },
-    });
+    };
+  }
+
+  #open(): Promise<{ sdk: typeof import('@aws-sdk/client-kms'); client: KMSClient }> {
+    if (this.#closed) return Promise.reject(new ArchiverError('EKEY', 'awskms: the key provider is closed'));
+    return (this.#client ??= import('@aws-sdk/client-kms').then((sdk) => ({ sdk, client: new sdk.KMSClient(this.#config) })));
   }
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {
     const op: KeyOperation = { provider: 'awskms', key: this.keyId, operation: 'GenerateDataKey' };
-    const command = new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { ...context } });
-    const out = await this.#call(op, (abortSignal) => this.#client.send(command, { abortSignal }));
+    const { sdk, client } = await this.#open();
+    const command = new sdk.GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { ...context } });
+    const out = await this.#call(op, (abortSignal) => client.send(command, { abortSignal }));
     const plaintext = takeDataKey(out.Plaintext, op);
     if (out.CiphertextBlob === undefined || out.CiphertextBlob.length === 0) {
       zero(plaintext);
@@ -70,13 +79,15 @@ export class AwsKmsKeyProvider implements KeyProvider {
     }
     // KeyId pins Decrypt to the key recorded at archive time (AWS's recommended practice): a ciphertext made
     // under any other key fails as such instead of being decrypted by whichever key it names.
-    const command = new DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyId, EncryptionContext: { ...context } });
-    const out = await this.#call(op, (abortSignal) => this.#client.send(command, { abortSignal }));
+    const { sdk, client } = await this.#open();
+    const command = new sdk.DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyId, EncryptionContext: { ...context } });
+    const out = await this.#call(op, (abortSignal) => client.send(command, { abortSignal }));
     return takeDataKey(out.Plaintext, op);
   }
 
   close(): void {
-    this.#client.destroy();
+    this.#closed = true;
+    void this.#client?.then(({ client }) => client.destroy(), () => undefined);
   }
 
   /** One KMS call under the retry policy; the abort signal is a backstop above the handler's own timeouts. */

@@ -7,10 +7,10 @@
  * every answer is checked as Google recommends (verified_* flags, the response checksum, the version's key);
  * an answer that fails a check is discarded and the call retried. Credentials come only from the Google auth
  * library's default chain; an http:// endpoint (a test server) is plaintext gRPC without credentials. The
- * client's own retries are off: retry.ts bounds every call.
+ * client's own retries are off: retry.ts bounds every call. The client library is loaded on the first call, so
+ * commands that never use Cloud KMS do not pay for loading it (docs/PERFORMANCE.md).
  */
-import { KeyManagementServiceClient } from '@google-cloud/kms';
-import { grpc } from 'google-gax';
+import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import { randomFillSync } from 'node:crypto';
 import { ArchiverError } from '../errors.ts';
 import { canonicalContext } from './canonical-context.ts';
@@ -47,7 +47,9 @@ export class GcpKmsKeyProvider implements KeyProvider {
   readonly kind = 'gcpkms';
   /** The CryptoKey's resource name; data keys record the CryptoKeyVersion that wrapped them. */
   readonly keyId: string;
-  readonly #client: KeyManagementServiceClient;
+  #client: Promise<KeyManagementServiceClient> | undefined;
+  #closed = false;
+  readonly #ep: URL | undefined;
   readonly #endpoint: string;
   readonly #timeoutMs: number;
   readonly #retry: RetryPolicy;
@@ -56,13 +58,18 @@ export class GcpKmsKeyProvider implements KeyProvider {
     this.keyId = options.keyName;
     this.#timeoutMs = options.timeoutMs ?? GCPKMS_DEFAULT_TIMEOUT_MS;
     this.#retry = options.retry ?? DEFAULT_RETRY;
-    const ep = options.endpoint === undefined ? undefined : new URL(options.endpoint);
+    this.#ep = options.endpoint === undefined ? undefined : new URL(options.endpoint);
     this.#endpoint = options.endpoint ?? 'cloudkms.googleapis.com';
-    this.#client = new KeyManagementServiceClient(ep === undefined ? {} : {
+  }
+
+  #open(): Promise<KeyManagementServiceClient> {
+    if (this.#closed) return Promise.reject(new ArchiverError('EKEY', 'gcpkms: the key provider is closed'));
+    const ep = this.#ep;
+    return (this.#client ??= Promise.all([import('@google-cloud/kms'), import('google-gax')]).then(([kms, { grpc }]) => new kms.KeyManagementServiceClient(ep === undefined ? {} : {
       apiEndpoint: ep.hostname.replace(/^\[|\]$/g, ''),
       port: Number(ep.port === '' ? (ep.protocol === 'https:' ? 443 : 80) : ep.port),
       ...(ep.protocol === 'http:' ? { sslCreds: grpc.credentials.createInsecure() } : {}),
-    });
+    })));
   }
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {
@@ -75,8 +82,9 @@ export class GcpKmsKeyProvider implements KeyProvider {
         name: this.keyId, plaintext, additionalAuthenticatedData: aad,
         plaintextCrc32c: { value: crc32c(plaintext) }, additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
       };
+      const client = await this.#open();
       const { wrapped, version } = await this.#call(op, async (options) => {
-        const [res] = await this.#client.encrypt(request, options);
+        const [res] = await client.encrypt(request, options);
         const ciphertext = toBuffer(res.ciphertext);
         const version = typeof res.name === 'string' && res.name.startsWith(`${this.keyId}/cryptoKeyVersions/`) ? res.name.slice(this.keyId.length + 1) : undefined;
         if (res.verifiedPlaintextCrc32c !== true || res.verifiedAdditionalAuthenticatedDataCrc32c !== true || int64(res.ciphertextCrc32c) !== crc32c(ciphertext)) {
@@ -107,8 +115,9 @@ export class GcpKmsKeyProvider implements KeyProvider {
       name: this.keyId, ciphertext: wrapped, additionalAuthenticatedData: aad,
       ciphertextCrc32c: { value: crc32c(wrapped) }, additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
     };
+    const client = await this.#open();
     return this.#call(op, async (options) => {
-      const [res] = await this.#client.decrypt(request, options);
+      const [res] = await client.decrypt(request, options);
       const plaintext = res.plaintext;
       const bytes = plaintext instanceof Uint8Array ? plaintext : undefined;
       if (bytes === undefined || int64(res.plaintextCrc32c) !== crc32c(bytes)) {
@@ -120,7 +129,8 @@ export class GcpKmsKeyProvider implements KeyProvider {
   }
 
   close(): void {
-    void this.#client.close().catch(() => undefined);
+    this.#closed = true;
+    void this.#client?.then((client) => client.close()).catch(() => undefined);
   }
 
   /** One KMS call under the retry policy, with the client's own retries off. */

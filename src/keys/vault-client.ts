@@ -2,10 +2,11 @@
  * A node-vault client that takes nothing from the environment. node-vault falls back to VAULT_TOKEN,
  * VAULT_ADDR, VAULT_NAMESPACE, VAULT_PREFIX and VAULT_SKIP_VERIFY, and its debug output prints request
  * bodies (service-account JWTs at login); here every setting comes from the key URL, the token is passed per
- * request from its file, TLS verification is always on, and debug output is off.
+ * request from its file, TLS verification is always on, and debug output is off. node-vault is loaded on the
+ * first request, so commands that never talk to Vault do not pay for loading it (start-up, docs/PERFORMANCE.md).
  */
 import fs from 'node:fs';
-import vault from 'node-vault';
+import type vault from 'node-vault';
 import { ArchiverError } from '../errors.ts';
 
 export interface VaultHttpOptions {
@@ -38,13 +39,17 @@ export function createVaultHttp(options: VaultHttpOptions): VaultHttp {
     rpDefaults: { strictSSL: true },
     ...(ca === undefined ? {} : { requestOptions: { ca } }),
   };
-  const client = vault(config);
-  // The constructor already read the environment: overwrite what it may have taken from there.
-  client.token = '';
-  (client as unknown as { pathPrefix: string }).pathPrefix = '';
-  (client as unknown as { namespace: string }).namespace = options.namespace ?? '';
+  let opened: Promise<vault.client> | undefined;
+  const open = async (): Promise<vault.client> => {
+    const client = (await import('node-vault')).default(config);
+    // The constructor already read the environment: overwrite what it may have taken from there.
+    client.token = '';
+    (client as unknown as { pathPrefix: string }).pathPrefix = '';
+    (client as unknown as { namespace: string }).namespace = options.namespace ?? '';
+    return client;
+  };
   return {
-    write: (path, body, token) =>
-      client.write(path, body, { timeout: options.timeoutMs, headers: token === undefined ? {} : { 'X-Vault-Token': token } }) as Promise<unknown>,
+    write: async (path, body, token) =>
+      (await (opened ??= open())).write(path, body, { timeout: options.timeoutMs, headers: token === undefined ? {} : { 'X-Vault-Token': token } }) as Promise<unknown>,
   };
 }
