@@ -6,8 +6,8 @@
  */
 import { ArchiverError } from '../errors.ts';
 import fs from 'node:fs';
-import { USAGE } from './usage.ts';
-import { PARITY_USAGE, parityCommand } from './parity-command.ts';
+import { PARITY_USAGE, USAGE } from './usage.ts';
+import { LIFECYCLE_USAGE } from './lifecycle-usage.ts';
 import { CONTROLLER_USAGE } from '../controller/options.ts';
 import { AGENT_USAGE } from '../agent/defaults.ts';
 import { type Io, errorJson, printError, processIo, redactingIo } from './output.ts';
@@ -19,12 +19,14 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   archive: async (argv, io) => (await import('./commands.ts')).archiveCommand(argv, io),
   restore: async (argv, io) => (await import('./restore-command.ts')).restoreCommand(argv, io),
   verify: async (argv, io) => (await import('./commands.ts')).verifyCommand(argv, io),
-  parity: parityCommand,
+  parity: async (argv, io) => (await import('./parity-command.ts')).parityCommand(argv, io),
   controller: async (argv, io) => (await import('./controller-command.ts')).controllerCommand(argv, io),
   agent: async (argv, io) => (await import('./agent-command.ts')).agentCommand(argv, io),
+  expire: async (argv, io) => (await import('./lifecycle-command.ts')).expireCommand(argv, io),
+  'backup-anchor': async (argv, io) => (await import('./lifecycle-command.ts')).backupAnchorCommand(argv, io),
 };
 
-const USAGES: Record<string, string> = { ...USAGE, parity: PARITY_USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
+const USAGES: Record<string, string> = { ...USAGE, ...LIFECYCLE_USAGE, parity: PARITY_USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
 
 /** `archive` and `restore --summary-file F` write their report on failure too, so the operator learns why the Job failed. */
 async function writeFailureReport(command: string, argv: string[], err: unknown): Promise<void> {

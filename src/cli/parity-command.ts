@@ -15,8 +15,9 @@ import { openStore } from '../store/open-store.ts';
 import { optional, parse, required } from './args.ts';
 import { checkKeyUrl, common, logger, print } from './commands.ts';
 import { type Io, mib } from './output.ts';
+import { PARITY_USAGE } from './usage.ts';
 
-export const PARITY_USAGE = 'binlog-archiver parity --store URL --key URL --legacy URL [--legacy-format openssl-aes-256-cbc|zstd|gzip|plain] [--legacy-key URL] [--source SERVER] [--json]';
+export { PARITY_USAGE };
 
 export const PARITY_EXIT = { ok: 0, mismatch: 3, noOverlap: 4 } as const;
 
