@@ -12,7 +12,7 @@ import { LEGACY_FORMATS, type LegacyFormat, openLegacyLocation } from '../lifecy
 import { type ParitySummary, runParity } from '../lifecycle/parity.ts';
 import type { Logger } from '../logger.ts';
 import { openStore } from '../store/open-store.ts';
-import { optional, parse, required } from './args.ts';
+import { integer, optional, parse, required } from './args.ts';
 import { checkKeyUrl, common, logger, print } from './commands.ts';
 import { type Io, mib } from './output.ts';
 import { PARITY_USAGE } from './usage.ts';
@@ -68,8 +68,9 @@ function human(s: ParitySummary): string {
 export async function parityCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('parity', argv, {
     ...common, store: { type: 'string' }, key: { type: 'string' }, legacy: { type: 'string' }, 'legacy-format': { type: 'string' },
-    'legacy-key': { type: 'string' }, source: { type: 'string' },
+    'legacy-key': { type: 'string' }, source: { type: 'string' }, 'recent-cycles': { type: 'string' },
   }, PARITY_USAGE);
+  const recentCycles = integer('parity', values, 'recent-cycles', { min: 1, max: 1000, hint: 'compare only the binlogs of the newest N rotation cycles the legacy pipeline has reached' });
   const log = logger(io, values.quiet === true);
   const format = legacyFormat(optional(values, 'legacy-format'));
   const store = openStore(required('parity', values, 'store', PARITY_USAGE));
@@ -80,7 +81,7 @@ export async function parityCommand(argv: string[], io: Io): Promise<number> {
   const source = optional(values, 'source');
   let summary: ParitySummary;
   try {
-    summary = await runParity({ store, keyUrl, legacy, format, logger: log, ...(passphrase === undefined ? {} : { passphrase }), ...(source === undefined ? {} : { source }) });
+    summary = await runParity({ store, keyUrl, legacy, format, logger: log, ...(passphrase === undefined ? {} : { passphrase }), ...(source === undefined ? {} : { source }), ...(recentCycles === undefined ? {} : { recentCycles }) });
   } finally {
     passphrase?.fill(0);
   }

@@ -29,8 +29,11 @@ export interface ParityOptions {
   format: LegacyFormat;
   /** The legacy passphrase (openssl-aes-256-cbc); the caller zeroes it. */
   passphrase?: Uint8Array;
-  /** Compare only these binlogs (the operator's check after a run); all binlogs otherwise. */
-  only?: readonly string[];
+  /**
+   * Compare only the binlogs of the newest this-many rotation cycles the legacy pipeline has reached (cycles it
+   * has not reached yet are skipped): the check after each archive run, whose cost does not grow with the archive.
+   */
+  recentCycles?: number;
   logger?: Logger;
 }
 
@@ -122,6 +125,14 @@ async function compareOne(options: ParityOptions, keys: BatchKeys, entry: Manife
   return { verdict: 'match', legacyBytes: legacy.value.objectLength };
 }
 
+/** The binlogs of the newest `count` cycles that have at least one binlog within the legacy pipeline's reach. */
+function recentBinlogs(entries: ManifestEntry[], legacyRange: Range | null, count: number): Set<string> {
+  const reached = (e: ManifestEntry): boolean => legacyRange !== null && e.binlog.sequence <= legacyRange.lastSequence;
+  const { cycles } = rotationCycles(entries.map((e) => ({ batchId: e.batchId, archivedAt: e.archivedAt, binlog: e.binlog.name })), () => 'match');
+  const reachedBatches = new Set(entries.filter(reached).map((e) => e.batchId));
+  return new Set(cycles.filter((c) => reachedBatches.has(c.batchId)).slice(0, count).flatMap((c) => c.binlogs));
+}
+
 export async function runParity(options: ParityOptions): Promise<ParitySummary> {
   const started = Date.now();
   const { store, legacy } = options;
@@ -138,7 +149,7 @@ export async function runParity(options: ParityOptions): Promise<ParitySummary> 
     matched: [], differing: [], missingInLegacy: [], missingInArchive: [], corruptLegacy: [], unreadableArchive: [], newerThanLegacy: [], olderThanLegacy: [],
     ignoredLegacyObjects: listing.ignored, cycles: [], consecutiveMatchingCycles: 0, legacyBytes: 0, plaintextBytes: 0, durationMs: 0,
   };
-  const only = options.only === undefined ? undefined : new Set(options.only);
+  const only = options.recentCycles === undefined ? undefined : recentBinlogs(entries, legacyRange, options.recentCycles);
   const inScope = (name: string): boolean => only === undefined || only.has(name);
   const seq = (name: string): number => parseSequence(name) ?? -1;
   const verdicts = new Map<string, BinlogVerdict>();

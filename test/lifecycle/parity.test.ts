@@ -204,6 +204,16 @@ describe('parity with a legacy directory', () => {
     assert.match(none.stderr, /share no binlog: nothing was compared/);
   });
 
+  it('--recent-cycles N compares only the newest N cycles the legacy pipeline has reached', async () => {
+    // Legacy lags (no 000003: that cycle is skipped) and 000001 differs (outside the two newest reached cycles).
+    const dir = legacyDir('plain', [B[1]!]);
+    fs.copyFileSync(path.join(binlogs, B[1]!), path.join(dir, B[0]!));
+    const one = summaryOf(await parity(`file://${dir}`, 'plain', ['--recent-cycles', '1']));
+    assert.deepEqual([one.ok, one.matched, one.newerThanLegacy, one.differing.length, one.consecutiveMatchingCycles], [true, [B[1]], [], 0, 1]);
+    const two = summaryOf(await parity(`file://${dir}`, 'plain', ['--recent-cycles', '2']));
+    assert.deepEqual([two.ok, two.matched, two.differing.map((d) => d.binlog), two.consecutiveMatchingCycles], [false, [B[1]], [B[0]], 1]);
+  });
+
   it('the legacy archive lagging behind: our newer cycles are pending, not failures', async () => {
     const r = await parity(`file://${legacyDir('gzip', [B[0]!, B[1]!])}`, 'gzip');
     assert.equal(r.code, 0, r.stderr);
