@@ -58,6 +58,7 @@ export function reasonForError(code: string, message: string, step: 'plan' | 're
     case 'EVERIFY':
     case 'EAUTH':
     case 'EFORMAT': return RESTORE_REASON.VerificationFailed;
+    case 'EAPPLY': return RESTORE_REASON.ApplyFailed;
     default: return step === 'restore' && applying ? RESTORE_REASON.ApplyFailed : RESTORE_REASON.JobFailed;
   }
 }

@@ -63,13 +63,14 @@ const OPTIONS = {
   'apply-host': { type: 'string' }, 'apply-port': { type: 'string' }, 'apply-user-file': { type: 'string' }, 'apply-password-file': { type: 'string' },
   'plan-only': { type: 'boolean' }, 'summary-file': { type: 'string' },
   'apply-mode': { type: 'string' }, 'apply-listen': { type: 'string' }, 'apply-parallel': { type: 'string' },
+  'allow-unverified-apply': { type: 'boolean' },
 } as const;
 
 function human(summary: RestoreSummary): string {
   return `restored ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.out}\n` +
     (summary.replayCommand === null ? 'nothing to replay\n' : `replay with: ${summary.replayScript ?? ''}\n  ${summary.replayCommand.join(' ')} | ${replayClient(summary.replayCommand)}\n`) +
     `target: ${summary.targetReached ?? 'none'}\n` +
-    (summary.appliedTo === null ? '' : `applied to ${summary.appliedTo}\n`);
+    (summary.appliedTo === null ? '' : `applied to ${summary.appliedTo}\ncheck: ${summary.applyCheck ?? '-'}\n`);
 }
 
 function humanPlan(plan: PlanSummary): string {
@@ -111,7 +112,10 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
     print(io, values.json === true, { ok: true, plan }, () => humanPlan(plan));
     return 0;
   }
-  const summary = await runRestore({ ...options, out, ...(apply === undefined ? {} : { apply }) });
+  if (values['allow-unverified-apply'] === true && (apply === undefined || applyMode !== 'session')) {
+    throw new ArchiverError('EUSAGE', 'restore: --allow-unverified-apply is for a session apply (--apply-host ...) to a server that cannot show its executed GTIDs', { hint: `usage: ${USAGE.restore}` });
+  }
+  const summary = await runRestore({ ...options, out, ...(apply === undefined ? {} : { apply, allowUnverifiedApply: values['allow-unverified-apply'] === true }) });
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, values.json === true, { ok: true, ...summary }, () => human(summary));
   return 0;

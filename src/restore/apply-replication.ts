@@ -10,8 +10,9 @@
  *    replicate from it, from the planned start, UNTIL the planned stop. Each object is decoded again as the
  *    replica reads, with every check again, and each frame must equal the frame verified in step 1 before a
  *    byte of it is sent: the target only ever receives verified bytes, and nothing past the stop point.
- * 3. Check: the SQL thread must stop exactly at the stop position and the executed GTID position must show the
- *    last GTID sent in every domain (fail closed); then the replica configuration is removed.
+ * 3. Check: the SQL thread must stop exactly at the stop position and the executed GTID position must be what
+ *    it was plus exactly the replayed transactions (fail closed, executed-check.ts); then the replica
+ *    configuration is removed.
  */
 import { createHash } from 'node:crypto';
 import { ArchiverError } from '../errors.ts';
@@ -24,7 +25,8 @@ import { type FileScanResult, type ReplayBoundaries, replayBoundaries } from './
 import type { RestorePlan } from './plan.ts';
 import type { DumpFramer } from './replication-events.ts';
 import { ReplicationSource, replicationCredentials } from './replication-source.ts';
-import { checkExecuted, openTarget, preflight, removeReplica, startReplica, stopAt, waitApplied } from './replication-target.ts';
+import { checkApplied, preflight, removeReplica, startReplica, stopAt, waitApplied } from './replication-target.ts';
+import { openTarget } from './target-connection.ts';
 import { decodeEntry } from './restore-file.ts';
 import { type RestoreOptions, emptyBoundaries, prepareRestore, scanFor, scanGoal } from './restore-run.ts';
 
@@ -173,7 +175,8 @@ async function applyThroughReplication(options: ReplicationApplyOptions, a: Appl
         await stopAt(conn, until);
         const sent: DumpFramer | null = framer;
         if (sent === null) throw new ArchiverError('EINTERNAL', 'the replica stopped at the target without reading from binlog-archiver');
-        a.summary.executedGtids = await checkExecuted(conn, state, (sent as DumpFramer).gtids);
+        if (bounds.replayed === null) throw new ArchiverError('EINTERNAL', 'the replay range has no record of its transactions');
+        a.summary.executedGtids = await checkApplied(conn, state, bounds.replayed.gtids, `${options.apply.host}:${options.apply.port}`);
         a.summary.events = (sent as DumpFramer).events;
       } finally {
         await removeReplica(conn, state, a.logger);

@@ -53,9 +53,9 @@ export async function applyReplay(options: { flavor: 'mysql' | 'mariadb'; comman
     const apply = run(process.env.MYSQL_CLIENT_BIN ?? client, [`--defaults-extra-file=${optionFile}`, '--batch'], { cwd: options.dir, stdin: replay.child.stdout ?? undefined });
     if (replay.child.stdout !== null && apply.child.stdin !== null) replay.child.stdout.pipe(apply.child.stdin);
     const [r, a] = await Promise.all([replay.done, apply.done]);
-    if (r.code !== 0) throw new ArchiverError('EBADINPUT', `${tool} failed (exit ${r.code}) while replaying: ${r.stderr.trim()}`);
+    if (r.code !== 0) throw new ArchiverError('EAPPLY', `${tool} failed (exit ${r.code}) while replaying: ${r.stderr.trim()}`);
     if (a.code !== 0) {
-      throw new ArchiverError('EBADINPUT', `applying to ${options.target.host}:${options.target.port} failed (exit ${a.code}): ${a.stderr.trim()}`, {
+      throw new ArchiverError('EAPPLY', `applying to ${options.target.host}:${options.target.port} failed (exit ${a.code}): ${a.stderr.trim()}`, {
         hint: 'the server may now hold part of the replay: restore its base backup again before retrying',
       });
     }

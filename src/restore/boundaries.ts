@@ -20,10 +20,20 @@ export interface ScanGoal {
   targetGtids: GtidSet | null;
 }
 
+/** The transactions of one file before a point that replay applies: their GTIDs, and how many had none. */
+export interface Applied {
+  gtids: GtidSet;
+  anonymous: number;
+}
+
 /** What the server holds at a point of a file: the executed GTIDs and the stamp of the last transaction before it. */
 export interface RecoveredPoint {
   gtids: string;
   lastTimestamp: number | null;
+  /** Applied before this point when replay started in an earlier file (every transaction not in the start point). */
+  appliedAny: Applied;
+  /** Applied before this point when replay starts in this file (from its first transaction to apply). */
+  appliedAfterStart: Applied;
 }
 
 export interface FileScanResult {
@@ -75,6 +85,8 @@ export class FileBoundaryScan {
   #inTransaction = false;
   #insideEvent: ArchiverError | null = null;
   #atUntil: RecoveredPoint | null = null;
+  readonly #appliedAny: Applied;
+  readonly #appliedAfterStart: Applied;
 
   /** `fromPosition`/`untilPosition`: set when the start or the position target lies in this file. */
   constructor(goal: ScanGoal, file: string, positions: { fromPosition?: number; untilPosition?: number } = {}) {
@@ -84,6 +96,8 @@ export class FileBoundaryScan {
     this.#untilPosition = positions.untilPosition ?? null;
     this.#result = { file, start: goal.from === null ? (this.#fromPosition ?? 4) : null, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: null, transactions: 0,
       atStopAny: null, atStopAfterStart: null, atEnd: null };
+    this.#appliedAny = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
+    this.#appliedAfterStart = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
   }
 
   onEvent(ev: BinlogEvent): void {
@@ -131,6 +145,8 @@ export class FileBoundaryScan {
     }
     if (this.#untilPosition !== null && t.startPosition >= this.#untilPosition) this.#atUntil ??= this.#point();
     if (t.gtidValue !== null) addGtidTo(state, t.gtidValue);
+    if (applies) addApplied(this.#appliedAny, t);
+    if (applies && this.#started) addApplied(this.#appliedAfterStart, t);
     if (t.timestamp !== 0) r.lastTimestamp = t.timestamp;
   }
 
@@ -156,7 +172,7 @@ export class FileBoundaryScan {
   }
 
   #point(): RecoveredPoint {
-    return { gtids: this.#stateBefore().format(), lastTimestamp: this.#result.lastTimestamp };
+    return { gtids: this.#stateBefore().format(), lastTimestamp: this.#result.lastTimestamp, appliedAny: copyApplied(this.#appliedAny), appliedAfterStart: copyApplied(this.#appliedAfterStart) };
   }
 
   /** What the server holds before the next transaction: the file's starting state, the base backup, and what came since. */
@@ -190,6 +206,15 @@ export class FileBoundaryScan {
   }
 }
 
+function addApplied(to: Applied, t: BinlogTransaction): void {
+  if (t.gtidValue === null) to.anonymous++;
+  else addGtidTo(to.gtids, t.gtidValue);
+}
+
+function copyApplied(a: Applied): Applied {
+  return { gtids: gtidSetUnion(a.gtids, emptyGtidSet(a.gtids.flavor)), anonymous: a.anonymous };
+}
+
 export interface ReplayBoundaries {
   /** Index range of the planned files that replay reads; `apply` false when nothing is to be applied. */
   apply: boolean;
@@ -202,9 +227,22 @@ export interface ReplayBoundaries {
   reached: string;
   /** The server's state once the replay is applied (null when nothing is replayed). */
   recovered: { gtids: string; until: string | null } | null;
+  /** The transactions the replay applies (null when nothing is replayed): what the server must show afterwards. */
+  replayed: Applied | null;
 }
 
-const nothing = (reached: string): ReplayBoundaries => ({ apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached, recovered: null });
+const nothing = (reached: string): ReplayBoundaries => ({ apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached, recovered: null, replayed: null });
+
+/** What replay applies from file `first` (after its start) up to `point` of file `i`. */
+function replayedUpTo(scans: readonly FileScanResult[], first: number, i: number, point: RecoveredPoint | null): Applied | null {
+  const parts: (Applied | undefined)[] = i === first ? [point?.appliedAfterStart] : [scans[first]?.atEnd?.appliedAfterStart, ...scans.slice(first + 1, i).map((s) => s.atEnd?.appliedAny), point?.appliedAny];
+  let out: Applied | null = null;
+  for (const p of parts) {
+    if (p === undefined) return null;
+    out = out === null ? copyApplied(p) : { gtids: gtidSetUnion(out.gtids, p.gtids), anonymous: out.anonymous + p.anonymous };
+  }
+  return out;
+}
 
 /** The state at `point` of file `i`; the stamp of the last replayed transaction may lie in an earlier file. */
 function recoveredAt(scans: readonly FileScanResult[], i: number, point: RecoveredPoint | null): ReplayBoundaries['recovered'] {
@@ -245,10 +283,12 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     if (stop === null) continue;
     const reached = `reached ${s.stopReason ?? ''}`.trim();
     if (i === first && stop <= (s.firstToApply ?? start)) return nothing(`${reached}: the start point already reaches the target`);
-    const recovered = recoveredAt(scans, i, i === first ? s.atStopAfterStart : s.atStopAny);
+    const point = i === first ? s.atStopAfterStart : s.atStopAny;
+    const recovered = recoveredAt(scans, i, point);
+    const replayed = replayedUpTo(scans, first, i, point);
     // The target reached before the first transaction of a later file: that file adds nothing.
-    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached, recovered };
-    return { apply: true, firstFile: first, lastFile: i, startPosition: start, stopPosition: stop, reached, recovered };
+    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached, recovered, replayed };
+    return { apply: true, firstFile: first, lastFile: i, startPosition: start, stopPosition: stop, reached, recovered, replayed };
   }
   const last = scans.at(-1);
   const kind = goal.target.kind;
@@ -259,12 +299,13 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     throw notReached(goal, last, endsArchive);
   }
   const atEnd = recoveredAt(scans, scans.length - 1, last?.atEnd ?? null);
-  if (kind === 'latest') return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached the end of ${last?.file ?? 'the archive'}`, recovered: atEnd };
+  const replayed = replayedUpTo(scans, first, scans.length - 1, last?.atEnd ?? null);
+  if (kind === 'latest') return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached the end of ${last?.file ?? 'the archive'}`, recovered: atEnd, replayed };
   if (kind === 'gtid' && (last?.reachedAtEnd ?? false)) {
-    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last?.file ?? ''}: ${goal.targetGtids?.format() ?? ''} is executed`, recovered: atEnd };
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last?.file ?? ''}: ${goal.targetGtids?.format() ?? ''} is executed`, recovered: atEnd, replayed };
   }
   if (kind === 'time' && endsArchive && last !== undefined && last.lastTimestamp !== null && last.lastTimestamp >= Math.floor(goal.target.until.getTime() / 1000)) {
-    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, whose last transaction is stamped ${new Date(last.lastTimestamp * 1000).toISOString()}`, recovered: atEnd };
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, whose last transaction is stamped ${new Date(last.lastTimestamp * 1000).toISOString()}`, recovered: atEnd, replayed };
   }
   throw notReached(goal, last, endsArchive);
 }

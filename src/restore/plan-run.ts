@@ -6,6 +6,7 @@
  * This is what the operator's planning Job runs: a target outside the archive, a gap or a bad position fails here,
  * before anything is applied.
  */
+import { parseGtidSet } from '../binlog/index.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import type { Gap } from '../store/continuity.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
@@ -35,11 +36,12 @@ export interface PlanSummary {
   durationMs: number;
 }
 
-/** A binlog between the first and the last: replayed whole (the restore checks its bytes). */
+/** A binlog between the first and the last: replayed whole (the restore checks its bytes; its GTIDs from the manifest). */
 function wholeFile(entry: ManifestEntry): FileScanResult {
   const last = entry.binlog.lastEventTime === null ? null : Math.floor(Date.parse(entry.binlog.lastEventTime) / 1000);
+  const applied = { gtids: parseGtidSet(entry.source.flavor, entry.binlog.gtidsAdded), anonymous: 0 };
   return { file: entry.binlog.name, start: 4, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: last, transactions: 0,
-    atStopAny: null, atStopAfterStart: null, atEnd: { gtids: '', lastTimestamp: last } };
+    atStopAny: null, atStopAfterStart: null, atEnd: { gtids: '', lastTimestamp: last, appliedAny: applied, appliedAfterStart: applied } };
 }
 
 export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): Promise<PlanSummary> {

@@ -66,8 +66,6 @@ export class DumpFramer {
   #range: FileRange | null = null;
   #pending: Buffer | null = null;
   #filePos = 4;
-  /** Last GTID sent per MariaDB domain, as `domain-server-seq`. */
-  readonly gtids = new Map<number, string>();
   /** Where the replica stands after the last event sent: file and end position (what a heartbeat reports). */
   file = '';
   position = 4;
@@ -127,11 +125,6 @@ export class DumpFramer {
     }
     if (pos < range.start || (range.stop !== null && pos >= range.stop)) return;
     if (range.last && range.stop === null && (type === EventType.ROTATE || type === EventType.STOP)) return;
-    if (type === EventType.MARIA_GTID && ev.length >= HEADER + 12) {
-      const seq = ev.readBigUInt64LE(HEADER);
-      const domain = ev.readUInt32LE(HEADER + 8);
-      this.gtids.set(domain, `${domain}-${ev.readUInt32LE(5)}-${seq}`);
-    }
     await this.#send(ev);
     this.position = pos + ev.length;
     this.events++;

@@ -5,11 +5,13 @@
  * parallel optimistic apply, starts it UNTIL the planned stop position, waits for the SQL thread to stop there,
  * checks the executed GTID position against what was sent (fail closed), and removes the configuration again.
  */
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiverError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { type ApplyTarget, readCredential } from './apply.ts';
+import { type GtidSet, MariadbGtidList } from '../binlog/index.ts';
+import { checkExecuted } from './executed-check.ts';
+import { queryRow as one } from './target-connection.ts';
 
 /** The replica connection's name on the target: removed at the end; one left by a killed run is reported. */
 export const CONNECTION = 'binlog_archiver_restore';
@@ -18,21 +20,7 @@ export interface TargetState {
   logBin: boolean;
   parallelThreads: number;
   gtidSlavePos: string;
-}
-
-export async function openTarget(target: ApplyTarget): Promise<Connection> {
-  const user = readCredential(target.userFile, 'user');
-  const password = readCredential(target.passwordFile, 'password');
-  try {
-    return await createConnection({ host: target.host, port: target.port, user, password, supportBigNumbers: true, bigNumberStrings: true });
-  } catch (err) {
-    throw new ArchiverError('EBADINPUT', `cannot connect to ${target.host}:${target.port} to apply the restore: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-async function one(conn: Connection, sql: string, values: unknown[] = []): Promise<Record<string, unknown> | undefined> {
-  const [rows] = await conn.query<RowDataPacket[]>(sql, values);
-  return rows[0];
+  gtidBinlogPos: string;
 }
 
 export async function slaveStatus(conn: Connection): Promise<Record<string, unknown> | undefined> {
@@ -51,7 +39,7 @@ function refuse(message: string, hint: string): ArchiverError {
 /** Everything that would make the replica apply something else than what is sent is refused before anything starts. */
 export async function preflight(conn: Connection, binlogServerIds: ReadonlySet<number>): Promise<TargetState> {
   const v = (await one(conn, `SELECT VERSION() AS version, @@server_id AS serverId, @@log_bin AS logBin, @@log_slave_updates AS lsu,
-    @@slave_parallel_threads AS threads, @@gtid_slave_pos AS slavePos, CONCAT_WS('', @@replicate_do_db, @@replicate_ignore_db,
+    @@slave_parallel_threads AS threads, @@gtid_slave_pos AS slavePos, @@gtid_binlog_pos AS binlogPos, CONCAT_WS('', @@replicate_do_db, @@replicate_ignore_db,
     @@replicate_do_table, @@replicate_ignore_table, @@replicate_wild_do_table, @@replicate_wild_ignore_table) AS filters`))!;
   const version = String(v.version);
   if (!/mariadb/i.test(version)) throw refuse(`--apply-mode replication needs a MariaDB target; ${version} is not one`, 'apply to a MariaDB server');
@@ -69,7 +57,7 @@ export async function preflight(conn: Connection, binlogServerIds: ReadonlySet<n
       hint: `if no restore runs: the server holds part of that restore; restore its base backup again, run STOP SLAVE '${CONNECTION}'; RESET SLAVE '${CONNECTION}' ALL, and retry`,
     });
   }
-  return { logBin, parallelThreads: Number(v.threads), gtidSlavePos: String(v.slavePos) };
+  return { logBin, parallelThreads: Number(v.threads), gtidSlavePos: String(v.slavePos), gtidBinlogPos: String(v.binlogPos) };
 }
 
 export interface StartSpec {
@@ -111,16 +99,16 @@ export async function waitApplied(conn: Connection, streamed: Promise<void>, unt
   for (;;) {
     if (streamError !== null) throw streamError as Error;
     const st = await slaveStatus(conn);
-    if (st === undefined) throw new ArchiverError('EBADINPUT', `the replica connection ${CONNECTION} disappeared from the target while applying`);
-    if (errno(st.Last_SQL_Errno) !== 0) throw new ArchiverError('EBADINPUT', `the target's replica failed applying at ${String(st.Relay_Master_Log_File)}:${String(st.Exec_Master_Log_Pos)}: ${String(st.Last_SQL_Error)}`, { hint: 'the server holds the transactions before that point: restore its base backup again before retrying' });
-    if (errno(st.Last_IO_Errno) !== 0) throw new ArchiverError('EBADINPUT', `the target's replica could not read from binlog-archiver: ${String(st.Last_IO_Error)}`, { hint: 'the target must reach --apply-listen; the server holds the transactions applied so far' });
+    if (st === undefined) throw new ArchiverError('EAPPLY', `the replica connection ${CONNECTION} disappeared from the target while applying`);
+    if (errno(st.Last_SQL_Errno) !== 0) throw new ArchiverError('EAPPLY', `the target's replica failed applying at ${String(st.Relay_Master_Log_File)}:${String(st.Exec_Master_Log_Pos)}: ${String(st.Last_SQL_Error)}`, { hint: 'the server holds the transactions before that point: restore its base backup again before retrying' });
+    if (errno(st.Last_IO_Errno) !== 0) throw new ArchiverError('EAPPLY', `the target's replica could not read from binlog-archiver: ${String(st.Last_IO_Error)}`, { hint: 'the target must reach --apply-listen; the server holds the transactions applied so far' });
     const file = String(st.Relay_Master_Log_File);
     const pos = Number(st.Exec_Master_Log_Pos);
     // Nothing past the stop is ever sent, so the SQL thread idles there: the replica's UNTIL check runs only when a
     // next event arrives, and the position reached is what counts.
     if (file === until.file && pos === until.position) return;
     if (st.Slave_SQL_Running === 'No') {
-      throw new ArchiverError('EVERIFY', `the target's replica stopped at ${file}:${pos}, not at the planned ${until.file}:${until.position}`, { hint: 'the server holds the transactions before that point: restore its base backup again before retrying' });
+      throw new ArchiverError('EAPPLY', `the target's replica stopped at ${file}:${pos}, not at the planned ${until.file}:${until.position}`, { hint: 'the server holds the transactions before that point: restore its base backup again before retrying' });
     }
     if (Date.now() - lastLog > 10_000) {
       lastLog = Date.now();
@@ -135,29 +123,14 @@ export async function stopAt(conn: Connection, until: { file: string; position: 
   await conn.query(`STOP SLAVE '${CONNECTION}'`);
   const st = await slaveStatus(conn);
   const at = `${String(st?.Relay_Master_Log_File)}:${String(st?.Exec_Master_Log_Pos)}`;
-  if (at !== `${until.file}:${until.position}`) throw new ArchiverError('EVERIFY', `the target's replica moved to ${at} past the planned ${until.file}:${until.position}`);
+  if (at !== `${until.file}:${until.position}`) throw new ArchiverError('EAPPLY', `the target's replica moved to ${at} past the planned ${until.file}:${until.position}`);
 }
 
-function gtidMap(text: string): Map<number, string> {
-  const map = new Map<number, string>();
-  for (const g of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) map.set(Number(g.split('-')[0]), g);
-  return map;
-}
-
-/** The executed GTID position must show the last GTID sent in every domain (and in the binlog, when it writes one). */
-export async function checkExecuted(conn: Connection, state: TargetState, sent: ReadonlyMap<number, string>): Promise<string> {
+/** The executed GTID position (and the binlog's, when it writes one) must be the state before plus exactly the replayed transactions. */
+export async function checkApplied(conn: Connection, state: TargetState, replayed: GtidSet, server: string): Promise<string> {
   const v = (await one(conn, 'SELECT @@gtid_slave_pos AS slavePos, @@gtid_binlog_pos AS binlogPos'))!;
-  const positions: [string, Map<number, string>][] = [['gtid_slave_pos', gtidMap(String(v.slavePos))]];
-  if (state.logBin) positions.push(['gtid_binlog_pos', gtidMap(String(v.binlogPos))]);
-  for (const [name, have] of positions) {
-    for (const [domain, gtid] of sent) {
-      if (have.get(domain) !== gtid) {
-        throw new ArchiverError('EVERIFY', `after applying, the target's ${name} shows ${have.get(domain) ?? 'nothing'} in domain ${domain}, but the last transaction sent was ${gtid}`, {
-          hint: 'the target did not apply exactly what was planned: do not use it; restore its base backup again and retry in session mode',
-        });
-      }
-    }
-  }
+  checkExecuted({ server, variable: 'gtid_slave_pos', before: MariadbGtidList.parse(state.gtidSlavePos), after: MariadbGtidList.parse(String(v.slavePos)), replayed });
+  if (state.logBin) checkExecuted({ server, variable: 'gtid_binlog_pos', before: MariadbGtidList.parse(state.gtidBinlogPos), after: MariadbGtidList.parse(String(v.binlogPos)), replayed });
   return String(state.logBin ? v.binlogPos : v.slavePos);
 }
 

@@ -14,11 +14,12 @@ import { type ManifestEntry, listSources, readEntries } from '../store/manifest.
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Gap } from '../store/continuity.ts';
 import { type RestorePlan, planRestore } from './plan.ts';
-import { FileBoundaryScan, type ReplayBoundaries, type ScanGoal, replayBoundaries } from './boundaries.ts';
+import { type Applied, FileBoundaryScan, type ReplayBoundaries, type ScanGoal, replayBoundaries } from './boundaries.ts';
 import { type ReplaySpec, replayCommand, replayScript } from './replay-script.ts';
 import { type RestoredFile, createStaging, outputError, restoreFile, writeViaStaging } from './restore-file.ts';
 import type { RestoreTarget, StartPosition } from './target.ts';
 import { type ApplyTarget, applyReplay } from './apply.ts';
+import { checkSessionApplied, sessionBaseline } from './session-check.ts';
 
 export interface RestoreOptions {
   store: ObjectStore;
@@ -32,6 +33,8 @@ export interface RestoreOptions {
   acceptGaps?: boolean;
   /** Also replay into this server, in one session, after the files are written and verified. */
   apply?: ApplyTarget;
+  /** Apply even to a server whose executed GTIDs cannot show the result (log_bin OFF, gtid_mode OFF): unchecked. */
+  allowUnverifiedApply?: boolean;
   logger?: Logger;
   clock?: () => Date;
 }
@@ -46,6 +49,8 @@ export interface RestoreSummary {
   replayCommand: string[] | null;
   /** host:port the replay was applied to, when asked. */
   appliedTo: string | null;
+  /** What the server's executed GTIDs showed after the apply (or why they could not be checked). */
+  applyCheck: string | null;
   startPosition: number | null;
   stopPosition: number | null;
   /** How the restored bytes show the target is reached (or why nothing is to be replayed). */
@@ -148,7 +153,7 @@ export function scanFor(plan: RestorePlan, i: number): FileBoundaryScan {
 }
 
 export function emptyBoundaries(plan: RestorePlan): ReplayBoundaries {
-  return { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay', recovered: null };
+  return { apply: false, firstFile: 0, lastFile: -1, startPosition: 4, stopPosition: null, reached: plan.emptyReason ?? 'nothing to replay', recovered: null, replayed: null };
 }
 
 export async function runRestore(options: RestoreOptions): Promise<RestoreSummary> {
@@ -157,7 +162,16 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const logger = (options.logger ?? silentLogger).child({ store: options.store.url });
   const { source, entries, plan } = await prepareRestore(options);
   await mkdirOut(options.out);
-  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, startPosition: null, stopPosition: null, targetReached: null, recoveredUntil: null, recoveredGtidSet: null, durationMs: 0 };
+  const summary: RestoreSummary = { source, out: options.out, files: [], bytes: 0, gaps: plan.gaps, replayScript: null, replayCommand: null, appliedTo: null, applyCheck: null, startPosition: null, stopPosition: null, targetReached: null, recoveredUntil: null, recoveredGtidSet: null, durationMs: 0 };
+  const bounds = await writeRestore(options, plan, entries, summary, logger, clock);
+  if (options.apply !== undefined && summary.replayCommand !== null && bounds.replayed !== null) await applySession(options, options.apply, plan, bounds.replayed, summary, logger);
+  summary.durationMs = Date.now() - started;
+  logger.log('info', 'Restore finished', { source, files: summary.files.length, bytes: summary.bytes, targetReached: summary.targetReached });
+  return summary;
+}
+
+/** Writes every planned binlog (verified) and replay.sh through a private staging directory; returns the replay range. */
+async function writeRestore(options: RestoreOptions, plan: RestorePlan, entries: ManifestEntry[], summary: RestoreSummary, logger: Logger, clock: () => Date): Promise<ReplayBoundaries> {
   const staging = await createStaging(options.out).catch((err: unknown) => { throw outputError(err, options.out); });
   try {
     const restored = await restoreFiles(options, plan, staging, logger);
@@ -170,17 +184,20 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
     summary.recoveredUntil = bounds.recovered?.until ?? null;
     summary.recoveredGtidSet = bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids;
     if (bounds.apply) await writeReplay(options, plan, bounds, staging, summary, clock);
+    return bounds;
   } finally {
     await fs.promises.rm(staging, { recursive: true, force: true });
   }
-  if (options.apply !== undefined && summary.replayCommand !== null) {
-    await applyReplay({ flavor: plan.files[0]!.source.flavor, command: summary.replayCommand, dir: options.out, target: options.apply });
-    summary.appliedTo = `${options.apply.host}:${options.apply.port}`;
-    logger.log('info', 'Applied restore to server', { source, server: summary.appliedTo });
-  }
-  summary.durationMs = Date.now() - started;
-  logger.log('info', 'Restore finished', { source, files: summary.files.length, bytes: summary.bytes, targetReached: summary.targetReached });
-  return summary;
+}
+
+/** Replays into the server in one session, between the checks of what it executed (fail closed). */
+async function applySession(options: RestoreOptions, target: ApplyTarget, plan: RestorePlan, replayed: Applied, summary: RestoreSummary, logger: Logger): Promise<void> {
+  const flavor = plan.files[0]!.source.flavor;
+  const baseline = await sessionBaseline(target, flavor, replayed, options.allowUnverifiedApply ?? false);
+  await applyReplay({ flavor, command: summary.replayCommand!, dir: options.out, target });
+  summary.appliedTo = `${target.host}:${target.port}`;
+  summary.applyCheck = await checkSessionApplied(target, flavor, baseline, replayed);
+  logger.log('info', 'Applied restore to server', { source: summary.source, server: summary.appliedTo, applyCheck: summary.applyCheck });
 }
 
 async function writeReplay(options: RestoreOptions, plan: RestorePlan, bounds: ReplayBoundaries, staging: string, summary: RestoreSummary, clock: () => Date): Promise<void> {

@@ -103,7 +103,8 @@ describe('point-in-time recovery on real MariaDB', { skip: skipUnlessIn('mysql')
     const source = `apply-${randomBytes(3).toString('hex')}`;
     await runArchive({ binlogDir: mysql.binlogDir, store: openStore(storeUrl), keyUrl: key, source });
     const replica = await launchMariadb({
-      name: 'apply-target', dir: tempDir('blarc-replica-'), port: await allocatePort('replica'), binlog: false, serverId: 200,
+      // A binlog, so that the restore can check the GTIDs the server executed (session-check.ts).
+      name: 'apply-target', dir: tempDir('blarc-replica-'), port: await allocatePort('replica'), binlog: true, serverId: 200,
       tools: (await ensureTools(new Set(['mysql']))) as MariadbTools,
     });
     replicas.push(replica);
