@@ -18,6 +18,8 @@ import { parseTime } from '../time.ts';
 import { integer, optional, parse, required } from './args.ts';
 import { USAGE, checkKeyUrl, common, logger, print } from './commands.ts';
 import { type Io, errorJson, mib } from './output.ts';
+import { underRestoreLease } from './restore-lease.ts';
+import { silentLogger } from '../logger.ts';
 
 /** `--X-file F --X-position N` as a pair: both or neither. */
 function filePosition(values: Record<string, unknown>, prefix: 'from' | 'until'): StartPosition | undefined {
@@ -115,7 +117,7 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   if (values['allow-unverified-apply'] === true && (apply === undefined || applyMode !== 'session')) {
     throw new ArchiverError('EUSAGE', 'restore: --allow-unverified-apply is for a session apply (--apply-host ...) to a server that cannot show its executed GTIDs', { hint: `usage: ${USAGE.restore}` });
   }
-  const summary = await runRestore({ ...options, out, ...(apply === undefined ? {} : { apply, allowUnverifiedApply: values['allow-unverified-apply'] === true }) });
+  const summary = await underRestoreLease(store, source, log, () => runRestore({ ...options, out, ...(apply === undefined ? {} : { apply, allowUnverifiedApply: values['allow-unverified-apply'] === true }) }));
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, values.json === true, { ok: true, ...summary }, () => human(summary));
   return 0;
@@ -132,7 +134,7 @@ function replicationTarget(apply: ApplyTarget | undefined, values: Record<string
 }
 
 async function replicationRestore(io: Io, json: boolean, summaryFile: string | undefined, options: ReplicationApplyOptions): Promise<number> {
-  const summary = await runReplicationApply(options);
+  const summary = await underRestoreLease(options.store, options.source, options.logger ?? silentLogger, () => runReplicationApply(options));
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, json, { ok: true, ...summary }, () => `applied ${summary.replayFiles.length} of ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.appliedTo ?? 'nothing'} through replication (${summary.events} events, verify ${summary.verifyMs} ms, apply ${summary.applyMs} ms)\ntarget: ${summary.targetReached}\nexecuted GTIDs: ${summary.executedGtids ?? '-'}\n`);
   return 0;

@@ -14,6 +14,8 @@ import { type ManifestEntry, listSources, readEntries } from '../store/manifest.
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Gap } from '../store/continuity.ts';
 import { type RestorePlan, planRestore } from './plan.ts';
+import { assertInRetainedRange } from './retained-check.ts';
+import { readRetainedRange } from '../store/retained-range.ts';
 import { type Applied, FileBoundaryScan, type ReplayBoundaries, type ScanGoal, replayBoundaries } from './boundaries.ts';
 import { type ReplaySpec, replayCommand, replayScript } from './replay-script.ts';
 import { type RestoredFile, createStaging, outputError, restoreFile, writeViaStaging } from './restore-file.ts';
@@ -124,6 +126,7 @@ export interface PreparedRestore {
 export async function prepareRestore(options: Omit<RestoreOptions, 'out' | 'apply'>): Promise<PreparedRestore> {
   const source = await chooseSource(options.store, options.source);
   const entries = await readEntries(options.store, source);
+  assertInRetainedRange({ range: await readRetainedRange(options.store, source), entries, ...options });
   const plan = planRestore({
     entries, source, target: options.target, acceptGaps: options.acceptGaps ?? false,
     ...(options.fromGtid === undefined ? {} : { fromGtid: options.fromGtid }),
