@@ -1,5 +1,5 @@
 /**
- * `npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs,gcpkms]`
+ * `npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs,gcpkms] [--no-node]`
  * Starts the real servers the tests talk to on 127.0.0.1, writes .testenv/endpoints.json, and stops exactly
  * what it started. See docs/TESTING.md.
  */
@@ -14,7 +14,9 @@ import { startKube } from './servers/kube.ts';
 import { startMariadb } from './servers/mariadb.ts';
 import { startS3 } from './servers/s3.ts';
 import { startVault } from './servers/vault.ts';
-import { NODE_NAME, type NodeContext, type NodeEndpoints, type NodeTools, startNode } from './servers/node.ts';
+import { NODE_NAME, type NodeContext, type NodeEndpoints, type NodeTools, prepareNode, startNode } from './servers/node.ts';
+import { releaseImageStore } from './node/image-store.ts';
+import { type NodeChoice, checkNodeCanRun, nodeChoice } from './node/preflight.ts';
 import { killContainers, leftovers, teardownNode } from './node/teardown.ts';
 import { type State, endpointsPath, readEndpoints, readState, statePath, writeJsonAtomic } from './state.ts';
 import { ensureTools } from './tools.ts';
@@ -44,10 +46,6 @@ function running(state: State): boolean {
   return state.processes.length > 0 && state.processes.every((p) => isRunning(p.pid, p.exe));
 }
 
-function wantsNode(argv: string[]): boolean {
-  return argv.includes('--node') || process.env.TESTENV_NODE === '1';
-}
-
 async function down(dir: string): Promise<void> {
   const state = readState(dir);
   if (state === undefined) {
@@ -63,7 +61,10 @@ async function down(dir: string): Promise<void> {
     await stopProcess(p.pid, p.exe, 2000);
     log(`stopped kubelet (pid ${p.pid}, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
   }
-  if (state.node !== undefined) log(`killed ${await killContainers(state.node)} container processes and shims`);
+  if (state.node !== undefined) {
+    log(`killed ${await killContainers(state.node)} container processes and shims`);
+    await keepImages(state);
+  }
   for (const p of rest) {
     const t = Date.now();
     await stopProcess(p.pid, p.exe);
@@ -79,6 +80,18 @@ async function down(dir: string): Promise<void> {
   fs.rmSync(endpointsPath(dir), { force: true });
 }
 
+/** While containerd still runs: its containers go, its images stay for the next `up` (image-store.ts). */
+async function keepImages(state: State): Promise<void> {
+  const containerd = state.processes.find((p) => p.name === 'containerd');
+  const store = state.node?.imageStore;
+  if (store === undefined || containerd === undefined || !isRunning(containerd.pid, containerd.exe) || state.node === undefined) return;
+  try {
+    log(`image store kept for the next up (${await releaseImageStore(store, state.node.containerdSocket)} containers removed from it)`);
+  } catch (err) {
+    log(`image store not kept (the next up imports again): ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 function addNodeEndpoints(endpoints: Partial<Endpoints>, node: NodeEndpoints): void {
   if (endpoints.kube !== undefined) endpoints.kube = { ...endpoints.kube, nodes: node.nodes, podEndpoint: node.podEndpoints.kube };
   for (const key of ['s3', 'kms', 'vault', 'mysql'] as const) {
@@ -89,18 +102,21 @@ function addNodeEndpoints(endpoints: Partial<Endpoints>, node: NodeEndpoints): v
   if (node.image !== undefined) endpoints.image = node.image;
 }
 
-async function up(dir: string, servers: Server[], node: boolean): Promise<void> {
+async function up(dir: string, servers: Server[], choice: NodeChoice): Promise<void> {
+  const node = choice.node;
   if (node && !servers.includes('kube')) throw new TestenvError('node', 'the node needs the kube server: add kube to TESTENV_SERVERS / --only');
   const existing = readState(dir);
   if (existing !== undefined) {
-    const sameSet = servers.every((s) => existing.servers.includes(s)) && (!node || existing.node !== undefined);
+    const sameSet = servers.every((s) => existing.servers.includes(s)) && (!choice.explicit || !node || existing.node !== undefined);
     if (running(existing) && sameSet && readEndpoints(dir) !== undefined) {
-      log(`already up (${existing.servers.join(', ')}); endpoints in ${endpointsPath(dir)}`);
+      const without = node && existing.node === undefined ? ' without the node (down, then up, to add it)' : '';
+      log(`already up${without} (${existing.servers.join(', ')}); endpoints in ${endpointsPath(dir)}`);
       return;
     }
     log('a previous environment is partly running or different; stopping it first');
     await down(dir);
   }
+  if (node) checkNodeCanRun();
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const started = Date.now();
   const tools = await ensureTools(new Set<string>(node ? [...servers, 'node'] : servers));
@@ -118,6 +134,7 @@ async function up(dir: string, servers: Server[], node: boolean): Promise<void> 
       state.node = record;
       writeJsonAtomic(statePath(dir), state);
     },
+    log,
   };
   writeJsonAtomic(statePath(dir), state);
   const endpoints: Partial<Endpoints> = {};
@@ -133,15 +150,18 @@ async function up(dir: string, servers: Server[], node: boolean): Promise<void> 
     gcs: async () => void (endpoints.gcs = await startGcs(ctx)),
     gcpkms: async () => void (endpoints.gcpkms = await startGcpKms(ctx)),
   };
-  // Start concurrently; if any fails, stop everything that did start and report every failure.
-  const results = await Promise.allSettled(servers.map(async (s) => {
+  // Start concurrently (the node's first phase too: it needs no server); if any fails, stop everything that did
+  // start and report every failure.
+  const prepared = node ? prepareNode(ctx, tools as NodeTools) : undefined;
+  prepared?.catch(() => undefined);
+  const results = await Promise.allSettled([...servers.map(async (s) => {
     await starters[s]();
     log(`${s} ready`);
-  }));
+  }), ...(prepared === undefined ? [] : [prepared])]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (failures.length === 0 && node) {
+  if (failures.length === 0 && prepared !== undefined) {
     try {
-      const started = await startNode(ctx, tools as NodeTools, endpoints);
+      const started = await startNode(ctx, tools as NodeTools, endpoints, await prepared);
       addNodeEndpoints(endpoints, started);
       log(`node ${NODE_NAME} ready`);
     } catch (err) {
@@ -153,6 +173,7 @@ async function up(dir: string, servers: Server[], node: boolean): Promise<void> 
     await down(dir);
     throw failures.length === 1 ? failures[0] : new TestenvError('testenv', failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n  '));
   }
+  if (choice.absent !== undefined) endpoints.noNode = choice.absent;
   writeJsonAtomic(endpointsPath(dir), endpoints);
   log(`up in ${((Date.now() - started) / 1000).toFixed(1)}s (${servers.join(', ')}); endpoints in ${endpointsPath(dir)}`);
 }
@@ -177,16 +198,18 @@ async function main(argv: string[]): Promise<number> {
   const command = argv[0];
   const dir = stateDir();
   switch (command) {
-    case 'up':
-      await up(dir, parseServers(argv.slice(1)), wantsNode(argv));
+    case 'up': {
+      const servers = parseServers(argv.slice(1));
+      await up(dir, servers, nodeChoice(argv, servers));
       return 0;
+    }
     case 'down':
       await down(dir);
       return 0;
     case 'status':
       return status(dir) ? 0 : 3;
     default:
-      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs,gcpkms] [--node]\n');
+      process.stderr.write('usage: npm run testenv -- up|down|status [--only kube,s3,kms,vault,mysql,gcs,gcpkms] [--no-node]\n');
       return 2;
   }
 }

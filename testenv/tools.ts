@@ -60,7 +60,7 @@ const PACKAGE_NEEDS: Record<string, PackageNeed[]> = {
   ],
 };
 
-/** The node's Kubernetes commands: one `go build` of all four shares the compile work. */
+/** The node's Kubernetes commands (built with kube-apiserver and kubectl when those are missing too: kubeCommands). */
 const NODE_COMMANDS = ['kube-controller-manager', 'kube-scheduler', 'kube-proxy', 'kubelet'] as const;
 
 /** Adds the packages another module (the node) needs before `ensureTools` installs what is missing in one go. */
@@ -125,31 +125,51 @@ async function venv(tool: string, dir: string, log: string, pipArgs: string[]): 
   await step(tool, log, path.join(dir, 'venv', 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', ...pipArgs]);
 }
 
-/** Builds the node's commands together into a temporary directory, then renames each; `kubelet` (last) marks completion. */
-async function nodeBinaries(): Promise<string> {
-  const kubelet = await cached('kube-node', VERSIONS.kubernetes, 'kubelet', async (dir, log) => {
-    const go = await require('node', 'go', 'install Go 1.24 or newer');
-    const tmp = path.join(dir, `.partial-${process.pid}`);
+/** A command of the pinned Kubernetes module and the cache directory (tool name) it lives in. */
+interface KubeCommand { command: string; tool: string }
+
+const kubeTarget = (c: KubeCommand): string => path.join(toolDir(c.tool, VERSIONS.kubernetes), c.command);
+
+/**
+ * Builds the Kubernetes commands missing from the cache in ONE `go build`: kube-apiserver, kubectl and the node's
+ * commands share most of their packages, which are then compiled once (separate builds running concurrently would
+ * each compile them). Each binary is renamed into its own cache directory when all are built; kubelet last, since it
+ * marks the node's set complete.
+ */
+async function kubeCommands(commands: KubeCommand[]): Promise<void> {
+  const missing = commands.filter((c) => !fs.existsSync(kubeTarget(c)));
+  if (missing.length === 0) return;
+  const go = await require('kube', 'go', 'install Go 1.24 or newer');
+  const dir = toolDir('kube-build', VERSIONS.kubernetes);
+  fs.mkdirSync(dir, { recursive: true });
+  const log = path.join(dir, 'build.log');
+  const names = missing.map((c) => c.command).join(', ');
+  process.stderr.write(`testenv: building ${names} ${VERSIONS.kubernetes} in one go build (once; log ${log})\n`);
+  const started = Date.now();
+  const tmp = path.join(dir, `.partial-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  try {
+    await step('kube', log, go, ['build', '-trimpath', '-ldflags', versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes),
+      '-o', `${tmp}/`, ...missing.map((c) => `k8s.io/kubernetes/cmd/${c.command}`)], { cwd: path.join(REPO_ROOT, 'testenv', 'go', 'kube') });
+    for (const c of [...missing].sort((a, b) => Number(a.command === 'kubelet') - Number(b.command === 'kubelet'))) {
+      fs.mkdirSync(path.dirname(kubeTarget(c)), { recursive: true });
+      fs.renameSync(path.join(tmp, c.command), kubeTarget(c));
+    }
+  } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
-    fs.mkdirSync(tmp);
-    await step('kube-node', log, go, ['build', '-trimpath', '-ldflags', versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes),
-      '-o', `${tmp}/`, ...NODE_COMMANDS.map((c) => `k8s.io/kubernetes/cmd/${c}`)], { cwd: path.join(REPO_ROOT, 'testenv', 'go', 'kube') });
-    for (const c of NODE_COMMANDS.slice(0, -1)) fs.renameSync(path.join(tmp, c), path.join(dir, c));
-    return path.join(tmp, 'kubelet');
-  });
-  fs.rmSync(path.join(path.dirname(kubelet), `.partial-${process.pid}`), { recursive: true, force: true });
-  return path.dirname(kubelet);
+  }
+  process.stderr.write(`testenv: built ${names} in ${Math.round((Date.now() - started) / 1000)}s\n`);
 }
 
 async function nodeTools(tools: Partial<Tools>): Promise<void> {
-  const [binDir, coredns, pause] = await Promise.all([
-    nodeBinaries(),
+  const [coredns, pause] = await Promise.all([
     cached('coredns', VERSIONS.coredns, 'coredns', (dir, log) => goBuild('coredns', 'coredns', '.', '-s -w', dir, log)),
     cached('pause', VERSIONS.pause, 'pause', (dir, log) => goBuild('pause', 'pause', '.', '-s -w', dir, log, { CGO_ENABLED: '0' })),
   ]);
+  const bin = (command: string): string => kubeTarget({ command, tool: 'kube-node' });
   Object.assign(tools, {
-    kubelet: path.join(binDir, 'kubelet'), kubeControllerManager: path.join(binDir, 'kube-controller-manager'),
-    kubeScheduler: path.join(binDir, 'kube-scheduler'), kubeProxy: path.join(binDir, 'kube-proxy'), coredns, pause,
+    kubelet: bin('kubelet'), kubeControllerManager: bin('kube-controller-manager'), kubeScheduler: bin('kube-scheduler'), kubeProxy: bin('kube-proxy'), coredns, pause,
     containerd: await require('node', 'containerd', 'apt-get install containerd'), runc: await require('node', 'runc', 'apt-get install runc'),
     socat: await require('node', 'socat', 'apt-get install socat'), cniBinDir: CNI_BIN_DIR,
   });
@@ -161,12 +181,13 @@ export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<
   // Independent builds run concurrently: a cold start is bounded by the slowest (kube-apiserver), not the sum.
   const tasks: Promise<void>[] = [];
   const assets = process.env.KUBEBUILDER_ASSETS;
+  // The Kubernetes commands this `up` needs, built together (kubeCommands) when any is missing.
+  const kube: KubeCommand[] = [];
   if (needed.has('kube')) {
-    tasks.push((async () => {
-      // kubectl has no Debian package: where a machine lacks it, build it from the same pinned Kubernetes module.
-      tools.kubectl = (await which('kubectl')) ?? await cached('kubectl', VERSIONS.kubernetes, 'kubectl', (dir, log) =>
-        goBuild('kubectl', 'kube', 'k8s.io/kubernetes/cmd/kubectl', versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes), dir, log));
-    })());
+    // kubectl has no Debian package: where a machine lacks it, build it from the same pinned Kubernetes module.
+    const kubectl = await which('kubectl');
+    if (kubectl === undefined) kube.push({ command: 'kubectl', tool: 'kubectl' });
+    tools.kubectl = kubectl ?? kubeTarget({ command: 'kubectl', tool: 'kubectl' });
     if (assets !== undefined && assets !== '') {
       tools.etcd = path.join(assets, 'etcd');
       tools.kubeApiserver = path.join(assets, 'kube-apiserver');
@@ -178,13 +199,12 @@ export async function ensureTools(needed: ReadonlySet<string>): Promise<Partial<
         tools.etcd = await cached('etcd', VERSIONS.etcd, 'etcd', (dir, log) =>
           goBuild('etcd', 'etcd', 'go.etcd.io/etcd/server/v3', `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${VERSIONS.etcd}`, dir, log));
       })());
-      tasks.push((async () => {
-        tools.kubeApiserver = await cached('kube-apiserver', VERSIONS.kubernetes, 'kube-apiserver', (dir, log) =>
-          goBuild('kube-apiserver', 'kube', 'k8s.io/kubernetes/cmd/kube-apiserver',
-            versionLdflags(['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'], VERSIONS.kubernetes), dir, log));
-      })());
+      kube.push({ command: 'kube-apiserver', tool: 'kube-apiserver' });
+      tools.kubeApiserver = kubeTarget({ command: 'kube-apiserver', tool: 'kube-apiserver' });
     }
   }
+  if (needed.has('node')) kube.push(...NODE_COMMANDS.map((command) => ({ command, tool: 'kube-node' })));
+  tasks.push(kubeCommands(kube));
   if (needed.has('node')) tasks.push(nodeTools(tools));
   if (needed.has('s3')) {
     tasks.push((async () => {

@@ -1,7 +1,8 @@
 /**
  * The failure paths of the archive Job on the real Job controller and kubelet (`up --node`): a failing Pod is
  * retried within backoffLimit and then the Job fails; activeDeadlineSeconds stops a run that never finishes;
- * ttlSecondsAfterFinished removes a finished Job and its Pods.
+ * ttlSecondsAfterFinished removes a finished Job and its Pods. Every Job is what buildArchiveJob makes of a policy
+ * the CRD accepts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -54,15 +55,21 @@ describe('archive Job failure paths on the real node', { skip: nodeSkip() }, () 
 
   it('stops a run that never finishes at activeDeadlineSeconds', async () => {
     // An address of the Pod network where nothing answers: every attempt waits, and failed attempts are retried.
-    const policy = env.policy({ storage: storage('http://10.244.0.254:80'), job: { backoffLimit: 10 } });
+    // The deadline is the CRD's minimum (60 s), set on the policy: the Job is what the builder makes of it.
+    const policy = env.policy({ storage: storage('http://10.244.0.254:80'), job: { backoffLimit: 10, activeDeadlineSeconds: 60 } });
+    // The API server's own CRD validation accepts this policy (a deadline below 60 s would be refused).
+    const asCreated = (p: typeof policy): string => JSON.stringify({ ...p, metadata: { name: p.metadata.name, namespace: p.metadata.namespace } });
+    await ok(['apply', '--dry-run=server', '-f', '-'], asCreated(policy));
+    const tooShort = await kubectl(['apply', '--dry-run=server', '-f', '-'], asCreated(env.policy({ job: { activeDeadlineSeconds: 15 } })));
+    assert.notEqual(tooShort.code, 0);
+    assert.match(tooShort.stderr, /activeDeadlineSeconds.*should be greater than or equal to 60/);
     const job = buildArchiveJob(policy, env.pod, { image: env.image, trigger: 'deadline', correlationId: 'node-deadline' });
-    // The CRD's minimum is 60 s; the test shortens the built Job's deadline so it runs in seconds.
-    if (job.spec !== undefined) job.spec.activeDeadlineSeconds = 15;
+    assert.equal(job.spec?.activeDeadlineSeconds, 60);
     const started = Date.now();
-    const { job: done, pods } = await runJob(env.ns, job, 180_000);
+    const { job: done, pods } = await runJob(env.ns, job, 240_000);
     assert.equal(failedReason(done), 'DeadlineExceeded');
-    assert.ok(Date.now() - started >= 15_000);
-    assert.ok(pods.every((p) => p.status?.phase !== 'Running'), 'no Pod of the Job still runs');
+    assert.ok(Date.now() - started >= 60_000, 'stopped at the deadline, not before');
+    assert.ok(pods.length > 0 && pods.every((p) => p.status?.phase !== 'Running'), 'no Pod of the Job still runs');
   });
 
   it('removes a finished Job and its Pods after ttlSecondsAfterFinished', async () => {

@@ -1,5 +1,5 @@
 /**
- * `up --node` / `down` in a TESTENV_DIR of their own: the node comes up Ready with its Pod endpoints, and `down`
+ * `up` (the node is its default) / `down` in a TESTENV_DIR of their own: the node comes up Ready with its Pod endpoints, and `down`
  * leaves nothing behind (processes, container shims, mounts, the network namespace, cgroups, host sysctls).
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { netnsName } from '../../testenv/node/netns.ts';
 import { KUBELET_SYSCTLS, mountsUnder, readSysctls } from '../../testenv/node/teardown.ts';
 import type { State } from '../../testenv/state.ts';
 import { tempDir } from '../support/archive.ts';
+import { nodeSkip } from '../support/node.ts';
 import { REPO_ROOT } from '../support/testenv.ts';
 
 interface Result { code: number; stdout: string; stderr: string }
@@ -42,13 +43,18 @@ function processesMentioning(needle: string): number[] {
   }).map(Number);
 }
 
-const enabled = process.env.TESTENV_NODE === '1' ? false : 'the node is opt-in: TESTENV_NODE=1 npm test -- test/node';
+const enabled = nodeSkip();
 
 describe('testenv up --node / down', { skip: enabled, timeout: 600_000 }, () => {
-  it('comes up with a Ready node and leaves nothing behind', async () => {
+  it('comes up with a Ready node and leaves nothing behind', async (t) => {
     const dir = tempDir('blarc-node-life-');
+    // A failed assertion must not leave a second node running.
+    t.after(async () => {
+      if (fs.existsSync(path.join(dir, 'state.json'))) await testenv(['down'], dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
     const sysctlsBefore = readSysctls(KUBELET_SYSCTLS);
-    const up = await testenv(['up', '--only', 'kube', '--node'], dir);
+    const up = await testenv(['up', '--only', 'kube'], dir);
     assert.equal(up.code, 0, up.stderr);
     const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8')) as { kube: { nodes: string[]; podEndpoint: string }; image: string };
     assert.deepEqual(endpoints.kube.nodes, ['testenv-node']);
@@ -82,6 +88,19 @@ describe('testenv up --node / down', { skip: enabled, timeout: 600_000 }, () => 
     assert.deepEqual(readSysctls(KUBELET_SYSCTLS), sysctlsBefore);
     assert.equal(fs.existsSync(node.nodeDir), false);
     assert.equal(fs.existsSync(path.join(dir, 'state.json')), false);
+    assert.match(down.stderr, /image store kept for the next up \(\d+ containers removed from it\)/);
+
+    // The next `up` in this directory starts from the kept image store: the pause image is not imported again (the
+    // project image is, only if the sources changed meanwhile), and a Pod runs from the store.
+    const again = await testenv(['up', '--only', 'kube'], dir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /(images unchanged, nothing imported|imported localhost\/binlog-archiver:testenv) \(kept image store/);
+    assert.doesNotMatch(again.stderr, /imported [^\n]*pause/);
+    await kubectl('run', 'again', `--image=${endpoints.image}`, '--image-pull-policy=Never', '--restart=Never', '--command', '--', 'node', '-e', '0');
+    await kubectl('wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/again', '--timeout=120s');
+    const second = await testenv(['down'], dir);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(mountsUnder(dir), []);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

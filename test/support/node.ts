@@ -1,6 +1,7 @@
 /**
- * Tests on the real node of the test environment (`npm run testenv -- up --node`, or TESTENV_NODE=1 npm test).
- * The node is opt-in: without it these tests are skipped with that reason.
+ * Tests on the real node of the test environment (`npm run testenv -- up` starts it by default). An environment
+ * brought up without it (`--no-node`, TESTENV_NODE=0, a TESTENV_SERVERS subset without kube) skips these tests,
+ * saying why.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,7 +14,7 @@ import type { Endpoints } from '../../testenv/context.ts';
 import { stateDir } from '../../testenv/versions.ts';
 import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { tempDir } from './archive.ts';
-import { need as needServer } from './testenv.ts';
+import { REPO_ROOT, need as needServer } from './testenv.ts';
 
 const run = promisify(execFile);
 
@@ -29,7 +30,10 @@ function endpoints(): Partial<Endpoints> | undefined {
 export function nodeSkip(): string | false {
   const e = endpoints();
   if ((e?.kube?.nodes ?? []).length > 0 && e?.image !== undefined) return false;
-  return 'the environment has no node (opt-in: npm run testenv -- up --node, or TESTENV_NODE=1 npm test)';
+  if (process.env.TESTENV_NODE === '0') return 'TESTENV_NODE=0: no node';
+  if (e?.noNode !== undefined) return `the environment was brought up without the node (${e.noNode})`;
+  // An environment from before the node was the default: it has no record of why.
+  return 'the environment has no node: `npm run testenv -- down`, then `up` (the node is the default)';
 }
 
 type Server = Parameters<typeof needServer>[0];
@@ -41,7 +45,7 @@ export function need(server: Server | 'node'): unknown {
   const e = endpoints();
   const nodes = e?.kube?.nodes;
   if (e?.kube === undefined || nodes === undefined || nodes.length === 0 || e.image === undefined || e.kubeconfig === undefined) {
-    throw new Error('the test environment has no node: run `npm run testenv -- up --node`');
+    throw new Error('the test environment has no node: run `npm run testenv -- up` (without --no-node)');
   }
   return { kube: { ...e.kube, nodes }, image: e.image, kubeconfig: e.kubeconfig };
 }
@@ -54,7 +58,10 @@ export async function launchSql(mysql: Endpoints['mysql'], statement: string): P
   });
 }
 
-/** A namespace enforcing `restricted`, with the MySQL pod's binlog claim (a hostPath PV holding `hostDir`) and the Secrets an archive Job mounts. */
+/**
+ * A namespace enforcing `restricted`, with the MySQL pod's binlog claim (a hostPath PV holding `hostDir`) and the
+ * Secrets an archive Job mounts; the project's CRDs are installed, so its policies can be validated and created.
+ */
 export interface ArchiveNamespace {
   ns: string;
   nodeName: string;
@@ -72,6 +79,8 @@ export async function archiveNamespace(hostDir: string): Promise<ArchiveNamespac
   const pv = `${ns}-binlogs`;
   const nodeName = kube.nodes[0] ?? '';
   const prefix = `node-e2e/${ns}`;
+  await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+  await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
   await ok(['create', 'namespace', ns]);
   await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
   await ok(['apply', '-f', '-'], JSON.stringify({

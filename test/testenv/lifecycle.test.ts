@@ -16,9 +16,10 @@ import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
 
 interface Result { code: number; stdout: string; stderr: string }
 
+/** Without the node (test/node/lifecycle.test.ts covers `up` and `down` with it): these cases test the servers. */
 function testenv(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO_ROOT, 'testenv', 'cli.ts'), ...args], { env: { ...process.env, TESTENV_SERVERS: '', ...env } },
+    execFile(process.execPath, [path.join(REPO_ROOT, 'testenv', 'cli.ts'), ...args], { env: { ...process.env, TESTENV_SERVERS: '', TESTENV_NODE: '0', ...env } },
       (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }));
   });
 }

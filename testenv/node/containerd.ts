@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TestenvError } from '../errors.ts';
 import { type Started, startProcess, waitReady } from '../proc.ts';
 import { NODE_IP, POD_CIDR, inNetns } from './netns.ts';
 
@@ -27,10 +26,11 @@ export interface ContainerdPaths {
   network: string;
 }
 
-export function containerdPaths(nodeDir: string, network: string): ContainerdPaths {
+/** `root` (images, snapshots, metadata) is kept across `up`s (image-store.ts); everything else is per `up`. */
+export function containerdPaths(nodeDir: string, network: string, root: string): ContainerdPaths {
   const dir = path.join(nodeDir, 'containerd');
   return {
-    dir, root: path.join(dir, 'root'), state: path.join(dir, 'state'), socket: path.join(dir, 'containerd.sock'),
+    dir, root, state: path.join(dir, 'state'), socket: path.join(dir, 'containerd.sock'),
     cniConfDir: path.join(dir, 'cni', 'net.d'), cniDataDir: path.join(dir, 'cni', 'ipam'), network,
   };
 }
@@ -94,15 +94,6 @@ export async function startContainerd(p: ContainerdPaths, ns: string, tools: { c
     await run('ctr', ['--address', p.socket, 'version']);
     return true;
   }, 60_000);
-}
-
-/** Imports a docker-archive tarball into the CRI namespace (unpacked for the overlayfs snapshotter). */
-export async function importImage(p: ContainerdPaths, tarball: string): Promise<void> {
-  try {
-    await run('ctr', ['--address', p.socket, '-n', 'k8s.io', 'images', 'import', tarball], { maxBuffer: 16 * 1024 * 1024 });
-  } catch (err) {
-    throw new TestenvError('node', `ctr images import ${tarball} failed: ${((err as { stderr?: string }).stderr ?? '').trim()}`, { cause: err });
-  }
 }
 
 export { NODE_IP };

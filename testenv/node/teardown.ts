@@ -15,6 +15,8 @@ const run = promisify(execFile);
 export interface NodeRecord {
   netns: string;
   nodeDir: string;
+  /** containerd's root, kept across `up`s (image-store.ts); nothing may stay mounted under it. */
+  imageStore?: string;
   containerdState: string;
   /** Its shims name this socket in their arguments. */
   containerdSocket: string;
@@ -116,6 +118,7 @@ function removeCgroupTree(dir: string): void {
 export async function teardownNode(node: NodeRecord): Promise<void> {
   await killContainers(node);
   await unmountAll(node.nodeDir);
+  if (node.imageStore !== undefined) await unmountAll(node.imageStore);
   await deleteNetns(node.netns).catch(() => undefined);
   for (let attempt = 0; attempt < 10 && node.cgroupDirs.some((d) => fs.existsSync(d)); attempt += 1) {
     for (const dir of node.cgroupDirs) removeCgroupTree(dir);
@@ -133,7 +136,7 @@ export async function teardownNode(node: NodeRecord): Promise<void> {
 /** What a teardown left behind (empty when clean): for `down` to report and for the tests. */
 export function leftovers(node: NodeRecord): string[] {
   const left: string[] = [];
-  for (const m of mountsUnder(node.nodeDir)) left.push(`mount ${m}`);
+  for (const m of [node.nodeDir, ...(node.imageStore === undefined ? [] : [node.imageStore])].flatMap(mountsUnder)) left.push(`mount ${m}`);
   if (fs.existsSync(`/run/netns/${node.netns}`)) left.push(`netns ${node.netns}`);
   for (const d of node.cgroupDirs) if (fs.existsSync(d)) left.push(`cgroup ${d}`);
   for (const [key, value] of Object.entries(node.sysctls)) {

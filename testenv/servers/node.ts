@@ -13,7 +13,8 @@ import { writeDockerArchive } from '../image/docker-archive.ts';
 import { PROJECT_IMAGE, cachedProjectImage } from '../image/project-image.ts';
 import { issueClientCert } from '../pki.ts';
 import { startProcess } from '../proc.ts';
-import { PAUSE_IMAGE, containerdPaths, importImage, startContainerd } from '../node/containerd.ts';
+import { PAUSE_IMAGE, containerdPaths, startContainerd } from '../node/containerd.ts';
+import { imageStoreDir, importIfChanged, openImageStore } from '../node/image-store.ts';
 import { startControlPlane } from '../node/control-plane.ts';
 import { createCgroupRoot, startKubelet } from '../node/kubelet.ts';
 import { NODE_IP, createNetns, exposeToPods, inNetns, netnsName } from '../node/netns.ts';
@@ -31,6 +32,8 @@ export type NodeTools = Pick<Tools, 'kubelet' | 'kubeControllerManager' | 'kubeS
 
 export interface NodeContext extends UpContext {
   recordNode(node: NodeRecord): void;
+  /** A progress line on stderr. */
+  log(message: string): void;
 }
 
 /** The admin kubeconfig with the server as Pods and node processes reach it: the node IP, same port. */
@@ -38,14 +41,21 @@ function insideKubeconfig(adminKubeconfig: string, port: number, out: string): v
   fs.writeFileSync(out, fs.readFileSync(adminKubeconfig, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://${NODE_IP}:${port}`), { mode: 0o600 });
 }
 
-async function pauseImage(dir: string, pause: string): Promise<string> {
-  const root = path.join(dir, 'pause-rootfs');
+/** The sandbox image as a docker-archive, written once beside the cached pause binary (so its import is skipped when the store has it). */
+async function pauseImage(pause: string): Promise<string> {
+  const tarball = `${pause}.tar`;
+  if (fs.existsSync(tarball)) return tarball;
+  const root = `${pause}.rootfs-${process.pid}`;
+  fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
   fs.copyFileSync(pause, path.join(root, 'pause'));
   fs.chmodSync(path.join(root, 'pause'), 0o755);
-  const tarball = path.join(dir, 'pause.tar');
-  await writeDockerArchive(tarball, { reference: PAUSE_IMAGE, layers: [{ dir: root, comment: 'pause (testenv/go/pause)' }], config: { Entrypoint: ['/pause'], User: '65535:65535' } });
-  fs.rmSync(root, { recursive: true, force: true });
+  try {
+    await writeDockerArchive(`${tarball}.partial`, { reference: PAUSE_IMAGE, layers: [{ dir: root, comment: 'pause (testenv/go/pause)' }], config: { Entrypoint: ['/pause'], User: '65535:65535' } });
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  fs.renameSync(`${tarball}.partial`, tarball);
   return tarball;
 }
 
@@ -84,19 +94,53 @@ export interface NodeEndpoints {
   image?: string;
 }
 
-export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: Partial<Endpoints>): Promise<NodeEndpoints> {
-  const pkiDir = path.join(ctx.dir, 'kube', 'pki');
-  const pki = { caCert: path.join(pkiDir, 'ca.crt'), saPrivateKey: path.join(pkiDir, 'sa.key') };
-  if (endpoints.kube === undefined || endpoints.kube.external) throw new TestenvError('node', 'the node needs the environment\'s own API server (not TESTENV_KUBECONFIG)');
+/** What the first phase made: the node's directory, namespace, containerd, and the images being imported. */
+export interface PreparedNode {
+  nodeDir: string;
+  ns: string;
+  record: NodeRecord;
+  containerdSocket: string;
+  /** Settles when both images are in containerd's store. */
+  images: Promise<void>;
+}
+
+/**
+ * The part of the node that needs no server: the network namespace, containerd and the image imports. It runs
+ * while the servers start, so a warm `up` waits for it only as long as the API server takes anyway.
+ */
+export async function prepareNode(ctx: NodeContext, tools: Pick<NodeTools, 'containerd' | 'runc' | 'cniBinDir' | 'pause'>): Promise<PreparedNode> {
   const nodeDir = path.join(ctx.dir, 'node');
   fs.rmSync(nodeDir, { recursive: true, force: true });
   fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   const ns = netnsName(ctx.dir);
-  const cgroupRoot = `/${ns}`;
-  const containerd = containerdPaths(nodeDir, ns);
-  const record: NodeRecord = { netns: ns, nodeDir, containerdState: containerd.state, containerdSocket: containerd.socket, cgroupDirs: [], sysctls: readSysctls(KUBELET_SYSCTLS), network: ns };
+  const storeDir = imageStoreDir(ctx.dir);
+  const store = openImageStore(storeDir);
+  const containerd = containerdPaths(nodeDir, ns, store.root);
+  const record: NodeRecord = { netns: ns, nodeDir, imageStore: storeDir, containerdState: containerd.state, containerdSocket: containerd.socket, cgroupDirs: [], sysctls: readSysctls(KUBELET_SYSCTLS), network: ns };
   ctx.recordNode(record);
   await createNetns(ns);
+  await startContainerd(containerd, ns, tools, (p) => ctx.record(p));
+  // Built (or reused) and imported only when the kept store lacks them.
+  const images = (async () => {
+    const t = Date.now();
+    const imported = await Promise.all([
+      importIfChanged(storeDir, containerd.socket, PAUSE_IMAGE, await pauseImage(tools.pause)),
+      importIfChanged(storeDir, containerd.socket, PROJECT_IMAGE, (await cachedProjectImage(REPO_ROOT)).tarball),
+    ]);
+    const what = imported.some(Boolean) ? `imported ${[PAUSE_IMAGE, PROJECT_IMAGE].filter((_, i) => imported[i]).join(', ')}` : 'images unchanged, nothing imported';
+    ctx.log(`${what} (${store.reused ? 'kept' : 'new'} image store, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
+  })();
+  images.catch(() => undefined);
+  return { nodeDir, ns, record, containerdSocket: containerd.socket, images };
+}
+
+/** The rest, once the servers are up: bridges to them, the control plane, the kubelet, kube-proxy and CoreDNS. */
+export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: Partial<Endpoints>, prepared: PreparedNode): Promise<NodeEndpoints> {
+  const pkiDir = path.join(ctx.dir, 'kube', 'pki');
+  const pki = { caCert: path.join(pkiDir, 'ca.crt'), saPrivateKey: path.join(pkiDir, 'sa.key') };
+  if (endpoints.kube === undefined || endpoints.kube.external) throw new TestenvError('node', 'the node needs the environment\'s own API server (not TESTENV_KUBECONFIG)');
+  const { nodeDir, ns, record } = prepared;
+  const cgroupRoot = `/${ns}`;
   const proxy = inNetns(ns, process.execPath, [path.join(REPO_ROOT, 'testenv', 'node', 'connect-proxy.ts'), egressSocket(ctx.dir)]);
   ctx.record({ ...startProcess({ name: 'egress-proxy', command: proxy.command, args: proxy.args, logFile: path.join(nodeDir, 'egress-proxy.log') }), exe: process.execPath });
   const fwdDir = path.join(nodeDir, 'fwd');
@@ -106,13 +150,15 @@ export async function startNode(ctx: NodeContext, tools: NodeTools, endpoints: P
   const adminInside = path.join(nodeDir, 'kubeconfig-inside.yaml');
   insideKubeconfig(endpoints.kubeconfig ?? '', kubePort, adminInside);
 
-  await startContainerd(containerd, ns, tools, (p) => ctx.record(p));
-  await importImage(containerd, await pauseImage(nodeDir, tools.pause));
-  // The project image is built (or reused) and imported while the control plane and the kubelet start.
-  const projectImage = (async () => importImage(containerd, (await cachedProjectImage(REPO_ROOT)).tarball))();
-  projectImage.catch(() => undefined);
-  await startControlPlane({ dir: path.join(nodeDir, 'control-plane'), kubeconfig: endpoints.kubeconfig ?? '', caCert: pki.caCert,
+  const services = { dir: path.join(nodeDir, 'services'), ns, nodeName: NODE_NAME, kubeconfig: adminInside };
+  fs.mkdirSync(services.dir, { recursive: true });
+  // kube-proxy and CoreDNS need only the API server: they start beside the control plane and the kubelet.
+  const proxyAndDns = Promise.all([startKubeProxy(services, tools.kubeProxy, (p) => ctx.record(p)), startCoreDns(services, tools.coredns, (p) => ctx.record(p))]);
+  proxyAndDns.catch(() => undefined);
+  // Nor does the kubelet need the controller-manager or the scheduler to register and become Ready.
+  const controlPlane = startControlPlane({ dir: path.join(nodeDir, 'control-plane'), kubeconfig: endpoints.kubeconfig ?? '', caCert: pki.caCert,
     saPrivateKey: pki.saPrivateKey, controllerManager: tools.kubeControllerManager, scheduler: tools.kubeScheduler }, (p) => ctx.record(p));
+  controlPlane.catch(() => undefined);
 
   const nodeCert = await issueClientCert(pkiDir, 'node', `/O=system:nodes/CN=system:node:${NODE_NAME}`);
   const kubeletKubeconfig = path.join(nodeDir, 'kubeconfig-kubelet.yaml');
@@ -127,12 +173,8 @@ current-context: testenv
   record.cgroupDirs = createCgroupRoot(cgroupRoot);
   ctx.recordNode(record);
   await startKubelet({ dir: path.join(nodeDir, 'kubelet'), ns, kubelet: tools.kubelet, nodeName: NODE_NAME, kubeconfig: kubeletKubeconfig,
-    caFile: pki.caCert, containerdSocket: containerd.socket, cgroupRoot, port: 10250, healthzPort: 10248 },
+    caFile: pki.caCert, containerdSocket: prepared.containerdSocket, cgroupRoot, port: 10250, healthzPort: 10248 },
   (p) => ctx.record(p), () => nodeReady(tools.kubectl, endpoints.kubeconfig ?? ''));
-  const services = { dir: path.join(nodeDir, 'services'), ns, nodeName: NODE_NAME, kubeconfig: adminInside };
-  fs.mkdirSync(services.dir, { recursive: true });
-  await startKubeProxy(services, tools.kubeProxy, (p) => ctx.record(p));
-  await startCoreDns(services, tools.coredns, (p) => ctx.record(p));
-  await projectImage;
+  await Promise.all([controlPlane, proxyAndDns, prepared.images]);
   return { nodes: [NODE_NAME], podEndpoints, image: PROJECT_IMAGE };
 }
