@@ -17,6 +17,7 @@ import type { ArchiveFormat } from '../store/layout.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../format/constants.ts';
 import { loadStore } from '../store/load-store.ts';
 import { integer, optional, parse, required } from './args.ts';
+import { LEGACY_OPTIONS, archiveParity } from './legacy-options.ts';
 import { type Io, errorJson, mib, printError, progressLine } from './output.ts';
 import { USAGE } from './usage.ts';
 
@@ -71,6 +72,7 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     ...common, 'binlog-dir': { type: 'string' }, store: { type: 'string' }, key: { type: 'string' }, format: { type: 'string' },
     level: { type: 'string' }, source: { type: 'string' }, 'segment-size': { type: 'string' },
     namespace: { type: 'string' }, policy: { type: 'string' }, 'summary-file': { type: 'string' }, 'binlog-basename': { type: 'string' },
+    ...LEGACY_OPTIONS,
   }, USAGE.archive);
   const progress = progressLine(io);
   const log = logger(io, values.quiet === true);
@@ -98,6 +100,7 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
   };
   // Usage errors first (exit 2), then the key, before any binlog is looked at (see openArchiveKey).
   const { format } = resolveArchiveOptions(input);
+  const parityCheck = archiveParity(values, log);
   checkKeyUrl(input.keyUrl, log);
   const keyProvider = openArchiveKey(input.keyUrl, format);
   let summary: ArchiveSummary;
@@ -107,10 +110,12 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
     keyProvider?.close?.();
   }
   progress.done();
+  // spec.migration.legacy: the parity check with the legacy pipeline, reported with the run (never failing it).
+  const parity = await parityCheck?.({ store: input.store, keyUrl: input.keyUrl, source: summary.source });
   // The operator's Jobs: a compact report (< 4096 bytes) as the container's termination message (run-report.ts).
   const summaryFile = optional(values, 'summary-file');
-  if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeReport(reportFromSummary(summary)));
-  print(io, values.json === true, { ok: true, ...summary }, () =>
+  if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeReport({ ...reportFromSummary(summary), ...(parity === undefined ? {} : { parity }) }));
+  print(io, values.json === true, { ok: true, ...summary, ...(parity === undefined ? {} : { parity }) }, () =>
     `archived ${summary.archived}, skipped ${summary.skipped}, adopted ${summary.adopted} binlog(s) of ${summary.source ?? '(none)'}: ${mib(summary.bytes)} -> ${mib(summary.objectBytes)}` +
     `${summary.gaps.length > 0 ? `; ${summary.gaps.length} gap(s): ${summary.gaps.map((g) => g.detail).join('; ')}` : ''}\n`);
   return 0;

@@ -4,50 +4,18 @@
  * different, corrupt); 4 when the two share no binlog at all (nothing proven). The legacy passphrase comes from a
  * file (--legacy-key file:///path), never from the command line, and is zeroed after the run.
  */
-import { ArchiverError } from '../errors.ts';
-import { localFilePath } from '../file-url.ts';
-import { readPassphrase } from '../keys/batch-keys.ts';
-import { warnIfKeyFileExposed } from '../keys/key-file-mode.ts';
-import { LEGACY_FORMATS, type LegacyFormat, openLegacyLocation } from '../lifecycle/legacy-location.ts';
+import { openLegacyLocation } from '../lifecycle/legacy-location.ts';
 import { type ParitySummary, runParity } from '../lifecycle/parity.ts';
-import type { Logger } from '../logger.ts';
-import { openStore } from '../store/open-store.ts';
+import { loadStore } from '../store/load-store.ts';
 import { integer, optional, parse, required } from './args.ts';
 import { checkKeyUrl, common, logger, print } from './commands.ts';
+import { LEGACY_OPTIONS, legacyFormat, legacyKeyFile, legacyPassphrase } from './legacy-options.ts';
 import { type Io, mib } from './output.ts';
 import { PARITY_USAGE } from './usage.ts';
 
 export { PARITY_USAGE };
 
 export const PARITY_EXIT = { ok: 0, mismatch: 3, noOverlap: 4 } as const;
-
-function legacyFormat(value: string | undefined): LegacyFormat {
-  const format = value ?? 'openssl-aes-256-cbc';
-  if (!(LEGACY_FORMATS as readonly string[]).includes(format)) {
-    throw new ArchiverError('EUSAGE', `parity: --legacy-format ${JSON.stringify(format)} is not one of ${LEGACY_FORMATS.join(', ')}`, { hint: `usage: ${PARITY_USAGE}` });
-  }
-  return format as LegacyFormat;
-}
-
-/**
- * The legacy passphrase file, checked as --key file:// URLs are: a file: URL only (a value that is not one may be
- * the passphrase itself, so it is never echoed), a warning when other users can read the file.
- */
-function legacyPassphrase(url: string | undefined, format: LegacyFormat, log: Logger): Buffer | undefined {
-  if (format !== 'openssl-aes-256-cbc') {
-    if (url !== undefined) throw new ArchiverError('EUSAGE', `parity: --legacy-key is only for --legacy-format openssl-aes-256-cbc (not ${format})`);
-    return undefined;
-  }
-  if (url === undefined) throw new ArchiverError('EUSAGE', 'parity: --legacy-format openssl-aes-256-cbc needs --legacy-key file:///path/to/passphrase-file', { hint: `usage: ${PARITY_USAGE}` });
-  if (!/^file:/i.test(url)) {
-    throw new ArchiverError('EUSAGE', 'parity: --legacy-key must be a file:// URL naming the passphrase file (the value given is not shown: it may be the passphrase)', {
-      hint: 'secrets never go on the command line, where other users and shell history see them: write the passphrase to a file (chmod 600) and pass --legacy-key file:///path',
-    });
-  }
-  const file = localFilePath(url, '--legacy-key');
-  warnIfKeyFileExposed(file, log);
-  return readPassphrase(`file://${file}`).passphrase;
-}
 
 function human(s: ParitySummary): string {
   const lines = [
@@ -67,17 +35,16 @@ function human(s: ParitySummary): string {
 
 export async function parityCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('parity', argv, {
-    ...common, store: { type: 'string' }, key: { type: 'string' }, legacy: { type: 'string' }, 'legacy-format': { type: 'string' },
-    'legacy-key': { type: 'string' }, source: { type: 'string' }, 'recent-cycles': { type: 'string' },
+    ...common, ...LEGACY_OPTIONS, store: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' }, 'recent-cycles': { type: 'string' },
   }, PARITY_USAGE);
   const recentCycles = integer('parity', values, 'recent-cycles', { min: 1, max: 1000, hint: 'compare only the binlogs of the newest N rotation cycles the legacy pipeline has reached' });
   const log = logger(io, values.quiet === true);
-  const format = legacyFormat(optional(values, 'legacy-format'));
-  const store = openStore(required('parity', values, 'store', PARITY_USAGE));
+  const format = legacyFormat('parity', optional(values, 'legacy-format'));
+  const store = await loadStore(required('parity', values, 'store', PARITY_USAGE));
   const keyUrl = required('parity', values, 'key', PARITY_USAGE);
-  const legacy = openLegacyLocation(required('parity', values, 'legacy', PARITY_USAGE), format);
+  const legacy = await openLegacyLocation(required('parity', values, 'legacy', PARITY_USAGE), format);
   checkKeyUrl(keyUrl, log);
-  const passphrase = legacyPassphrase(optional(values, 'legacy-key'), format, log);
+  const passphrase = legacyPassphrase(legacyKeyFile('parity', optional(values, 'legacy-key'), format), log);
   const source = optional(values, 'source');
   let summary: ParitySummary;
   try {

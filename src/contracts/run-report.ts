@@ -38,6 +38,25 @@ export interface ReportBinlog {
   lastGtid: string | null;
 }
 
+/**
+ * The parity check with a legacy pipeline that follows the run when the policy asks for one (spec.migration.legacy;
+ * `parity --recent-cycles`): absent otherwise. A failed check does not fail the run: the archive is fine either way.
+ */
+export interface ReportParity {
+  /** Every compared binlog matched (false also when the check itself could not run: see error). */
+  ok: boolean;
+  /** Consecutive rotation cycles, newest first, whose binlogs all match the legacy pipeline's. */
+  consecutiveMatchingCycles: number;
+  matched: number;
+  /** Binlogs missing on either side, differing, or corrupt. */
+  problems: number;
+  /** Ours not yet reached by the legacy pipeline (not compared). */
+  pending: number;
+  /** The first problems, for people, e.g. "differs: mysql-bin.000042". */
+  detail: string | null;
+  error: { code: string; message: string } | null;
+}
+
 export interface RunReport {
   schema: typeof REPORT_SCHEMA;
   ok: boolean;
@@ -62,6 +81,7 @@ export interface RunReport {
   durationMs: number;
   /** Retries of store requests in the run, by reason (absent in reports of older images, and for file://). */
   storeRetries?: Record<string, number>;
+  parity?: ReportParity;
   error: { code: string; message: string; hint?: string } | null;
 }
 
@@ -100,6 +120,10 @@ function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+function cutParity(p: ReportParity, max: number): ReportParity {
+  return { ...p, detail: p.detail === null ? null : cut(p.detail, max), error: p.error === null ? null : { code: p.error.code, message: cut(p.error.message, max) } };
+}
+
 /** The report as JSON of at most TERMINATION_MESSAGE_MAX bytes (long texts are cut, never the numbers). */
 export function encodeReport(report: RunReport): string {
   let r = report;
@@ -111,6 +135,7 @@ export function encodeReport(report: RunReport): string {
       gapDetails: r.gapDetails.map((d) => cut(d, max / 2)),
       newest: r.newest === null ? null : { ...r.newest, lastGtid: r.newest.lastGtid === null ? null : cut(r.newest.lastGtid, max) },
       ...(r.error === null ? {} : { error: { code: r.error.code, message: cut(r.error.message, max), ...(r.error.hint === undefined ? {} : { hint: cut(r.error.hint, max / 2) }) } }),
+      ...(r.parity === undefined ? {} : { parity: cutParity(r.parity, max / 2) }),
     };
   }
   return JSON.stringify({ ...r, gapDetails: [], first: null, last: null });

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
 import { localFilePath } from '../file-url.ts';
 import { binlogNameProblem } from '../store/layout.ts';
-import { openStore } from '../store/open-store.ts';
+import { loadStore } from '../store/load-store.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 
 export const LEGACY_FORMATS = ['openssl-aes-256-cbc', 'zstd', 'gzip', 'plain'] as const;
 export type LegacyFormat = (typeof LEGACY_FORMATS)[number];
@@ -122,16 +123,16 @@ function directoryLocation(url: string, format: LegacyFormat): LegacyLocation {
   };
 }
 
-function bucketLocation(url: string, format: LegacyFormat): LegacyLocation {
-  let store;
+async function bucketLocation(url: string, format: LegacyFormat): Promise<LegacyLocation> {
+  let s: ObjectStore;
   try {
-    store = openStore(url);
+    // Loads the S3 or GCS client only now: `archive` to a file:// store without --legacy never does.
+    s = await loadStore(url);
   } catch (err) {
     if (!(err instanceof ArchiverError)) throw err;
     // The store layer names the option --store; here the URL came from --legacy.
     throw new ArchiverError(err.code, err.message.replace(/^--store\b/, '--legacy'), { cause: err, ...(err.hint === undefined ? {} : { hint: err.hint }) });
   }
-  const s = store;
   return {
     url: s.url,
     describe: (name) => s.describe(name),
@@ -151,9 +152,9 @@ function bucketLocation(url: string, format: LegacyFormat): LegacyLocation {
   };
 }
 
-export function openLegacyLocation(url: string, format: LegacyFormat): LegacyLocation {
+export async function openLegacyLocation(url: string, format: LegacyFormat): Promise<LegacyLocation> {
   if (/^file:/i.test(url)) return directoryLocation(url, format);
-  if (/^(s3|gs):/i.test(url)) return bucketLocation(url, format);
+  if (/^(s3|gs):/i.test(url)) return await bucketLocation(url, format);
   throw new ArchiverError('EUSAGE', `--legacy ${JSON.stringify(url)}: not a file://, s3:// or gs:// URL`, {
     hint: 'the legacy pipeline\'s location: file:///absolute/dir or s3://BUCKET/PREFIX?endpoint=...&region=...',
   });

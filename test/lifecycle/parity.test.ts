@@ -222,6 +222,36 @@ describe('parity with a legacy directory', () => {
   });
 });
 
+describe('archive --legacy: the check after each run (spec.migration.legacy)', () => {
+  interface Report { ok: boolean; parity?: { ok: boolean; consecutiveMatchingCycles: number; matched: number; problems: number; pending: number; detail: string | null; error: { code: string } | null } }
+  const archiveWithParity = async (legacy: string[]): Promise<{ code: number; report: Report; stderr: string }> => {
+    const summary = path.join(fs.mkdtempSync(path.join(work, 'report-')), 'report.json');
+    const stage = path.join(work, 'stage'); // every binlog is archived already: the run skips them all
+    const r = await runCli(['archive', '--binlog-dir', stage, '--store', store, '--key', key, '--summary-file', summary, ...legacy]);
+    return { code: r.code, report: JSON.parse(fs.readFileSync(summary, 'utf8')) as Report, stderr: r.stderr };
+  };
+
+  it('reports the consecutive matching cycles in the run report', async () => {
+    const dir = legacyDir('openssl-aes-256-cbc');
+    const r = await archiveWithParity(['--legacy', `file://${dir}`, '--legacy-key', `file://${passFile}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.report.parity, { ok: true, consecutiveMatchingCycles: 3, matched: 3, problems: 0, pending: 0, detail: null, error: null });
+  });
+
+  it('a mismatch or a failed check is reported, and the archive run still succeeds', async () => {
+    const dir = legacyDir('zstd', [B[0]!, B[2]!]);
+    const r = await archiveWithParity(['--legacy', `file://${dir}`, '--legacy-format', 'zstd']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([r.report.ok, r.report.parity?.ok, r.report.parity?.consecutiveMatchingCycles, r.report.parity?.detail], [true, false, 1, `missing in legacy: ${B[1]}`]);
+    const gone = await archiveWithParity(['--legacy', `file://${dir}`, '--legacy-key', `file://${path.join(work, 'no-such-passphrase')}`]);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.deepEqual([gone.report.ok, gone.report.parity?.ok, gone.report.parity?.error?.code], [true, false, 'EKEY']);
+    const usage = await runCli(['archive', '--binlog-dir', work, '--store', store, '--key', key, '--legacy-format', 'zstd']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--legacy-format and --legacy-key need --legacy URL/);
+  });
+});
+
 describe('parity with hostile legacy input', () => {
   it('symlinks are not followed, other names are ignored with the reason, never read', async () => {
     const dir = legacyDir('openssl-aes-256-cbc', [B[0]!, B[2]!]);
