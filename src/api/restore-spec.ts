@@ -2,7 +2,7 @@
 import { ZONED_TIME_PATTERN } from '../time.ts';
 import { DNS_LABEL, objectName } from './common.ts';
 import { jobShape } from './job-shape.ts';
-import { boolean, integer, object, string } from './schema.ts';
+import { boolean, integer, object, oneOf, string } from './schema.ts';
 import { keyProvider, storage } from './storage.ts';
 
 const GTID_SET_MAX = 65536;
@@ -54,9 +54,11 @@ export const restoreOutput = object('What to do with the binlogs: write them to 
       validations: [{ rule: "!self.startsWith('/') && !self.matches('(^|/)\\\\.\\\\.(/|$)')", message: 'path must be relative to the volume and must not contain ".."' }],
     }),
   }, { required: ['claimName'] }),
-  server: object('Apply the binlogs to a MySQL server in one session.', {
+  server: object('Apply the binlogs to a MySQL or MariaDB server; afterwards its executed GTIDs must be its state before plus exactly the replayed transactions, or the restore fails (ApplyFailed).', {
     service: string('Name of the Service in front of the target server, in this namespace.', { pattern: DNS_LABEL, maxLength: 63 }),
     port: integer('TCP port of the Service.', { default: 3306, minimum: 1, maximum: 65535 }),
+    applyMode: oneOf('session: one client session fed by mysqlbinlog/mariadb-binlog (the decoded binlogs are staged in an emptyDir of the Job Pod). replication (MariaDB): the server applies with its own parallel replication applier, fed over the replication protocol by the Job Pod, which the server must reach at the Pod IP; nothing is written to disk.', ['session', 'replication'], { default: 'session' }),
+    allowUnverifiedApply: boolean('Session mode: apply even to a server that keeps no executed-GTID record (MariaDB with log_bin OFF, MySQL with gtid_mode OFF), so that the result cannot be checked.', { default: false }),
     credentialsSecret: object('Secret with the account that applies the binlogs (needs the privileges of the replayed statements, plus SYSTEM_VARIABLES_ADMIN or SUPER for GTIDs).', {
       name: objectName('Name of the Secret.'),
       usernameKey: string('Key holding the user name.', { default: 'username', maxLength: 253 }),

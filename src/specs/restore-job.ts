@@ -68,11 +68,17 @@ function outputParts(spec: ResolvedRestoreSpec): { args: string[]; parts: PodPar
   const dir = SPEC_DEFAULTS.mysqlCredentialsDir;
   const parts = secretFile('mysql-credentials', server.credentialsSecret.name, server.credentialsSecret.usernameKey, dir, 'username');
   parts.volumes[0]?.secret?.items?.push({ key: server.credentialsSecret.passwordKey, path: 'password' });
-  return {
-    args: ['--apply-host', server.service, '--apply-port', String(server.port),
-      '--apply-user-file', path.posix.join(dir, 'username'), '--apply-password-file', path.posix.join(dir, 'password')],
-    parts,
-  };
+  const args = ['--apply-host', server.service, '--apply-port', String(server.port),
+    '--apply-user-file', path.posix.join(dir, 'username'), '--apply-password-file', path.posix.join(dir, 'password')];
+  if (server.applyMode === 'replication') {
+    // The target's replica connects back to this Pod: listen on (and announce) the Pod IP; nothing is staged.
+    parts.env.push({ name: SPEC_DEFAULTS.podIpEnv, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    return { args: [...args, '--apply-mode', 'replication', '--apply-listen', `$(${SPEC_DEFAULTS.podIpEnv})`], parts };
+  }
+  // mysqlbinlog reads files: they are staged on an emptyDir that goes with the Pod.
+  parts.volumes.push({ name: 'replay', emptyDir: {} });
+  parts.mounts.push({ name: 'replay', mountPath: SPEC_DEFAULTS.replayStagingPath });
+  return { args: [...args, '--out', SPEC_DEFAULTS.replayStagingPath, ...(server.allowUnverifiedApply ? ['--allow-unverified-apply'] : [])], parts };
 }
 
 function buildStepJob(restore: BinlogRestore, options: RestoreJobOptions, step: RestoreStep): V1Job {

@@ -51,14 +51,32 @@ describe('buildRestoreJob', () => {
     }), { image: IMAGE, correlationId: 'r2' });
     assert.deepEqual(args(job), ['restore', '--store', 's3://binlogs', '--key', 'file:///var/run/binlog-archiver/key/master.key', '--source', 'shop-mysql-0',
       '--apply-host', 'mysql-restored', '--apply-port', '3306', '--apply-user-file', '/var/run/binlog-archiver/mysql/username',
-      '--apply-password-file', '/var/run/binlog-archiver/mysql/password', '--json']);
+      '--apply-password-file', '/var/run/binlog-archiver/mysql/password', '--out', '/var/lib/binlog-archiver/replay', '--json']);
     const pod = job.spec?.template.spec;
     assert.equal(pod?.serviceAccountName, 'restorer');
     assert.deepEqual(pod?.volumes?.slice(1), [
       { name: 'master-key', secret: { secretName: 'master', items: [{ key: 'key', path: 'master.key' }], defaultMode: 0o440 } },
       { name: 'mysql-credentials', secret: { secretName: 'admin', items: [{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }], defaultMode: 0o440 } },
+      { name: 'replay', emptyDir: {} },
     ]);
+    assert.ok(pod?.containers[0]?.volumeMounts?.some((m) => m.name === 'replay' && m.mountPath === '/var/lib/binlog-archiver/replay'), 'the session replay is staged on the emptyDir');
     assert.equal(pod?.containers[0]?.env, undefined);
+  });
+
+  it('applies through the server\'s replication applier: listens on the Pod IP, stages nothing', () => {
+    const job = buildRestoreJob(restore({ output: { server: { service: 'mariadb-restored', applyMode: 'replication', credentialsSecret: { name: 'admin' } } } }), options);
+    const a = args(job);
+    assert.deepEqual(a.slice(a.indexOf('--apply-mode')), ['--apply-mode', 'replication', '--apply-listen', '$(POD_IP)', '--json']);
+    assert.ok(!a.includes('--out'));
+    const pod = job.spec?.template.spec;
+    assert.deepEqual(pod?.containers[0]?.env, [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]);
+    assert.ok(!(pod?.volumes ?? []).some((v) => v.name === 'replay'));
+  });
+
+  it('passes --allow-unverified-apply only when the spec accepts an unchecked session apply', () => {
+    const accepted = args(buildRestoreJob(restore({ output: { server: { service: 'db', allowUnverifiedApply: true, credentialsSecret: { name: 'admin' } } } }), options));
+    assert.ok(accepted.includes('--allow-unverified-apply'));
+    assert.ok(!args(buildRestoreJob(restore({ output: { server: { service: 'db', credentialsSecret: { name: 'admin' } } } }), options)).includes('--allow-unverified-apply'));
   });
 
   it('refuses a policyRef without the policy', () => {
