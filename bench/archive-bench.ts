@@ -116,7 +116,7 @@ async function benchWorkload(name: string, base: string): Promise<void> {
     const row = { a, r, rd, d, ...(s3 === null ? {} : { s3: await s3.round(`${name}-${round}`, (url, env) => archive(url, env)) }) };
     rows.push(row);
     process.stdout.write(`round ${round}: archive ${rate(a.ms)} (${perMiB(a.cpuMs)}, rss ${(a.maxRssKiB / 1024).toFixed(0)} MiB) vs reference ${rate(r.ms)} + dry-run decode ${rate(rd.ms)} (${perMiB(r.cpuMs + rd.cpuMs)}); ` +
-      `ratio ${f2((r.ms + rd.ms) / a.ms)}x wall, ${f2(a.cpuMs / (r.cpuMs + rd.cpuMs))}x CPU; verify ${rate(d.ms)} (rss ${(d.maxRssKiB / 1024).toFixed(0)} MiB)${s3 === null ? '' : `; ${s3.line(row.s3, a)}`}\n`);
+      `ratio ${f2((r.ms + rd.ms) / a.ms)}x wall, ${f2(a.cpuMs / (r.cpuMs + rd.cpuMs))}x CPU; verify ${rate(d.ms)} (rss ${(d.maxRssKiB / 1024).toFixed(0)} MiB)${s3 === null || row.s3 === undefined ? '' : `; ${s3.line(row.s3, a)}`}\n`);
   }
   const wall = rows.map((x) => (x.r.ms + x.rd.ms) / x.a.ms);
   const wallPlain = rows.map((x) => x.r.ms / x.a.ms);
