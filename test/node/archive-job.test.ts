@@ -2,20 +2,27 @@
  * On the real node (`npm run testenv -- up --node`): the archive Job built by the project's pure Job builder is
  * admitted in a namespace that enforces the `restricted` Pod Security level, runs the project image as non-root on
  * a read-only root filesystem, reads the binlogs through a PersistentVolumeClaim mounted read-only, writes to S3
- * through the node, and reports through its termination message.
+ * through the node, and reports through its termination message. Then the restore Job, built the same way and
+ * admitted under the same level, restores that archive into a claim, byte for byte.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { buildArchiveJob } from '../../src/specs/index.ts';
-import { kubectl } from '../api/kubectl.ts';
+import type { BinlogRestore } from '../../src/api/index.ts';
+import { buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
+import { kubectl, ok } from '../api/kubectl.ts';
+import { tempDir } from '../support/archive.ts';
 import { s3Client } from '../support/clients.ts';
 import { type ArchiveNamespace, archiveNamespace, closedBinlogsDir, need, nodeSkip, runJob } from '../support/node.ts';
 
 describe('archive Job on the real node', { skip: nodeSkip() }, () => {
   let hostDir = '';
   let env: ArchiveNamespace;
+  /** How many binlogs the archive test archived (the restore test restores them). */
+  let archived = 0;
 
   before(async () => {
     hostDir = await closedBinlogsDir();
@@ -52,5 +59,43 @@ describe('archive Job on the real node', { skip: nodeSkip() }, () => {
     assert.equal(ran.spec?.securityContext?.runAsUser, 65532);
     const listed = await s3Client(s3).send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
     assert.ok((listed.Contents ?? []).length >= (report.archived ?? 0), `objects under s3://${s3.bucket}/${prefix}`);
+    archived = report.archived ?? 0;
+  });
+
+  it('restores that archive with the restore Job, admitted under enforce=restricted, into a claim: the same bytes', async (t) => {
+    assert.ok(archived >= 2, 'the archive test ran first');
+    const { ns, image, nodeName } = env;
+    // The restore's scratch claim: a hostPath PV the Job's user (65532, no fsGroup on hostPath) may write.
+    const out = tempDir('blarc-node-restore-');
+    fs.chmodSync(out, 0o777);
+    const pv = `${ns}-restore`;
+    t.after(async () => {
+      await kubectl(['delete', 'pv', pv, '--wait=false']);
+      fs.rmSync(out, { recursive: true, force: true });
+    });
+    await ok(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual',
+        claimRef: { namespace: ns, name: 'restore-scratch' }, hostPath: { path: out, type: 'Directory' } },
+    }));
+    await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'restore-scratch' },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
+    }));
+    const restore: BinlogRestore = {
+      apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogRestore',
+      metadata: { name: 'node-restore', namespace: ns, uid: randomUUID(), generation: 1 },
+      spec: { archive: { policyRef: { name: 'orders' } }, sourceServer: `${ns}-mysql-0`, target: { latest: true }, output: { volume: { claimName: 'restore-scratch', path: 'run-1' } } },
+    };
+    const job = buildRestoreJob(restore, { image, correlationId: 'node-restore', policy: env.policy(), summaryFile: '/dev/termination-log' });
+    const { job: done, pods } = await runJob(ns, job);
+    const terminated = pods[0]?.status?.containerStatuses?.[0]?.state?.terminated;
+    assert.equal(done.status?.succeeded, 1, `restore Job failed: ${terminated?.message ?? ''}`);
+    assert.equal(pods[0]?.spec?.nodeName, nodeName);
+    assert.equal(pods[0]?.spec?.securityContext?.runAsUser, 65532);
+    // Every binlog the archive Job archived comes back byte for byte from the Pod's own restore.
+    const restored = fs.readdirSync(path.join(out, 'run-1')).filter((f) => /\.\d{6}$/.test(f)).sort();
+    assert.ok(restored.length >= archived, `restored ${restored.join(', ')}`);
+    for (const f of restored) assert.ok(fs.readFileSync(path.join(out, 'run-1', f)).equals(fs.readFileSync(path.join(hostDir, 'binlog', f))), `${f} restored byte for byte`);
   });
 });
