@@ -102,6 +102,23 @@ describe('expire on real binlogs (file://)', { skip: skipUnlessIn('mysql') }, ()
     assert.equal(again.deletedObjects, 0);
   });
 
+  it('archive does not bring back binlogs below the retained range; verify reports a hole at its start', async () => {
+    const a = await archive();
+    const { now, window, windowMs } = windowAt(a, 2);
+    await runExpire({ store: a.store, keyUrl: a.key, windowMs, windowText: window, now });
+    const rerun = await runArchive({ binlogDir: series.dir, store: a.store, keyUrl: a.key, source: SOURCE });
+    assert.equal(rerun.archived, 0);
+    assert.deepEqual(rerun.binlogs.map((b) => b.binlog), series.names.slice(2));
+    assert.equal((await keys(a.store)).some((k) => k.includes(series.names[0]!)), false);
+    await assertVerifies(a);
+    // The first kept binlog's entry and object removed behind expire's back: a hole at the start, not a shorter archive.
+    const first = a.entries[2]!;
+    for (const k of [first.object.key, `manifest/${SOURCE}/${String(first.binlog.sequence).padStart(10, '0')}-${first.binlog.name}.json`]) await a.store.delete(k);
+    const v = await runVerify({ store: a.store, keyUrl: a.key });
+    assert.deepEqual(v.problems.map((p) => p.code), ['EGAP']);
+    assert.match(v.problems[0]!.message, new RegExp(`the retained range starts at ${first.binlog.name.replace('.', '\\.')} .* but the first manifest entry is ${series.names[3]!.replace('.', '\\.')}`));
+  });
+
   it('with a backup anchor keeps from the newest anchor at or before the window start (GTID set, then file and position)', async () => {
     const a = await archive();
     const { now, window, windowMs } = windowAt(a, 4);
