@@ -13,10 +13,10 @@ import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { BinlogRestore } from '../../src/api/index.ts';
 import { buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
-import { kubectl, ok } from '../api/kubectl.ts';
+import { kubectl } from '../api/kubectl.ts';
 import { tempDir } from '../support/archive.ts';
 import { s3Client } from '../support/clients.ts';
-import { type ArchiveNamespace, archiveNamespace, closedBinlogsDir, need, nodeSkip, runJob } from '../support/node.ts';
+import { type ArchiveNamespace, archiveNamespace, closedBinlogsDir, hostPathClaim, need, nodeSkip, runJob } from '../support/node.ts';
 
 describe('archive Job on the real node', { skip: nodeSkip() }, () => {
   let hostDir = '';
@@ -73,15 +73,7 @@ describe('archive Job on the real node', { skip: nodeSkip() }, () => {
       await kubectl(['delete', 'pv', pv, '--wait=false']);
       fs.rmSync(out, { recursive: true, force: true });
     });
-    await ok(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual',
-        claimRef: { namespace: ns, name: 'restore-scratch' }, hostPath: { path: out, type: 'Directory' } },
-    }));
-    await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({
-      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'restore-scratch' },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
-    }));
+    await hostPathClaim(ns, 'restore-scratch', pv, out);
     const restore: BinlogRestore = {
       apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogRestore',
       metadata: { name: 'node-restore', namespace: ns, uid: randomUUID(), generation: 1 },

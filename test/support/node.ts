@@ -58,6 +58,19 @@ export async function launchSql(mysql: Endpoints['mysql'], statement: string): P
   });
 }
 
+/** A PersistentVolumeClaim `claim` in `ns` bound to a new hostPath PersistentVolume `pv` holding `hostDir`. */
+export async function hostPathClaim(ns: string, claim: string, pv: string, hostDir: string): Promise<void> {
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv },
+    spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual',
+      claimRef: { namespace: ns, name: claim }, hostPath: { path: hostDir, type: 'Directory' } },
+  }));
+  await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claim },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
+  }));
+}
+
 /**
  * A namespace enforcing `restricted`, with the MySQL pod's binlog claim (a hostPath PV holding `hostDir`) and the
  * Secrets an archive Job mounts; the project's CRDs are installed, so its policies can be validated and created.
@@ -83,15 +96,7 @@ export async function archiveNamespace(hostDir: string): Promise<ArchiveNamespac
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
   await ok(['create', 'namespace', ns]);
   await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
-  await ok(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv },
-    spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual',
-      claimRef: { namespace: ns, name: 'data-mysql-0' }, hostPath: { path: hostDir, type: 'Directory' } },
-  }));
-  await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data-mysql-0' },
-    spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'manual', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
-  }));
+  await hostPathClaim(ns, 'data-mysql-0', pv, hostDir);
   await ok(['create', 'secret', 'generic', 'master-key', '-n', ns, `--from-literal=key=${randomBytes(32).toString('hex')}`]);
   await ok(['create', 'secret', 'generic', 's3-credentials', '-n', ns,
     `--from-literal=credentials=[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`]);
