@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'ENOSPACE'
   // restore planning, and applying to a server
   | 'EGAP'
+  /** The target (or start) lies outside what the archive holds: before its first or after its last binlog. */
+  | 'ETARGET'
   | 'EAPPLY'
   // a restore stopped by SIGTERM/SIGINT after cleaning up (src/restore/interrupt.ts)
   | 'EINTERRUPTED'

@@ -27,7 +27,7 @@ export const FAILURES: ReadonlySet<Verdict> = new Set(['crash', 'hang', 'forgery
 /** Every ErrorCode but EINTERNAL: the codes of a typed refusal. */
 export const TYPED_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'EUSAGE', 'EBADINPUT', 'ENOTBINLOG', 'EBINLOGTRUNCATED', 'EBINLOGCHECKSUM', 'EBINLOGCORRUPT', 'EBINLOGACTIVE', 'EFORMAT', 'EAUTH',
-  'EVERIFY', 'EKEY', 'EKEYUNAVAILABLE', 'ESTORE', 'ESTOREUNAVAILABLE', 'ECONFLICT', 'ENOTFOUND', 'ENOSPACE', 'EGAP',
+  'EVERIFY', 'EKEY', 'EKEYUNAVAILABLE', 'ESTORE', 'ESTOREUNAVAILABLE', 'ECONFLICT', 'ENOTFOUND', 'ENOSPACE', 'EGAP', 'ETARGET', 'EEXPIRED', 'EAPPLY',
 ]);
 
 /** Digits and quoted values vary per case; without them messages of one kind fall in one bucket. */

@@ -43,12 +43,14 @@ export type RestoreFacts =
   | { state: 'failed'; reason: RestoreReason; message: string };
 
 /**
- * The reason for a failed plan or restore run, from the CLI's error code (and, for EGAP, its message: a gap in
- * the chain, or a target the archive does not reach). `step` tells a plan failure from one while applying.
+ * The reason for a failed plan or restore run, from the CLI's error code. `step` tells a plan failure from one
+ * while applying.
  */
-export function reasonForError(code: string, message: string, step: 'plan' | 'restore', applying: boolean): RestoreReason {
+export function reasonForError(code: string, step: 'plan' | 'restore', applying: boolean): RestoreReason {
   switch (code) {
-    case 'EGAP': return /\bgaps?\b|cannot continue from/.test(message) ? RESTORE_REASON.BinlogGapDetected : RESTORE_REASON.TargetNotInArchive;
+    case 'EGAP': return RESTORE_REASON.BinlogGapDetected;
+    case 'ETARGET':
+    case 'EEXPIRED': return RESTORE_REASON.TargetNotInArchive;
     case 'ENOTFOUND': return RESTORE_REASON.SourceNotInArchive;
     case 'EUSAGE': return RESTORE_REASON.InvalidTarget;
     case 'EKEY':

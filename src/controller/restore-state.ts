@@ -60,7 +60,7 @@ function outcome<T>(job: StepJob, parse: (t: string | undefined) => JobOutcome<T
 }
 
 function failed(step: 'plan' | 'restore', error: RunError, applying: boolean, extra: Partial<RestoreDecision> = {}): RestoreDecision {
-  const reason = error.code === 'ETIMEDOUT' ? RESTORE_REASON.TimedOut : reasonForError(error.code, error.message, step, applying);
+  const reason = error.code === 'ETIMEDOUT' ? RESTORE_REASON.TimedOut : reasonForError(error.code, step, applying);
   const where = step === 'plan' ? 'planning' : 'restoring';
   const message = `${where} failed: ${error.code}: ${error.message}${error.hint === undefined ? '' : ` (${error.hint})`}`;
   return { phase: 'Failed', facts: { state: 'failed', reason, message }, awaitingMessage: false, ...extra };

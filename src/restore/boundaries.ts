@@ -255,7 +255,7 @@ function notReached(goal: ScanGoal, last: FileScanResult | undefined, endsArchiv
   const target = goal.target.kind === 'time' ? `--until ${goal.target.until.toISOString()}` : goal.target.kind === 'gtid' ? `--until-gtid ${goal.target.text}` : 'the target';
   const where = last === undefined ? 'no binlog' : `${last.file} (last transaction stamped ${last.lastTimestamp === null ? 'never' : new Date(last.lastTimestamp * 1000).toISOString()})`;
   if (endsArchive && goal.target.kind === 'time') {
-    return new ArchiverError('EGAP', `${target} is after the last archived transaction, in ${where}: not recoverable from the archive yet`, { hint: 'wait for the next rotation to be archived, or pick an earlier time' });
+    return new ArchiverError('ETARGET', `${target} is after the last archived transaction, in ${where}: not recoverable from the archive yet`, { hint: 'wait for the next rotation to be archived, or pick an earlier time' });
   }
   return new ArchiverError('EVERIFY', `the restored binlogs end at ${where} without reaching ${target}, although the manifest said they would`, {
     hint: 'the manifest disagrees with the archived bytes: run `binlog-archiver verify`; nothing was replayed and no replay.sh was written',

@@ -30,7 +30,7 @@ function endState(entry: ManifestEntry): GtidSet | null {
 function indexOfFile(entries: ManifestEntry[], file: string, option: string): number {
   const idx = entries.findIndex((e) => e.binlog.name === file);
   if (idx === -1) {
-    throw new ArchiverError('EGAP', `${option} names ${file}, which is not in the archive (it holds ${entries[0]?.binlog.name ?? '?'} .. ${entries.at(-1)?.binlog.name ?? '?'})`);
+    throw new ArchiverError('ETARGET', `${option} names ${file}, which is not in the archive (it holds ${entries[0]?.binlog.name ?? '?'} .. ${entries.at(-1)?.binlog.name ?? '?'})`);
   }
   return idx;
 }
@@ -90,13 +90,13 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
     const until = target.until.getTime();
     const firstTime = entries[start]?.binlog.firstEventTime;
     if (firstTime !== null && firstTime !== undefined && until < Date.parse(firstTime)) {
-      throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is before the first archived event needed (${firstTime} in ${entries[start]!.binlog.name}; ${window})`);
+      throw new ArchiverError('ETARGET', `--until ${target.until.toISOString()} is before the first archived event needed (${firstTime} in ${entries[start]!.binlog.name}; ${window})`);
     }
     const idx = entries.findIndex((e, i) => i >= start && e.binlog.lastEventTime !== null && Date.parse(e.binlog.lastEventTime) > until);
     if (idx === -1) {
       const lastTime = last.binlog.lastEventTime ?? 'unknown';
       if (lastTime === 'unknown' || Date.parse(lastTime) < until) {
-        throw new ArchiverError('EGAP', `--until ${target.until.toISOString()} is after the last archived event (${lastTime} in ${last.binlog.name}): not recoverable from the archive yet (${window})`, {
+        throw new ArchiverError('ETARGET', `--until ${target.until.toISOString()} is after the last archived event (${lastTime} in ${last.binlog.name}): not recoverable from the archive yet (${window})`, {
           hint: 'wait for the next rotation to be archived, or pick an earlier time',
         });
       }
@@ -108,7 +108,7 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       return end !== null && gtidSetContains(end, targetGtids);
     })());
     if (idx === -1) {
-      throw new ArchiverError('EGAP', `--until-gtid ${targetGtids.format()} is not reached by the archive: it ends at ${endState(last)?.format() ?? 'unknown'} (${window})`);
+      throw new ArchiverError('ETARGET', `--until-gtid ${targetGtids.format()} is not reached by the archive: it ends at ${endState(last)?.format() ?? 'unknown'} (${window})`);
     }
     stop = idx;
   } else if (target.kind === 'position') {

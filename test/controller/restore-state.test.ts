@@ -14,13 +14,15 @@ const obs = (o: Partial<RestoreObservation>): RestoreObservation => ({ spec, gen
 const clock = { now: () => new Date('2025-01-01T02:00:00Z') };
 
 describe('restore decision', () => {
-  it('error codes map to reasons in one place; EGAP tells a gap from a target outside the archive', () => {
-    assert.equal(reasonForError('EGAP', 'the binlogs needed have gaps: x', 'plan', false), 'BinlogGapDetected');
-    assert.equal(reasonForError('EGAP', '--until 2099-01-01T00:00:00.000Z is after the last archived event', 'plan', false), 'TargetNotInArchive');
-    assert.equal(reasonForError('EKEYUNAVAILABLE', 'kms down', 'restore', true), 'KeyProviderUnavailable');
-    assert.equal(reasonForError('ESTOREUNAVAILABLE', 's3 down', 'plan', false), 'StorageUnavailable');
-    assert.equal(reasonForError('EMYSQL', 'apply failed', 'restore', true), 'ApplyFailed');
-    assert.equal(reasonForError('EMYSQL', 'x', 'restore', false), 'JobFailed');
+  it('error codes map to reasons in one place: a gap (EGAP) and a target outside the archive (ETARGET) by code', () => {
+    assert.equal(reasonForError('EGAP', 'plan', false), 'BinlogGapDetected');
+    assert.equal(reasonForError('ETARGET', 'plan', false), 'TargetNotInArchive');
+    assert.equal(reasonForError('EEXPIRED', 'plan', false), 'TargetNotInArchive');
+    assert.equal(reasonForError('EAPPLY', 'restore', true), 'ApplyFailed');
+    assert.equal(reasonForError('EKEYUNAVAILABLE', 'restore', true), 'KeyProviderUnavailable');
+    assert.equal(reasonForError('ESTOREUNAVAILABLE', 'plan', false), 'StorageUnavailable');
+    assert.equal(reasonForError('EMYSQL', 'restore', true), 'ApplyFailed');
+    assert.equal(reasonForError('EMYSQL', 'restore', false), 'JobFailed');
   });
 
   it('no Job: plan; a waiting cause: Pending; plan done: restore; plan with gaps and no acceptGaps: Failed in Planning', () => {

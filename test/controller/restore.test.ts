@@ -133,7 +133,7 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
     assert.equal(r.status?.phase, 'Failed');
     assert.deepEqual([condition(r, 'Stalled')?.status, condition(r, 'Stalled')?.reason, condition(r, 'Ready')?.status, condition(r, 'Reconciling')?.status],
       ['True', 'TargetNotInArchive', 'False', 'False']);
-    assert.match(r.status?.message ?? '', /EGAP: .*after the last archived event/);
+    assert.match(r.status?.message ?? '', /ETARGET: .*after the last archived event/);
     assert.equal(r.status?.jobName, undefined);
     assert.deepEqual((await listJobs(ns)).filter((j) => j.name.startsWith('too-late')).map((j) => j.name.includes('-plan-')), [true], 'only the plan Job');
     assert.ok(!fs.existsSync(kubelet.claimPath('restore-b')) || fs.readdirSync(kubelet.claimPath('restore-b')).length === 0, 'nothing written');

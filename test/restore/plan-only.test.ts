@@ -52,7 +52,7 @@ describe('restore --plan-only', () => {
     await assert.rejects(runPlan({ store, keyUrl: key, target: { kind: 'position', file: 'mysql-bin.000002', position: inside } }),
       (err: Error & { code?: string; hint?: string }) => err.code === 'EUSAGE' && /is inside transaction \S+:11801 of mysql-bin\.000002/.test(err.message) && /use \d+ or \d+/.test(err.hint ?? ''));
     await assert.rejects(runPlan({ store, keyUrl: key, target: { kind: 'time', until: new Date('2018-10-18T00:00:00Z') } }),
-      (err: Error & { code?: string }) => err.code === 'EGAP' && /holds mysql-bin\.000001 \.\. mysql-bin\.000003, events from 2018-10-17T08:09:49\.000Z to 2018-10-17T08:09:52\.000Z/.test(err.message));
+      (err: Error & { code?: string }) => err.code === 'ETARGET' && /holds mysql-bin\.000001 \.\. mysql-bin\.000003, events from 2018-10-17T08:09:49\.000Z to 2018-10-17T08:09:52\.000Z/.test(err.message));
     assert.equal(fs.existsSync(path.join(process.cwd(), 'replay.sh')), false);
   });
 
@@ -68,7 +68,7 @@ describe('restore --plan-only', () => {
     const past = await runCli(['restore', '--store', storeUrl, '--key', key, '--plan-only', '--until', '2030-01-01T00:00:00Z', '--summary-file', summary, '-q']);
     assert.equal(past.code, 1);
     const refusal = JSON.parse(fs.readFileSync(summary, 'utf8')) as { ok: boolean; kind: string; error: { code: string; message: string } };
-    assert.deepEqual([refusal.ok, refusal.kind, refusal.error.code], [false, 'plan', 'EGAP']);
+    assert.deepEqual([refusal.ok, refusal.kind, refusal.error.code], [false, 'plan', 'ETARGET']);
     assert.match(refusal.error.message, /events from 2018-10-17T08:09:49\.000Z to 2018-10-17T08:09:52\.000Z/);
     const both = await runCli(['restore', '--store', storeUrl, '--key', key, '--plan-only', '--out', work]);
     assert.equal(both.code, 2);
