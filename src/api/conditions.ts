@@ -19,6 +19,7 @@ export const CONDITION = {
   Complete: 'Complete',
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
+  MigrationParity: 'MigrationParity',
 } as const;
 
 export const REASON = {
@@ -42,6 +43,11 @@ export const REASON = {
   Restoring: 'Restoring',
   RestoreSucceeded: 'RestoreSucceeded',
   RestoreFailed: 'RestoreFailed',
+  ReadyToSwitch: 'ReadyToSwitch',
+  VerifyingParity: 'VerifyingParity',
+  ParityMismatch: 'ParityMismatch',
+  ParityCheckFailed: 'ParityCheckFailed',
+  AwaitingParityCheck: 'AwaitingParityCheck',
 } as const;
 
 export type Reason = (typeof REASON)[keyof typeof REASON];
@@ -161,6 +167,34 @@ export function reconcilingCondition(facts: PolicyFacts, ctx: ConditionContext):
     return make(type, 'True', REASON.CatchingUp, `binlogs waiting to be archived: ${list(pending.map((s) => `${s.server} (${s.pendingBinlogs})`))}`, ctx);
   }
   return make(type, 'False', REASON.ArchivingSucceeded, 'every rotated binlog is archived', ctx);
+}
+
+/** The last parity check of one source (an archive Job's report), for MigrationParity. */
+export interface ParityFacts {
+  server: string;
+  ok: boolean;
+  consecutiveMatchingCycles: number;
+  /** The first problems, e.g. "differs: mysql-bin.000042". */
+  detail: string | null;
+  /** The check itself could not run (legacy location or passphrase unreadable). */
+  error: string | null;
+}
+
+/**
+ * MigrationParity (spec.migration): True with reason ReadyToSwitch once every source's newest `required` rotation
+ * cycles match the legacy pipeline's; the message carries the count of consecutive verified cycles.
+ */
+export function migrationParityCondition(checks: readonly ParityFacts[], sources: number, required: number, ctx: ConditionContext): Condition {
+  const type = CONDITION.MigrationParity;
+  const failed = checks.filter((c) => c.error !== null);
+  if (failed.length > 0) return make(type, 'Unknown', REASON.ParityCheckFailed, `the parity check could not run for ${list(failed.map((c) => `${c.server} (${c.error ?? ''})`))}`, ctx);
+  if (checks.length === 0 || checks.length < sources) return make(type, 'Unknown', REASON.AwaitingParityCheck, 'no archive Job has compared every source with the legacy pipeline yet', ctx);
+  const cycles = Math.min(...checks.map((c) => c.consecutiveMatchingCycles));
+  const counted = `${cycles} consecutive verified rotation cycle(s) of ${required}`;
+  const bad = checks.filter((c) => !c.ok);
+  if (bad.length > 0) return make(type, 'False', REASON.ParityMismatch, `${counted}; the legacy pipeline differs: ${list(bad.map((c) => `${c.server}: ${c.detail ?? ''}`))}`, ctx);
+  if (cycles >= required) return make(type, 'True', REASON.ReadyToSwitch, `${counted}: switch the restore runbook to binlog-archiver`, ctx);
+  return make(type, 'False', REASON.VerifyingParity, counted, ctx);
 }
 
 export type PlanFacts =

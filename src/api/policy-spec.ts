@@ -1,6 +1,7 @@
 /** The spec of BinlogArchivePolicy: which MySQL pods, where to, under which key, how, and the Jobs' shape. */
 import { DNS_LABEL, duration, labelName, labelSelector, objectName, suspend } from './common.ts';
 import { jobShape } from './job-shape.ts';
+import { migration } from './migration.ts';
 import { integer, object, oneOf, string } from './schema.ts';
 import { keyProvider, storage } from './storage.ts';
 
@@ -49,6 +50,7 @@ export const policySpec = object('Desired state of a BinlogArchivePolicy: archiv
   compressionLevel: integer('zstd compression level, 1 (fastest) to 19.', { default: 3, minimum: 1, maximum: 19 }),
   rpo,
   purgeRisk,
+  migration,
   job,
 }, {
   required: ['source', 'storage', 'keyProvider'],

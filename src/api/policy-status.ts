@@ -50,5 +50,6 @@ export const policyStatus = object('Observed state of a BinlogArchivePolicy.', {
   lagSeconds: integer('Largest lagSeconds over all sources.', { minimum: 0, format: 'int64' }),
   recoverableUntil: time('The earliest lastRecoverableTime over all sources: every source can be restored up to this time.'),
   expireLogsSeconds: integer('binlog_expire_logs_seconds in force (from spec.purgeRisk or read from the server).', { minimum: 0, format: 'int64' }),
+  migrationVerifiedCycles: integer('With spec.migration: consecutive rotation cycles, newest first, whose binlogs all match the legacy pipeline\'s (the least over all sources), as the last archive Jobs checked.', { minimum: 0 }),
   recentRuns: array(`The last ${RECENT_RUNS_MAX} runs, newest first.`, runStatus, { maxItems: RECENT_RUNS_MAX, listType: 'atomic' }),
 });

@@ -115,5 +115,6 @@ export function computeStatus(ctx: PolicyContext, obs: PolicyObservation, curren
     sources: obs.inputs.map((i) => ({ ...i, previous: current.status?.sources?.find((s) => s.pod === i.pod) })),
     previous: current.status,
     clock: ctx.timers,
+    migration: spec.migration !== undefined,
   });
 }

@@ -8,6 +8,7 @@ import {
   type Clock, type PolicyFacts, type Probe, type SourceFacts,
   continuousArchivingCondition, readyCondition, reconcilingCondition, setCondition, stalledCondition,
 } from '../api/conditions.ts';
+import { migrationParity } from './legacy-parity.ts';
 import { SOURCES_MAX } from '../api/policy-status.ts';
 import { aggregateSources, recordRun } from '../api/status.ts';
 import type { BinlogArchivePolicyStatus, Condition, RunStatus, SourceStatus } from '../api/types.ts';
@@ -38,6 +39,8 @@ export interface PolicyInput {
   sources: SourceInput[];
   previous?: BinlogArchivePolicyStatus;
   clock: Clock;
+  /** spec.migration is set: MigrationParity from the Jobs' parity reports (legacy-parity.ts). */
+  migration?: boolean;
 }
 
 export interface Archived {
@@ -253,6 +256,8 @@ export function computePolicy(input: PolicyInput): PolicyComputed {
   conditions = setCondition(conditions, continuousArchivingCondition(facts, ctx));
   conditions = setCondition(conditions, reconcilingCondition(facts, ctx));
   conditions = setCondition(conditions, stalledCondition(facts, ctx));
+  const parity = migrationParity(input.migration === true, sources.map((s) => ({ server: s.input.server, jobs: s.input.jobs })), conditions, input.previous, ctx);
+  conditions = parity.conditions;
   let runs = input.previous?.recentRuns ?? [];
   const jobs = sources.flatMap((s) => s.input.jobs.map((j) => ({ j, server: s.input.server }))).sort((a, b) => a.j.created - b.j.created || a.j.name.localeCompare(b.j.name));
   for (const { j, server } of jobs) runs = recordRun(runs, runOf(j, server));
@@ -264,6 +269,7 @@ export function computePolicy(input: PolicyInput): PolicyComputed {
     sources: statuses,
     ...aggregateSources(statuses),
     ...(expire === undefined ? {} : { expireLogsSeconds: expire }),
+    ...(parity.verifiedCycles === undefined ? {} : { migrationVerifiedCycles: parity.verifiedCycles }),
     ...(runs.length === 0 ? {} : { recentRuns: runs }),
   };
   return { status, facts, sources };

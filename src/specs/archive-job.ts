@@ -13,6 +13,7 @@ import { binlogVolume } from './binlog-volume.ts';
 import { SPEC_DEFAULTS } from './defaults.ts';
 import { assembleJob, resourcesOf, tmpVolume } from './job-common.ts';
 import { keyMaterial, mergeParts, storageCredentials } from './key-material.ts';
+import { legacyParity } from './legacy-parity.ts';
 import { ANNOTATION, archiveLabels } from './labels.ts';
 import { archiveJobName, sourceName } from './names.ts';
 import { pinToNode } from './placement.ts';
@@ -48,7 +49,8 @@ export function buildArchiveJob(policy: BinlogArchivePolicy, pod: V1Pod, options
 
   const source = sourceName(namespace, podName);
   const binlogDir = path.posix.join(SPEC_DEFAULTS.binlogMountPath, spec.source.binlogPath);
-  const secrets = mergeParts(storageCredentials(spec.storage), keyMaterial(spec.keyProvider));
+  const parity = legacyParity(spec.migration);
+  const secrets = mergeParts(storageCredentials(spec.storage), keyMaterial(spec.keyProvider), parity.parts);
   const container: V1Container = {
     name: SPEC_DEFAULTS.archiveContainer,
     image: spec.job.image ?? options.image,
@@ -58,7 +60,7 @@ export function buildArchiveJob(policy: BinlogArchivePolicy, pod: V1Pod, options
       'archive', '--binlog-dir', binlogDir, '--store', storeUrl(spec.storage), '--key', keyUrl(spec.keyProvider),
       '--format', spec.format, '--level', String(spec.compressionLevel), '--source', source,
       // Binds the batch's data key to this policy (KMS EncryptionContext, Transit context).
-      '--namespace', namespace, '--policy', policyName, '--json',
+      '--namespace', namespace, '--policy', policyName, ...parity.args, '--json',
       ...(options.summaryFile === undefined ? [] : ['--summary-file', options.summaryFile]),
     ],
     // A crash before the report is written still leaves the log tail as the message.
