@@ -15,6 +15,8 @@ export const RESTORE_REASON = {
   PolicyNotFound: 'PolicyNotFound',
   ClaimNotFound: 'ClaimNotFound',
   WaitingForActiveRestore: 'WaitingForActiveRestore',
+  ServiceNotFound: 'ServiceNotFound',
+  TargetIsArchived: 'TargetIsArchived',
   // In progress.
   Planning: 'Planning',
   Restoring: 'Restoring',

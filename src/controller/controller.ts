@@ -145,7 +145,7 @@ export class Controller {
       return p === undefined ? [] : [p];
     });
     this.#restoreReconciler = new RestoreReconciler({
-      client, restores: this.restores, jobs: this.restoreJobs, policies: this.policies, jobPods,
+      client, restores: this.restores, jobs: this.restoreJobs, policies: this.policies, pods: this.pods, jobPods,
       events: this.#events, metrics: deps.metrics, logger, timers, image: settings.image,
     });
     this.#reconciler = new Reconciler({

@@ -27,6 +27,7 @@ import { type Kinds, kinds } from './kube/kinds.ts';
 import { type Job, type Pod, type Policy, type Restore, splitKey } from './kube/resources.ts';
 import { SUMMARY_FILE } from './policy-context.ts';
 import { type RestoreDecision, type RestoreObservation, type StepJob, decideRestore, planNote, restoreStatus } from './restore-state.ts';
+import { archivedTarget } from './restore-safety.ts';
 import { writeStatus } from './status-writer.ts';
 
 export const RESTORE_KEY_PREFIX = 'restore:';
@@ -37,6 +38,8 @@ export interface RestoreDeps {
   /** Jobs labelled component=restore. */
   jobs: Informer<Job>;
   policies: Informer<Policy>;
+  /** Every pod of the watched namespaces (a server output's Service must not select an archived one). */
+  pods: Informer<Pod>;
   jobPods(namespace: string, job: string): Pod[];
   events: EventRecorder;
   metrics: ControllerMetrics;
@@ -95,7 +98,7 @@ export class RestoreReconciler {
     return out;
   }
 
-  /** Why it must wait: a missing policy or claim, or an earlier restore still active on the same target. */
+  /** Why it must wait: a missing policy, claim or Service, a target an active policy archives, or an earlier restore on the same target. */
   async #waiting(r: Restore, spec: ResolvedRestoreSpec): Promise<RestoreObservation['waiting']> {
     const ns = r.metadata.namespace;
     const ref = spec.archive.policyRef;
@@ -105,6 +108,15 @@ export class RestoreReconciler {
     const claim = spec.output.volume?.claimName;
     if (claim !== undefined && await this.#kinds.pvcs.get(ns, claim) === undefined) {
       return { reason: RESTORE_REASON.ClaimNotFound, message: `waiting for PersistentVolumeClaim ${claim} in namespace ${ns}` };
+    }
+    const server = spec.output.server;
+    if (server !== undefined) {
+      const service = await this.#kinds.services.get(ns, server.service);
+      if (service === undefined) return { reason: RESTORE_REASON.ServiceNotFound, message: `waiting for Service ${server.service} in namespace ${ns}` };
+      const archived = archivedTarget(service, this.#d.pods.list(ns), this.#d.policies.list(ns));
+      if (archived !== undefined) {
+        return { reason: RESTORE_REASON.TargetIsArchived, message: `Service ${server.service} selects pod ${archived.pod}, which BinlogArchivePolicy ${archived.policy} archives: replayed transactions would be archived as a new chain; set spec.suspend: true on the policy (or point the Service elsewhere) and the restore starts` };
+      }
     }
     const target = targetOf(spec);
     const ahead = this.#d.restores.list(ns).filter((o) => o.metadata.uid !== r.metadata.uid

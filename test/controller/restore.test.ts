@@ -22,7 +22,7 @@ import { KINGBUS, binlogDir, sha256 } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { awsCredentialsFile, createSecrets, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, teardownNamespace, tempDir, waitFor } from './helpers.ts';
+import { applyPolicy, awsCredentialsFile, createSecrets, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, teardownNamespace, tempDir, waitFor } from './helpers.ts';
 
 describe('restore controller on the real API server and S3', { skip: skipUnlessIn('kube') || skipUnlessIn('s3') }, () => {
   let ns: string;
@@ -164,5 +164,25 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
     kubelet.setHold(undefined);
     assert.equal((await until('first', ['Succeeded', 'Failed'])).status?.phase, 'Succeeded');
     assert.equal((await until('second', ['Succeeded', 'Failed'], 90_000)).status?.phase, 'Succeeded');
+  });
+
+  it('a server output waits for its Service, and while the Service selects a pod an active policy archives; suspending the policy starts it', async () => {
+    const waitReason = (name: string, reason: string) => waitFor(`${name} to wait with ${reason}`, async () => {
+      const r = await get(name);
+      return r?.status?.phase === 'Pending' && condition(r, 'Reconciling')?.reason === reason ? r : undefined;
+    }, 30_000, describeState(name));
+    kubelet.setHold((job) => job.metadata?.name?.startsWith('into-archived') === true);
+    await apply('into-archived', { ...restoreSpecOf({}), output: { server: { service: 'orders-db', credentialsSecret: { name: 'db-admin' } } } });
+    assert.match(condition(await waitReason('into-archived', 'ServiceNotFound'), 'Reconciling')?.message ?? '', /Service orders-db in namespace/);
+    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders-db', namespace: ns }, spec: { selector: { app: 'orders-db' }, ports: [{ port: 3306 }] } }));
+    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'orders-db-0', namespace: ns, labels: { app: 'orders-db' } }, spec: { containers: [{ name: 'mysql', image: 'mariadb:test' }] } }));
+    await applyPolicy(ns, { name: 'orders-archive', app: 'orders-db', prefix: `${prefix}-orders` });
+    const refused = await waitReason('into-archived', 'TargetIsArchived');
+    assert.match(condition(refused, 'Reconciling')?.message ?? '', /Service orders-db selects pod orders-db-0, which BinlogArchivePolicy orders-archive archives: .*spec\.suspend: true/);
+    assert.deepEqual(await listJobs(ns).then((jobs) => jobs.filter((j) => j.name.startsWith('into-archived'))), [], 'no Job while the target is archived');
+    await applyPolicy(ns, { name: 'orders-archive', app: 'orders-db', prefix: `${prefix}-orders`, suspend: true });
+    assert.equal((await until('into-archived', ['Planning', 'Restoring', 'Succeeded', 'Failed'], 30_000)).status?.phase, 'Planning');
+    await ok(['delete', 'blr', 'into-archived', '-n', ns, '--wait=false']);
+    kubelet.setHold(undefined);
   });
 });

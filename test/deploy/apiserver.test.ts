@@ -24,6 +24,8 @@ const CLUSTER_GRANTS = [
   ...['get', 'list', 'watch'].map((v) => `pods ${v}`),
   // A BinlogRestore's output claim must exist before its Job is created (read only; never Secrets).
   'persistentvolumeclaims get',
+  // A BinlogRestore into a server: its Service must exist and must not select a pod an active policy archives.
+  'services get',
   ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map((v) => `jobs.batch ${v}`),
   ...['create', 'patch'].map((v) => `events.events.k8s.io ${v}`),
 ];
