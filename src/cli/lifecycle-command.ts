@@ -2,9 +2,11 @@
  * `expire` (retention by recovery window) and `backup-anchor` (record a base backup's position). Usage errors
  * (exit 2) come before the store is touched: a bad duration, a time in the future, a half-given position.
  */
+import fs from 'node:fs';
 import { parseDuration } from '../agent/duration.ts';
 import { ArchiverError } from '../errors.ts';
 import { type BackupAnchor, ANCHOR_SCHEMA, recordAnchor } from '../lifecycle/anchor.ts';
+import { encodeExpireReport } from '../lifecycle/expire-report.ts';
 import { type ExpireSummary, runExpire } from '../lifecycle/expire-run.ts';
 import { assertSourceName } from '../store/layout.ts';
 import { loadStore } from '../store/load-store.ts';
@@ -50,7 +52,7 @@ function expireText(s: ExpireSummary): string {
 export async function expireCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse('expire', argv, {
     ...common, store: { type: 'string' }, key: { type: 'string' }, 'recovery-window': { type: 'string' }, source: { type: 'string' },
-    now: { type: 'string' }, 'dry-run': { type: 'boolean' },
+    now: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'summary-file': { type: 'string' },
   }, USAGE.expire);
   const windowText = required('expire', values, 'recovery-window', USAGE.expire);
   const windowMs = windowOf(windowText);
@@ -66,6 +68,8 @@ export async function expireCommand(argv: string[], io: Io): Promise<number> {
     store: await loadStore(storeUrl), keyUrl, windowMs, windowText, now, dryRun: values['dry-run'] === true, logger: log,
     ...(source === undefined ? {} : { source }),
   });
+  const summaryFile = optional(values, 'summary-file');
+  if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeExpireReport(summary));
   print(io, values.json === true, { ok: true, ...summary }, () => expireText(summary));
   return 0;
 }

@@ -78,8 +78,16 @@ describe('expire on real binlogs (file://)', { skip: skipUnlessIn('mysql') }, ()
     const a = await archive();
     const { now, window, windowMs } = windowAt(a, 2);
     const before = await keys(a.store);
-    const dry = await runCli(['expire', '--store', a.url, '--key', a.key, '--recovery-window', window, '--now', now.toISOString(), '--dry-run', '--json']);
+    const reportFile = path.join(a.work, 'report.json');
+    const dry = await runCli(['expire', '--store', a.url, '--key', a.key, '--recovery-window', window, '--now', now.toISOString(), '--dry-run', '--json', '--summary-file', reportFile]);
     assert.equal(dry.code, 0, dry.stderr);
+    const { deletedBytes } = JSON.parse(dry.stdout) as { deletedBytes: number };
+    assert.ok(deletedBytes > 0);
+    assert.deepEqual(JSON.parse(fs.readFileSync(reportFile, 'utf8')), {
+      kind: 'expire', ok: true, now: now.toISOString(), recoveryWindow: window, dryRun: true, deletedObjects: 4, deletedBytes, omitted: 0,
+      sources: [{ source: SOURCE, retainedFrom: series.names[2], firstRecoverableTime: a.entries[2]!.binlog.firstEventTime, deletedObjects: 4,
+        deletedBytes, retained: 0, keptGaps: 0, held: false }],
+    });
     const planned = JSON.parse(dry.stdout) as { dryRun: boolean; sources: { expiredBinlogs: string[]; deletedObjects: number; notes: string[] }[] };
     assert.equal(planned.dryRun, true);
     assert.deepEqual(planned.sources[0]!.expiredBinlogs, series.names.slice(0, 2));
