@@ -74,6 +74,11 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
     const store = `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
     const r = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', `file://${keyFile}`, '--source', 'src-a', '--json'], { ...process.env, ...creds.env });
     assert.equal(r.code, 0, `archive: ${r.stderr}`);
+    // A second source under AWS KMS data keys (the test environment's KMS; it accepts the S3 credentials).
+    const k = need('kms');
+    const kmsUrl = `awskms://${k.keyAlias}?region=${k.region}&endpoint=${encodeURIComponent(k.endpoint)}`;
+    const rk = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', kmsUrl, '--source', 'src-k', '--json'], { ...process.env, ...creds.env });
+    assert.equal(rk.code, 0, `archive under KMS: ${rk.stderr}`);
     kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
     client = await KubeClient.fromKubeconfig(kubeconfig);
     controller = new Controller({
@@ -164,6 +169,19 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
     kubelet.setHold(undefined);
     assert.equal((await until('first', ['Succeeded', 'Failed'])).status?.phase, 'Succeeded');
     assert.equal((await until('second', ['Succeeded', 'Failed'], 90_000)).status?.phase, 'Succeeded');
+  });
+
+  it('KMS unreachable in the Job: Failed and Stalled with KeyProviderUnavailable, nothing reported as restored', async () => {
+    await claim('restore-k');
+    const spec = restoreSpecOf({ claim: 'restore-k' });
+    // Nothing listens on port 1 of loopback: every KMS call is refused (EKEYUNAVAILABLE after the SDK's retries).
+    await apply('kms-down', { ...spec, sourceServer: 'src-k', archive: { ...spec.archive, keyProvider: { awsKms: { keyId: need('kms').keyAlias, region: need('kms').region, endpoint: 'http://127.0.0.1:1' } } } });
+    const r = await until('kms-down', ['Succeeded', 'Failed'], 120_000);
+    assert.equal(r.status?.phase, 'Failed');
+    assert.deepEqual([condition(r, 'Ready')?.reason, condition(r, 'Stalled')?.status, condition(r, 'Stalled')?.reason], ['KeyProviderUnavailable', 'True', 'KeyProviderUnavailable']);
+    assert.match(condition(r, 'Stalled')?.message ?? '', /EKEYUNAVAILABLE/);
+    assert.equal(r.status?.binlogsRestored, undefined, 'nothing is reported as restored');
+    assert.equal(r.status?.recoveredUntil, undefined);
   });
 
   it('a server output waits for its Service, and while the Service selects a pod an active policy archives; suspending the policy starts it', async () => {
