@@ -13,11 +13,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { kubectl, ok } from '../api/kubectl.ts';
-import { FakeKubelet, type MysqlPod } from '../support/kubelet.ts';
+import type { FakeKubelet, MysqlPod } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
 import {
-  BIN, ControllerProcess, type Mariadb, applyPolicy, awsCredentialsFile, conditionOf, createSecrets, deletePrefix, deleteKey, getPolicy, listEvents, listJobs, listKeys,
-  metricValue, setupNamespace, startMariadb, teardownNamespace, tempDir, waitFor,
+  BIN, type ControllerProcess, type Loop, type Mariadb, applyPolicy, conditionOf, deletePrefix, deleteKey, getPolicy, listEvents, listJobs, listKeys,
+  metricValue, startLoop, stopLoop, tempDir, waitFor,
 } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -29,7 +29,7 @@ describe('controller: rotation to archived object, on the real API server, S3 an
   let kubelet: FakeKubelet;
   let controller: ControllerProcess;
   let pod: MysqlPod;
-  let creds: ReturnType<typeof awsCredentialsFile>;
+  let creds: Loop['creds'];
   let masterKeyHex: string;
   const dir = tempDir();
   const prefix = `ctl-loop-${Date.now().toString(36)}`;
@@ -41,23 +41,11 @@ describe('controller: rotation to archived object, on the real API server, S3 an
   };
 
   before(async () => {
-    const { kubeconfig } = need('kube');
-    ns = await setupNamespace('blctl-loop');
-    creds = awsCredentialsFile(dir);
-    ({ masterKeyHex } = await createSecrets(ns, creds.text));
-    db = await startMariadb('ctl-loop');
-    kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
-    controller = await ControllerProcess.start({
-      namespace: ns, env: creds.env,
-      args: ['--read-store', '--store-check-interval', '3s', '--status-refresh', '5s', '--agent-wait-seconds', '10'],
-    });
+    ({ ns, creds, masterKeyHex, db, kubelet, controller } = await startLoop('ctl-loop', dir));
   });
 
   after(async () => {
-    if (ns !== undefined) await teardownNamespace(ns);
-    await controller?.kill('SIGTERM');
-    await kubelet?.stop();
-    await db?.stop();
+    await stopLoop({ ns, controller, kubelet, db });
     fs.rmSync(dir, { recursive: true, force: true });
     await deletePrefix(prefix);
   });

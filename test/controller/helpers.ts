@@ -18,6 +18,7 @@ import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/s
 import { ensureTools } from '../../testenv/tools.ts';
 import { deleteNamespace, kubectl, ok } from '../api/kubectl.ts';
 import { s3Client } from '../support/clients.ts';
+import { FakeKubelet } from '../support/kubelet.ts';
 import { REPO_ROOT, need } from '../support/testenv.ts';
 
 export const BIN = path.join(REPO_ROOT, 'bin', 'binlog-archiver.js');
@@ -46,13 +47,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
   }
 }
 
-/** The namespace of one test file: CRDs installed, a default ServiceAccount (no controller-manager creates it). */
+/**
+ * The namespace of one test file: CRDs installed, a default ServiceAccount (the node's controller-manager creates
+ * it; an environment without the node has none, so the test does).
+ */
 export async function setupNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(4).toString('hex')}`;
   await ok(['apply', '-f', CRDS]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
   await ok(['create', 'namespace', ns]);
-  await ok(['create', 'serviceaccount', 'default', '-n', ns]);
+  const sa = await kubectl(['create', 'serviceaccount', 'default', '-n', ns]);
+  if (sa.code !== 0 && !/already exists/.test(sa.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns} failed: ${sa.stderr}`);
   return ns;
 }
 
@@ -346,4 +351,36 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) found = (found ?? 0) + Number(m[3]);
   }
   return found;
+}
+
+/** The whole loop but a policy (full-loop.test.ts, test/lifecycle/migration-loop.test.ts): every piece real but the kubelet. */
+export interface Loop {
+  ns: string;
+  creds: ReturnType<typeof awsCredentialsFile>;
+  masterKeyHex: string;
+  db: Mariadb;
+  kubelet: FakeKubelet;
+  controller: ControllerProcess;
+}
+
+/** A namespace with the Jobs' Secrets, a MariaDB, the test kubelet and the controller reading the store. */
+export async function startLoop(name: string, dir: string): Promise<Loop> {
+  const { kubeconfig } = need('kube');
+  const ns = await setupNamespace(`bl${name}`);
+  const creds = awsCredentialsFile(dir);
+  const { masterKeyHex } = await createSecrets(ns, creds.text);
+  const db = await startMariadb(name);
+  const kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
+  const controller = await ControllerProcess.start({
+    namespace: ns, env: creds.env,
+    args: ['--read-store', '--store-check-interval', '3s', '--status-refresh', '5s', '--agent-wait-seconds', '10'],
+  });
+  return { ns, creds, masterKeyHex, db, kubelet, controller };
+}
+
+export async function stopLoop(loop: Partial<Loop>): Promise<void> {
+  if (loop.ns !== undefined) await teardownNamespace(loop.ns);
+  await loop.controller?.kill('SIGTERM');
+  await loop.kubelet?.stop();
+  await loop.db?.stop();
 }

@@ -12,12 +12,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ok } from '../api/kubectl.ts';
-import { FakeKubelet } from '../support/kubelet.ts';
+import type { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
 import { rawClient } from '../store/helpers.ts';
 import {
-  ControllerProcess, type Mariadb, awsCredentialsFile, conditionOf, createSecrets, deletePrefix, getPolicy, listJobs, policyObject, setupNamespace,
-  startMariadb, teardownNamespace, tempDir, waitFor,
+  type ControllerProcess, type Mariadb, conditionOf, deletePrefix, getPolicy, listJobs, policyObject, startLoop, stopLoop, tempDir, waitFor,
 } from '../controller/helpers.ts';
 
 const skip = skipUnlessIn('kube') || skipUnlessIn('s3') || skipUnlessIn('mysql');
@@ -58,28 +57,16 @@ describe('MigrationParity on the real API server, S3 and MariaDB', { skip, timeo
   }, 90_000, describeState);
 
   before(async () => {
-    const { kubeconfig } = need('kube');
-    ns = await setupNamespace('blmig-loop');
-    const creds = awsCredentialsFile(dir);
-    await createSecrets(ns, creds.text);
+    ({ ns, db, kubelet, controller } = await startLoop('mig-loop', dir));
     fs.writeFileSync(passphrase, 'the legacy pipeline passphrase\n', { mode: 0o600 });
     await ok(['apply', '-f', '-'], JSON.stringify({
       apiVersion: 'v1', kind: 'Secret', metadata: { name: 'legacy-pass', namespace: ns }, type: 'Opaque',
       data: { passphrase: fs.readFileSync(passphrase).toString('base64') },
     }));
-    db = await startMariadb('mig-loop');
-    kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
-    controller = await ControllerProcess.start({
-      namespace: ns, env: creds.env,
-      args: ['--read-store', '--store-check-interval', '3s', '--status-refresh', '5s', '--agent-wait-seconds', '10'],
-    });
   });
 
   after(async () => {
-    if (ns !== undefined) await teardownNamespace(ns);
-    await controller?.kill('SIGTERM');
-    await kubelet?.stop();
-    await db?.stop();
+    await stopLoop({ ns, controller, kubelet, db });
     fs.rmSync(dir, { recursive: true, force: true });
     await deletePrefix(prefix);
     await deletePrefix(legacyPrefix);
