@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { type PolicyFacts, type SourceFacts, continuousArchivingCondition, readyCondition, systemClock } from '../../src/api/conditions.ts';
+import { type PolicyFacts, type SourceFacts, continuousArchivingCondition, migrationParityCondition, readyCondition, systemClock } from '../../src/api/conditions.ts';
 import { RESTORE_REASON } from '../../src/api/restore-conditions.ts';
 import type { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import type { Manifest } from '../deploy/manifests.ts';
@@ -30,7 +30,7 @@ interface Rule {
 }
 
 const ALERTS = ['BinlogArchiveLagHigh', 'BinlogArchiveAtRiskOfPurge', 'BinlogArchiveGapDetected', 'BinlogArchiveJobsFailing',
-  'BinlogArchiveKeyProviderUnavailable', 'BinlogArchiveStorageUnavailable', 'BinlogArchiveNoRecentSuccess', 'BinlogRestoreFailed',
+  'BinlogArchiveKeyProviderUnavailable', 'BinlogArchiveStorageUnavailable', 'BinlogArchiveNoRecentSuccess', 'BinlogArchiveMigrationParityMismatch', 'BinlogRestoreFailed',
   'BinlogArchiverNoLeader', 'BinlogArchiverNotReconciling'];
 
 const FACTS: PolicyFacts = {
@@ -97,6 +97,15 @@ const CASES: Case[] = [
       if (t === 0) m.gapsDetected.inc(SOURCE);
     },
     expect: [{ alert: 'BinlogArchiveGapDetected', evalMinute: 2, labels: SOURCE, value: '2' }],
+  },
+  {
+    name: 'the legacy pipeline differs for 30 minutes (spec.migration)', minutes: 35,
+    leader: (m, t) => {
+      report(m, t);
+      const c = migrationParityCondition([{ server: SOURCE.source, ok: false, consecutiveMatchingCycles: 0, detail: 'differs: mysql-bin.000042', error: null }], 1, 3, { generation: 1, clock: systemClock });
+      m.setCondition(POLICY.namespace, POLICY.policy, c.type, c.status, c.reason);
+    },
+    expect: [{ alert: 'BinlogArchiveMigrationParityMismatch', evalMinute: 32, labels: POLICY }],
   },
   {
     name: 'archive Jobs failing for 15 minutes', minutes: 20,
