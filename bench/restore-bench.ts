@@ -9,10 +9,10 @@
  * in alternating order, and prints wall times, the ratio per round, and each server's table checksum and GTID
  * position, which must equal the source's.
  *
- * First it measures decoding (bench/restore-decode.ts): `restore --out` against `openssl enc -d | zstd -d` on the bulk
- * binlog of the archive bench and on the same OLTP series, with peak RSS.
+ * First it measures decoding (bench/restore-decode.ts): `restore --out` against `openssl enc -d | zstd -d` on the archive
+ * bench's bulk and OLTP binlogs (--decode-mib each) and on the same OLTP series, with peak RSS.
  *
- *   node bench/restore-bench.ts [--rounds 3] [--mib 90] [--threads 4] [--session] [--bulk-mib 256] [--decode-only | --apply-only]
+ *   node bench/restore-bench.ts [--rounds 3] [--mib 90] [--threads 4] [--session] [--decode-mib 256] [--cli OTHER/bin/binlog-archiver.js] [--decode-only | --apply-only]
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +28,7 @@ import { type Launched, type MariadbTools, launchMariadb } from '../testenv/serv
 import { ensureTools } from '../testenv/tools.ts';
 import { REPO_ROOT } from '../testenv/versions.ts';
 import { type OltpBinlogs, checksumSql, oltpBinlogs } from './oltp-binlogs.ts';
-import { bulkWorkload, decodeBench, oltpWorkload } from './restore-decode.ts';
+import { archiveBenchWorkloads, decodeBench, oltpSeriesWorkload } from './restore-decode.ts';
 
 const run = promisify(execFile);
 type Mode = 'peer' | 'replication' | 'session';
@@ -90,12 +90,12 @@ const range = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.
 
 export async function restoreBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '3' }, mib: { type: 'string', default: '90' }, threads: { type: 'string', default: '4' }, session: { type: 'boolean' }, restore: { type: 'boolean' },
-    'bulk-mib': { type: 'string', default: '256' }, 'decode-only': { type: 'boolean' }, 'apply-only': { type: 'boolean' } } });
+    'decode-mib': { type: 'string', default: '256' }, cli: { type: 'string' }, 'decode-only': { type: 'boolean' }, 'apply-only': { type: 'boolean' } } });
   if (values['apply-only'] !== true) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'blarc-decode-bench-'));
     try {
-      const workloads = [await bulkWorkload(Number(values['bulk-mib']), root), await oltpWorkload(Number(values.mib))];
-      if (!(await decodeBench(workloads, Number(values.rounds), root))) process.exitCode = 1;
+      const workloads = [...(await archiveBenchWorkloads(Number(values['decode-mib']), root)), await oltpSeriesWorkload(Number(values.mib))];
+      if (!(await decodeBench(workloads, Number(values.rounds), root, ...(values.cli === undefined ? [] : [path.resolve(values.cli)])))) process.exitCode = 1;
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -2,7 +2,8 @@
  * The decode half of `npm run bench -- --restore`: `binlog-archiver restore --out DIR` (download, authenticate,
  * decompress, SHA-256, planning fields re-derived, boundary scan, fsync'd files renamed into place) against the
  * reference decode of the same binlogs, `openssl enc -d -aes-256-cbc | zstd -d -o FILE`, one file after the other,
- * on two workloads: the bulk binlog of bench/archive-bench.ts and the OLTP series of bench/oltp-binlogs.ts.
+ * on the archive bench's two binlogs (bulk inserts, and mixed-width OLTP transactions: 256 MiB each by default) and
+ * on the OLTP series the apply half of the restore bench uses (bench/oltp-binlogs.ts).
  * The reference is given a raw key (-K/-iv): no PBKDF2 per file, so it is the faster peer (with
  * `-pbkdf2 -iter 100000` as in the archive bench, each file costs it tens of milliseconds more).
  * Ours runs as the image runs it (`node bin/binlog-archiver.js`), start-up included; the in-process time
@@ -17,7 +18,7 @@ import { runArchive } from '../src/pipeline/archive-run.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { REPO_ROOT } from '../testenv/versions.ts';
 import { generateBinlog } from './generate-binlog.ts';
-import { oltpBinlogs } from './oltp-binlogs.ts';
+import { oltpBinlog, oltpBinlogs } from './oltp-binlogs.ts';
 
 const MiB = 1048576;
 
@@ -25,19 +26,23 @@ export interface DecodeWorkload { name: string; dir: string; files: string[]; by
 
 interface Prepared extends DecodeWorkload { store: string; key: string; refDir: string; refKey: string; refIv: string; work: string }
 
-/** The bulk binlog of the archive bench, as a one-file series (an empty successor closes it). */
-export async function bulkWorkload(mib: number, work: string): Promise<DecodeWorkload> {
-  const file = await generateBinlog(mib);
-  const dir = path.join(work, 'bulk-binlogs');
-  fs.mkdirSync(dir);
+/** One binlog as a one-file series (an empty successor closes it). */
+function oneFile(name: string, file: string, work: string): DecodeWorkload {
+  const dir = fs.mkdtempSync(path.join(work, 'binlogs-'));
   fs.linkSync(file, path.join(dir, 'bench-bin.000001'));
   fs.writeFileSync(path.join(dir, 'bench-bin.000002'), '');
-  return { name: `bulk (${path.basename(file)})`, dir, files: ['bench-bin.000001'], bytes: fs.statSync(file).size };
+  return { name: `${name} (${(fs.statSync(file).size / MiB).toFixed(0)} MiB, one binlog)`, dir, files: ['bench-bin.000001'], bytes: fs.statSync(file).size };
 }
 
-export async function oltpWorkload(mib: number): Promise<DecodeWorkload> {
+/** The archive bench's two workloads: its bulk-insert binlog and its mixed-width OLTP binlog (issue 13). */
+export async function archiveBenchWorkloads(mib: number, work: string): Promise<DecodeWorkload[]> {
+  return [oneFile('bulk', await generateBinlog(mib), work), oneFile('OLTP', await oltpBinlog(mib), work)];
+}
+
+/** The apply bench's OLTP series (8 MiB binlogs). */
+export async function oltpSeriesWorkload(mib: number): Promise<DecodeWorkload> {
   const input = await oltpBinlogs(mib);
-  return { name: `OLTP (${input.files.length} binlogs)`, dir: input.dir, files: input.files, bytes: input.bytes };
+  return { name: `OLTP series (${input.files.length} binlogs, ${(input.bytes / MiB).toFixed(0)} MiB)`, dir: input.dir, files: input.files, bytes: input.bytes };
 }
 
 function sh(script: string): void {
@@ -65,9 +70,9 @@ function reference(p: Prepared, out: string): number {
   return performance.now() - t0;
 }
 
-function ours(p: Prepared, out: string, extraNodeArgs: string[]): { ms: number; inProcessMs: number; rssKiB: number } {
+function ours(p: Prepared, out: string, cli: string): { ms: number; inProcessMs: number; rssKiB: number } {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, ...extraNodeArgs, path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'),
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, cli,
     'restore', '--store', p.store, '--key', p.key, '--source', 'bench', '--out', out, '--json', '-q'], { encoding: 'utf8', maxBuffer: 16 << 20 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`restore failed (${r.status}): ${r.stderr}`);
@@ -76,10 +81,15 @@ function ours(p: Prepared, out: string, extraNodeArgs: string[]): { ms: number; 
   return { ms, inProcessMs: summary.durationMs ?? summary.summary?.durationMs ?? NaN, rssKiB: Number(rss ?? NaN) };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /** Each round: ours and the reference, alternating which goes first, each into a fresh directory. */
-export async function decodeBench(workloads: DecodeWorkload[], rounds: number, root: string, extraNodeArgs: string[] = []): Promise<boolean> {
+/** `cli`: the binlog-archiver.js to measure (another checkout's, to compare before and after a change). */
+export async function decodeBench(workloads: DecodeWorkload[], rounds: number, root: string, cli = path.join(REPO_ROOT, 'bin', 'binlog-archiver.js')): Promise<boolean> {
   let met = true;
   for (const w of workloads) {
     const p = await prepare(w, root);
@@ -90,7 +100,7 @@ export async function decodeBench(workloads: DecodeWorkload[], rounds: number, r
       const runRef = (): void => { const out = fs.mkdtempSync(path.join(p.work, 'ref-out-')); res.ref.push(reference(p, out)); fs.rmSync(out, { recursive: true }); };
       const runOurs = (): void => {
         const out = fs.mkdtempSync(path.join(p.work, 'out-'));
-        const m = ours(p, out, extraNodeArgs);
+        const m = ours(p, out, cli);
         res.ours.push(m.ms); res.inProcess.push(m.inProcessMs); res.rss.push(m.rssKiB);
         fs.rmSync(out, { recursive: true });
       };

@@ -10,6 +10,7 @@ import type { ApplyTarget } from '../restore/apply.ts';
 import { type ReplicationApplyOptions, runReplicationApply } from '../restore/apply-replication.ts';
 import { type PlanSummary, runPlan } from '../restore/plan-run.ts';
 import { replayClient } from '../restore/replay-script.ts';
+import { whileInterruptible } from '../restore/interrupt.ts';
 import { encodeRestoreReport } from '../restore/restore-report.ts';
 import { type RestoreOptions, type RestoreSummary, runRestore } from '../restore/restore-run.ts';
 import { parsePosition, type RestoreTarget, type StartPosition } from '../restore/target.ts';
@@ -117,7 +118,7 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   if (values['allow-unverified-apply'] === true && (apply === undefined || applyMode !== 'session')) {
     throw new ArchiverError('EUSAGE', 'restore: --allow-unverified-apply is for a session apply (--apply-host ...) to a server that cannot show its executed GTIDs', { hint: `usage: ${USAGE.restore}` });
   }
-  const summary = await underRestoreLease(store, source, log, () => runRestore({ ...options, out, ...(apply === undefined ? {} : { apply, allowUnverifiedApply: values['allow-unverified-apply'] === true }) }));
+  const summary = await underRestoreLease(store, source, log, () => whileInterruptible((signal) => runRestore({ ...options, out, signal, ...(apply === undefined ? {} : { apply, allowUnverifiedApply: values['allow-unverified-apply'] === true }) })));
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, values.json === true, { ok: true, ...summary }, () => human(summary));
   return 0;
@@ -134,7 +135,8 @@ function replicationTarget(apply: ApplyTarget | undefined, values: Record<string
 }
 
 async function replicationRestore(io: Io, json: boolean, summaryFile: string | undefined, options: ReplicationApplyOptions): Promise<number> {
-  const summary = await underRestoreLease(options.store, options.source, options.logger ?? silentLogger, () => runReplicationApply(options));
+  // SIGTERM/SIGINT stop it cleanly: the target's replica is stopped and removed, then it exits non-zero.
+  const summary = await underRestoreLease(options.store, options.source, options.logger ?? silentLogger, () => whileInterruptible((signal) => runReplicationApply({ ...options, signal })));
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, json, { ok: true, ...summary }, () => `applied ${summary.replayFiles.length} of ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.appliedTo ?? 'nothing'} through replication (${summary.events} events, verify ${summary.verifyMs} ms, apply ${summary.applyMs} ms)\ntarget: ${summary.targetReached}\nexecuted GTIDs: ${summary.executedGtids ?? '-'}\n`);
   return 0;

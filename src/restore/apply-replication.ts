@@ -27,7 +27,9 @@ import type { DumpFramer } from './replication-events.ts';
 import { ReplicationSource, replicationCredentials } from './replication-source.ts';
 import { checkApplied, preflight, removeReplica, startReplica, stopAt, waitApplied } from './replication-target.ts';
 import { openTarget } from './target-connection.ts';
-import { decodeEntry } from './restore-file.ts';
+import { type DecodeContext, decodeEntry } from './restore-file.ts';
+import { throwIfInterrupted, untilInterrupted } from './interrupt.ts';
+import { stopInterrupted } from './replication-interrupt.ts';
 import { type RestoreOptions, emptyBoundaries, prepareRestore, scanFor, scanGoal } from './restore-run.ts';
 
 export interface ReplicationApplyOptions extends Omit<RestoreOptions, 'out' | 'apply'> {
@@ -65,7 +67,7 @@ interface Verified {
   checksum: boolean;
 }
 
-async function verifyAll(ctx: { store: RestoreOptions['store']; keys: BatchKeys }, plan: RestorePlan, entries: ManifestEntry[]): Promise<{ bounds: ReplayBoundaries; verified: Verified[] }> {
+async function verifyAll(ctx: DecodeContext, plan: RestorePlan, entries: ManifestEntry[]): Promise<{ bounds: ReplayBoundaries; verified: Verified[] }> {
   const verified: Verified[] = [];
   const scans: FileScanResult[] = [];
   let next = 0;
@@ -90,7 +92,7 @@ async function verifyAll(ctx: { store: RestoreOptions['store']; keys: BatchKeys 
 }
 
 /** Step 2: decodes the range again, frame by frame equal to step 1's, into the replica's dump stream. */
-async function serveRange(ctx: { store: RestoreOptions['store']; keys: BatchKeys }, plan: RestorePlan, bounds: ReplayBoundaries, verified: Verified[], framer: DumpFramer): Promise<void> {
+async function serveRange(ctx: DecodeContext, plan: RestorePlan, bounds: ReplayBoundaries, verified: Verified[], framer: DumpFramer): Promise<void> {
   for (let i = bounds.firstFile; i <= bounds.lastFile; i++) {
     const entry = plan.files[i]!;
     const last = i === bounds.lastFile;
@@ -129,7 +131,7 @@ export async function runReplicationApply(options: ReplicationApplyOptions): Pro
   }
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   try {
-    const ctx = { store: options.store, keys };
+    const ctx: DecodeContext = { store: options.store, keys, ...(options.signal === undefined ? {} : { signal: options.signal }) };
     const { bounds, verified } = await verifyAll(ctx, plan, entries);
     const summary = summaryOf(source, plan, bounds);
     summary.verifyMs = Date.now() - started;
@@ -146,7 +148,7 @@ interface ApplyContext {
   plan: RestorePlan;
   bounds: ReplayBoundaries;
   verified: Verified[];
-  ctx: { store: RestoreOptions['store']; keys: BatchKeys };
+  ctx: DecodeContext;
   summary: ReplicationApplySummary;
   logger: Logger;
 }
@@ -169,9 +171,13 @@ async function applyThroughReplication(options: ReplicationApplyOptions, a: Appl
     });
     const port = await replicationSource.listen();
     try {
+      throwIfInterrupted(options.signal);
       await startReplica(conn, state, { host, port, ...credentials, ...first, untilFile: until.file, untilPosition: until.position, parallelThreads: options.parallelThreads ?? 4 }, a.logger);
       try {
-        await waitApplied(conn, replicationSource.streamed, until, a.logger);
+        // SIGTERM while the target applies: its replica is stopped where it is, then removed (finally below).
+        await untilInterrupted(waitApplied(conn, replicationSource.streamed, until, a.logger), options.signal).catch(async (err: unknown) => {
+          throw await stopInterrupted(conn, err, state.logBin);
+        });
         await stopAt(conn, until);
         const sent: DumpFramer | null = framer;
         if (sent === null) throw new ArchiverError('EINTERNAL', 'the replica stopped at the target without reading from binlog-archiver');

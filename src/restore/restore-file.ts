@@ -17,6 +17,7 @@ import type { ManifestEntry } from '../store/manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { FileBoundaryScan, FileScanResult } from './boundaries.ts';
 import { planningDigestMismatch, planningFieldsOf, planningMismatches } from './planning-fields.ts';
+import { throwIfInterrupted } from './interrupt.ts';
 import { openStoredObject } from './stored-object.ts';
 
 export interface RestoredFile {
@@ -103,6 +104,14 @@ async function existingSha256(final: string): Promise<string | null> {
   return hash.digest('hex');
 }
 
+/** What decoding an entry needs: the store, the keys, the frames in flight at most, and a signal that stops it. */
+export interface DecodeContext {
+  store: ObjectStore;
+  keys: BatchKeys;
+  maxInFlight?: number;
+  signal?: AbortSignal;
+}
+
 export interface DecodedEntry {
   plaintextSha256: string;
   info: BinlogInfo;
@@ -113,7 +122,7 @@ export interface DecodedEntry {
  * re-derived from the bytes) and feeds the plaintext to the boundary scan and to `sink` (if any) as it streams.
  * The plaintext is complete and genuine only when this resolves.
  */
-export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys; maxInFlight?: number }, entry: ManifestEntry, scan: FileBoundaryScan, sink?: (chunk: Uint8Array) => Promise<unknown>): Promise<DecodedEntry> {
+export async function decodeEntry(ctx: DecodeContext, entry: ManifestEntry, scan: FileBoundaryScan, sink?: (chunk: Uint8Array) => Promise<unknown>): Promise<DecodedEntry> {
   const name = entry.binlog.name;
   const objectName = ctx.store.describe(entry.object.key);
   const decoded = await openStoredObject({
@@ -127,6 +136,7 @@ export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys; ma
   // manifest records), so these are the very bytes whose CRCs the archive checked before sealing them.
   const inspector = new Inspector({ path: name, verifyChecksums: false, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
   for await (const chunk of decoded) {
+    throwIfInterrupted(ctx.signal);
     // The sink (a file write on libuv's thread pool, a socket) runs while this thread inspects the same bytes.
     const sunk = sink?.(chunk);
     try {
@@ -156,7 +166,7 @@ export async function decodeEntry(ctx: { store: ObjectStore; keys: BatchKeys; ma
   return { plaintextSha256: result.plaintextSha256, info };
 }
 
-export async function restoreFile(ctx: { store: ObjectStore; keys: BatchKeys; out: string; staging: string; maxInFlight?: number }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
+export async function restoreFile(ctx: DecodeContext & { out: string; staging: string }, entry: ManifestEntry, scan: FileBoundaryScan): Promise<RestoredFile> {
   const name = entry.binlog.name;
   assertPlainName(name);
   const final = path.join(ctx.out, name);

@@ -39,6 +39,8 @@ export interface RestoreOptions {
   allowUnverifiedApply?: boolean;
   logger?: Logger;
   clock?: () => Date;
+  /** Aborting it stops the restore between chunks; its cleanup runs and it fails with the abort reason (interrupt.ts). */
+  signal?: AbortSignal;
 }
 
 export interface RestoreSummary {
@@ -86,15 +88,23 @@ async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging:
   const results: RestoredFile[] = [];
   try {
     let next = 0;
-    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames };
+    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames, ...(options.signal === undefined ? {} : { signal: options.signal }) };
     const worker = async (): Promise<void> => {
       for (let i = next++; i < plan.files.length; i = next++) {
         const entry = plan.files[i]!;
-        results[i] = await restoreFile(ctx, entry, scanFor(plan, i));
+        try {
+          results[i] = await restoreFile(ctx, entry, scanFor(plan, i));
+        } catch (err) {
+          next = plan.files.length; // the other decodes stop after their current file
+          throw err;
+        }
         logger.log('info', 'Restored binlog', { correlationId: entry.correlationId, binlog: entry.binlog.name, bytes: entry.binlog.size });
       }
     };
-    await Promise.all(Array.from({ length: DECODE_WINDOW.files }, worker));
+    // Every decode has ended before the caller removes the staging directory: nothing writes into it afterwards.
+    const settled = await Promise.allSettled(Array.from({ length: DECODE_WINDOW.files }, worker));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   } finally {
     keys.dispose();
   }

@@ -5,7 +5,6 @@
  * moment, the replica configuration removed and the server's settings put back.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +20,8 @@ import type { RestoreTarget } from '../../src/restore/target.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, tempDir } from '../support/archive.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
-import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
+import { need, skipUnlessIn } from '../support/testenv.ts';
+import { type WatchedRun, startWatched } from '../support/watched-cli.ts';
 import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
 
 /** Rounds of 60 statements: enough transactions per moment for parallel apply to matter. */
@@ -98,11 +98,6 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     }
   });
 
-  /** Files under `dir`, recursively (names relative to it). */
-  function filesUnder(dir: string): string[] {
-    return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
-  }
-
   it('from the command line: applies with no file written anywhere it runs, and refuses a target with the binlogs\' server id', { timeout: 300_000 }, async () => {
     const db = `replcli_${randomBytes(3).toString('hex')}`;
     await client.query('FLUSH BINARY LOGS');
@@ -117,19 +112,9 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     const storeUrl = `file://${path.join(work, 'store')}`;
     const source = `replcli-${randomBytes(3).toString('hex')}`;
     await runArchive({ binlogDir: mysql.binlogDir, store: openStore(storeUrl), keyUrl: key, source });
-    const cli = (t: { port: number; userFile: string; passwordFile: string }, dir: string): Promise<{ code: number | null; stdout: string; stderr: string; seen: string[] }> => new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), 'restore', '--store', storeUrl, '--key', key, '--source', source, '--from-gtid', base,
-        '--apply-mode', 'replication', '--apply-host', '127.0.0.1', '--apply-port', String(t.port), '--apply-user-file', t.userFile, '--apply-password-file', t.passwordFile, '--json', '-q'],
-      { cwd: dir, env: { ...process.env, TMPDIR: dir, TMP: dir, TEMP: dir } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      const seen = new Set<string>();
-      // While it runs: whatever appears in its working and temporary directory is a file it wrote.
-      const poll = setInterval(() => { for (const f of filesUnder(dir)) seen.add(f); }, 20);
-      child.on('close', (code) => { clearInterval(poll); for (const f of filesUnder(dir)) seen.add(f); resolve({ code, stdout, stderr, seen: [...seen] }); });
-    });
+    // While it runs: whatever appears in its working and temporary directory is a file it wrote.
+    const cli = (t: { port: number; userFile: string; passwordFile: string }, dir: string): Promise<WatchedRun> => startWatched(['restore', '--store', storeUrl, '--key', key, '--source', source, '--from-gtid', base,
+      '--apply-mode', 'replication', '--apply-host', '127.0.0.1', '--apply-port', String(t.port), '--apply-user-file', t.userFile, '--apply-password-file', t.passwordFile, '--json', '-q'], dir, { marker: db }).done;
     const t = await freshTarget('target-cli', work);
     const runDir = tempDir('blarc-run-');
     const ok = await cli(t, runDir);
