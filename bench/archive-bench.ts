@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- FILE] [--workload bulk|oltp|both] [--rounds N] [--level N] [--times N] [--s3] [--format F]`
+ * `npm run bench [-- FILE] [--workload bulk|oltp|both] [--rounds N] [--level N] [--archive-level N] [--times N] [--s3] [--format F] [--cli PATH]`
  *
  * Archives real binlogs to a file:// store with full verification, running the CLI as the image runs it
  * (`node bin/binlog-archiver.js archive ...`), and in the same run, alternating, the reference shell pipeline
@@ -14,6 +14,8 @@
  * (`--help`, and an archive run with nothing to archive), each beside the target of issue 13. Figures, not a
  * test. --times N archives a binlog N times the size (bench/big-binlog.ts; 4 gives the 1 GiB of the memory
  * target). With --s3 it also archives to the test environment's S3 server in each round (bench/s3-bench.ts).
+ * --archive-level N archives at another zstd level than the reference's --level (its size is still compared with
+ * `zstd -<level>`); --cli PATH measures another checkout's bin/binlog-archiver.js (a before/after comparison).
  * docs/PERFORMANCE.md has the method and the figures. `--restore` runs bench/restore-bench.ts instead.
  */
 import { spawnSync } from 'node:child_process';
@@ -40,15 +42,16 @@ const { values, positionals } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' }, level: { type: 'string', default: '3' }, 'generate-mib': { type: 'string', default: '256' },
     format: { type: 'string', default: 'gcm' }, s3: { type: 'boolean', default: false }, times: { type: 'string', default: '1' },
-    workload: { type: 'string', default: 'both' },
+    workload: { type: 'string', default: 'both' }, 'archive-level': { type: 'string' }, cli: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
 const level = Number(values.level);
+const archiveLevel = Number(values['archive-level'] ?? level);
 const times = Number(values.times);
 const mibTarget = Number(values['generate-mib']);
 const MiB = 1048576;
-const CLI = path.join(REPO_ROOT, 'bin', 'binlog-archiver.js');
+const CLI = path.resolve(values.cli ?? path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'blarc-bench-'));
 const keyFile = path.join(work, 'key');
 fs.writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -91,12 +94,12 @@ async function benchWorkload(name: string, base: string): Promise<void> {
   const perMiB = (cpuMs: number): string => `${(cpuMs / (size / MiB)).toFixed(1)} CPU-ms/MiB`;
   const refOut = path.join(work, 'ref.zst.aes');
   const zstdSize = Number(spawnSync('sh', ['-c', `zstd -${level} -q -c "${file}" | wc -c`], { encoding: 'utf8' }).stdout.trim());
-  process.stdout.write(`\n== ${name}: ${file} (${(size / MiB).toFixed(1)} MiB), zstd level ${level}, ${rounds} rounds, ${os.availableParallelism()} cores, load ${f2(os.loadavg()[0]!)}\n`);
+  process.stdout.write(`\n== ${name}: ${file} (${(size / MiB).toFixed(1)} MiB), zstd level ${archiveLevel} (reference ${level}), ${rounds} rounds, ${CLI}, ${os.availableParallelism()} cores, load ${f2(os.loadavg()[0]!)}\n`);
   const rows: { a: Timed; r: Timed; rd: Timed; d: Timed; s3?: Timed }[] = [];
   let ours = 0;
   for (let round = 1; round <= rounds; round++) {
     const store = path.join(work, `store-${name}-${round}`);
-    const archive = (url: string, env?: NodeJS.ProcessEnv): Timed => cli(['archive', '--binlog-dir', binlogDir, '--store', url, '--key', keyUrl, '--source', 'bench', '--format', values.format, '--level', String(level), '-q'], env);
+    const archive = (url: string, env?: NodeJS.ProcessEnv): Timed => cli(['archive', '--binlog-dir', binlogDir, '--store', url, '--key', keyUrl, '--source', 'bench', '--format', values.format, '--level', String(archiveLevel), '-q'], env);
     // Ours and the reference alternate which goes first, so each round's ratio compares runs with the same neighbours.
     const reference = (): Timed => shell(`zstd -${level} -q -c "${file}" | openssl enc -aes-256-cbc -salt -pbkdf2 -iter 100000 -pass file:"${passFile}" > "${refOut}"`);
     let a: Timed;
