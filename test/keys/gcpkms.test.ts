@@ -59,20 +59,8 @@ describe('Cloud KMS stand-in and the gcpkms provider', { skip: skipUnlessIn('gcp
     await admin.close();
   });
 
-  it('wraps a fresh data key per call under the primary version and unwraps it with the same context', async () => {
-    const a = await provider.generateDataKey(context);
-    const b = await provider.generateDataKey(context);
-    assert.equal(a.plaintext.length, 32);
-    assert.notDeepEqual(a.plaintext, b.plaintext);
-    assert.match(a.keyVersion ?? '', /^cryptoKeyVersions\/\d+$/);
-    assert.equal(a.keyId, `${e().keyName}/${a.keyVersion}`);
-    assert.ok(!a.wrapped.includes(a.plaintext), 'the wrapped key does not hold the plaintext');
-    assert.deepEqual(await provider.decryptDataKey(a.wrapped, context, a.keyId), a.plaintext);
-  });
-
-  it('refuses another context (the AAD), an altered wrapped key, and another key name, as EKEY', async () => {
+  it('refuses an altered wrapped key as EKEY (INVALID_ARGUMENT); the context and key name cases are in the contract', async () => {
     const dk = await provider.generateDataKey(context);
-    await assert.rejects(provider.decryptDataKey(dk.wrapped, { ...context, batch: 'other' }, dk.keyId), isKeyError('EKEY', /INVALID_ARGUMENT.*ciphertext is invalid/));
     const altered = Buffer.from(dk.wrapped);
     altered[altered.length - 1] = (altered[altered.length - 1] ?? 0) ^ 1;
     await assert.rejects(provider.decryptDataKey(altered, context, dk.keyId), isKeyError('EKEY', /INVALID_ARGUMENT/));
@@ -130,9 +118,4 @@ describe('Cloud KMS stand-in and the gcpkms provider', { skip: skipUnlessIn('gcp
     await assert.rejects(admin.encrypt({ name: e().keyName, plaintext: Buffer.alloc(64 * 1024 + 1) }), (err: { code?: number }) => err.code === grpc.status.INVALID_ARGUMENT);
   });
 
-  it('an unreachable endpoint is EKEYUNAVAILABLE (retryable)', async () => {
-    const dead = new GcpKmsKeyProvider({ keyName: e().keyName, endpoint: 'http://127.0.0.1:1', timeoutMs: 2000, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
-    await assert.rejects(dead.generateDataKey(context), isKeyError('EKEYUNAVAILABLE', /UNAVAILABLE|unreachable|DEADLINE/));
-    dead.close();
-  });
 });

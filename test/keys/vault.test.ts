@@ -1,7 +1,8 @@
 /**
- * The vault key provider against the test environment's OpenBao (dev mode, Transit): plain and derived keys,
- * context binding, tampering, key versions, token problems, least-privilege policies, an unreachable or silent
- * Vault, and an archive + restore round trip through the pipeline.
+ * The vault key provider against the test environment's OpenBao (dev mode, Transit): what only Vault has
+ * (ciphertext versions, rotation and min_decryption_version, token files, least-privilege policies, an unknown
+ * mount, a silent Vault). The shared cases, plain and derived keys, run in the KeyProvider contract
+ * (providers-contract.test.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,18 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { isRetryable } from '../../src/errors.ts';
-import type { DataKey, KeyProvider } from '../../src/keys/key-provider.ts';
 import { openKeyProvider } from '../../src/keys/open-key-provider.ts';
 import { VaultKeyProvider } from '../../src/keys/vault-key-provider.ts';
-import { createLogger } from '../../src/logger.ts';
 import { runArchive } from '../../src/pipeline/archive-run.ts';
-import { runRestore } from '../../src/restore/restore-run.ts';
-import { readEntries } from '../../src/store/manifest.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { binlogDir, listFiles, sha256, tempDir } from '../support/archive.ts';
+import { binlogDir, listFiles, tempDir } from '../support/archive.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { KINGBUS, closedPort, code, silentServer, tokenFileWithPolicy, treeDigest, vaultAdmin, vaultUrl } from './helpers.ts';
-import { assertKeyNotIn } from './leak-check.ts';
+import { KINGBUS, code, silentServer, tokenFileWithPolicy, treeDigest, vaultAdmin, vaultUrl } from './helpers.ts';
 
 describe('vault key provider (OpenBao Transit)', { skip: skipUnlessIn('vault') }, () => {
   let vault: ReturnType<typeof need<'vault'>>;
@@ -28,62 +24,6 @@ describe('vault key provider (OpenBao Transit)', { skip: skipUnlessIn('vault') }
   before(() => {
     vault = need('vault');
   });
-
-  for (const which of ['transitKey', 'derivedTransitKey'] as const) {
-    it(`archive + restore round trip through the pipeline (${which}): byte-identical, version in keyId, DEK zeroed and never stored or logged`, async () => {
-      const key = vault[which];
-      const url = vaultUrl(vault, { key });
-      const { dir, names } = binlogDir(KINGBUS, 'mysql-bin');
-      const before = treeDigest(dir);
-      const work = tempDir();
-      const storeDir = path.join(work, 'store');
-      const store = openStore(`file://${storeDir}`);
-      const logs: string[] = [];
-      const inner = openKeyProvider(url);
-      const handedOut: DataKey[] = [];
-      const spy: KeyProvider = {
-        kind: inner.kind, keyId: inner.keyId,
-        generateDataKey: async (ctx) => {
-          const dk = await inner.generateDataKey(ctx);
-          handedOut.push(dk);
-          return dk;
-        },
-        decryptDataKey: (w, ctx, id) => inner.decryptDataKey(w, ctx, id),
-      };
-      const summary = await runArchive({ binlogDir: dir, store, keyUrl: url, keyProvider: spy, source: 'db1', context: { namespace: 'db', policy: 'orders' },
-        logger: createLogger({ write: (line) => logs.push(line), level: 'debug' }) });
-      assert.equal(summary.archived, 3);
-      assert.equal(handedOut.length, 1);
-      assert.deepEqual(handedOut[0]!.plaintext, Buffer.alloc(32), 'the data key is zeroed when the run ends');
-      assert.deepEqual(treeDigest(dir), before);
-      const entries = await readEntries(store, 'db1');
-      assert.equal(entries.length, 3);
-      const version = (await vaultAdmin(vault)('GET', `${vault.mount}/keys/${key}`) as { data: { latest_version: number } }).data.latest_version;
-      for (const entry of entries) {
-        assert.equal(entry.key.provider, 'vault');
-        assert.equal(entry.key.keyId, `${vault.mount}/${key}:v${version}`);
-        assert.match(Buffer.from(entry.key.wrappedDek!, 'base64').toString(), new RegExp(`^vault:v${version}:[A-Za-z0-9+/]+=*$`));
-        assert.deepEqual(entry.key.context, { namespace: 'db', policy: 'orders', source: 'db1', batch: summary.batchId });
-      }
-      const dek = await inner.decryptDataKey(Buffer.from(entries[0]!.key.wrappedDek!, 'base64'), entries[0]!.key.context, entries[0]!.key.keyId);
-      assertKeyNotIn(dek, { dirs: [storeDir, dir], text: logs.join('') });
-      const out = path.join(work, 'out');
-      const restored = await runRestore({ store, keyUrl: url, out, target: { kind: 'latest' } });
-      assert.deepEqual(restored.files.map((f) => [f.name, f.status]), names.map((n) => [n, 'restored']));
-      for (const [i, name] of names.entries()) assert.equal(sha256(path.join(out, name)), sha256(KINGBUS[i]!));
-    });
-
-    it(`decrypt under a changed context fails with EKEY (${which})`, async () => {
-      const provider = openKeyProvider(vaultUrl(vault, { key: vault[which] }));
-      const dk = await provider.generateDataKey(context);
-      assert.deepEqual(await provider.decryptDataKey(dk.wrapped, context, dk.keyId), dk.plaintext);
-      const { policy: _p, ...withoutPolicy } = context;
-      for (const changed of [{ ...context, batch: 'b-20260101-2' }, { ...context, source: 'mysql-1' }, withoutPolicy, {}]) {
-        await assert.rejects(provider.decryptDataKey(dk.wrapped, changed, dk.keyId),
-          code('EKEY', new RegExp(`^vault key ${vault.mount}/${vault[which]}: ${vault.mount}/decrypt failed: the wrapped data key does not decrypt under this encryption context`), /message authentication failed/));
-      }
-    });
-  }
 
   it('a tampered wrapped data key, or one recorded under another key or version, fails with EKEY', async () => {
     const provider = openKeyProvider(vaultUrl(vault));
@@ -115,9 +55,8 @@ describe('vault key provider (OpenBao Transit)', { skip: skipUnlessIn('vault') }
     assert.deepEqual(await provider.decryptDataKey(v2.wrapped, context, v2.keyId), v2.plaintext);
   });
 
-  it('an unknown Transit key or mount: EKEY, not retried, nothing archived, source untouched', async () => {
+  it('an unknown mount: EKEY (an unknown Transit key is in the contract), not retried, nothing archived, source untouched', async () => {
     const cases: [string, RegExp][] = [
-      [vaultUrl(vault, { key: 'blarc-no-such-key' }), /^vault key transit\/blarc-no-such-key: transit\/datakey\/wrapped failed: Transit key not found/],
       [vaultUrl(vault).replace(`mount=${vault.mount}`, 'mount=no-such-mount'), /no-such-mount\/datakey\/wrapped failed: no such path in Vault \(HTTP 404\): is the engine mounted there\?/],
     ];
     for (const [url, pattern] of cases) {
@@ -180,21 +119,6 @@ describe('vault key provider (OpenBao Transit)', { skip: skipUnlessIn('vault') }
     const dk = await openKeyProvider(vaultUrl(vault, { tokenFile: both })).generateDataKey(context);
     assert.deepEqual(await openKeyProvider(vaultUrl(vault, { tokenFile: decryptOnly })).decryptDataKey(dk.wrapped, context, dk.keyId), dk.plaintext);
     await assert.rejects(openKeyProvider(vaultUrl(vault, { tokenFile: decryptOnly })).generateDataKey(context), code('EKEY', /datakey\/wrapped failed: permission denied/));
-  });
-
-  it('an unreachable Vault: EKEYUNAVAILABLE (retryable) after 3 attempts, nothing archived, source untouched', async () => {
-    const port = await closedPort();
-    const { dir } = binlogDir(KINGBUS, 'mysql-bin');
-    const before = treeDigest(dir);
-    const storeDir = path.join(tempDir(), 'store');
-    await assert.rejects(runArchive({ binlogDir: dir, store: openStore(`file://${storeDir}`), keyUrl: vaultUrl(vault, { addr: `http://127.0.0.1:${port}` }), source: 'db1' }),
-      (err: unknown) => {
-        code('EKEYUNAVAILABLE', new RegExp(`^vault key transit/binlog-archiver: transit/datakey/wrapped failed: Vault at http://127\\.0\\.0\\.1:${port} is unreachable \\(ECONNREFUSED\\) \\(3 attempts\\)`))(err);
-        assert.ok(isRetryable(err));
-        return true;
-      });
-    assert.deepEqual(listFiles(storeDir), []);
-    assert.deepEqual(treeDigest(dir), before);
   });
 
   it('a Vault that accepts connections but never answers fails within the bounded timeout', async () => {
