@@ -13,6 +13,8 @@ import { before, describe, it } from 'node:test';
 import { KINGBUS, binlogDir, newKeyUrl, tempDir } from '../support/archive.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
+import type { ArchiverError } from '../../src/errors.ts';
+import { legacyBinlogName, openLegacyLocation } from '../../src/lifecycle/legacy-location.ts';
 import { credentialsEnv, rawClient, s3, storeUrlFor, uniquePrefix } from '../store/helpers.ts';
 
 interface Summary {
@@ -268,6 +270,20 @@ describe('parity with hostile legacy input', () => {
     assert.match(ignored['mysql-bin.000004.zst.enc'] ?? '', /is a directory/);
     assert.match(ignored['..mysql-bin.zst.enc'] ?? '', /is not a binlog name/);
     assert.match(ignored['mysql-bin.index'] ?? '', /does not end in \.zst\.enc or \.enc/);
+  });
+
+  it('path traversal in a legacy name is never a binlog and never read', async () => {
+    for (const name of ['../mysql-bin.000001.zst', 'x/../mysql-bin.000001.zst', '..\\mysql-bin.000001.zst', '-mysql-bin.000001.zst']) {
+      const parsed = legacyBinlogName(name, 'zstd');
+      assert.ok('reason' in parsed, name);
+      assert.match(parsed.reason, /is not a binlog name/, name);
+    }
+    const location = await openLegacyLocation(`file://${legacyDir('plain', [B[0]!])}`, 'plain');
+    for (const name of ['../../etc/passwd', '..', 'a/b']) {
+      await assert.rejects(async () => {
+        for await (const _ of location.read(name));
+      }, (err: ArchiverError) => err.code === 'EBADINPUT' && /not a plain object name/.test(err.message), name);
+    }
   });
 
   it('the legacy passphrase never on the command line, and never echoed', async () => {
