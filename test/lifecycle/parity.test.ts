@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { KINGBUS, binlogDir, newKeyUrl, tempDir } from '../support/archive.ts';
+import { KINGBUS, binlogDir, newKeyUrl, newPassphraseUrl, tempDir } from '../support/archive.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
 import type { ArchiverError } from '../../src/errors.ts';
@@ -105,6 +105,20 @@ describe('parity with a legacy directory', () => {
       assert.deepEqual(s.cycles.map((c) => c.binlogs), [[B[2]], [B[1]], [B[0]]]);
     });
   }
+
+  it('an archive in the openssl-aes-256-cbc format is decoded (and authenticated) with its passphrase', async () => {
+    const compatStore = `file://${fs.mkdtempSync(path.join(work, 'store-compat-'))}`;
+    const compatKey = newPassphraseUrl(fs.mkdtempSync(path.join(work, 'compat-key-')));
+    const a = await runCli(['archive', '--binlog-dir', path.join(work, 'stage'), '--store', compatStore, '--key', compatKey, '--format', 'openssl-aes-256-cbc', '-q']);
+    assert.equal(a.code, 0, a.stderr);
+    const r = await runCli(['parity', '--store', compatStore, '--key', compatKey, '--legacy', `file://${legacyDir('gzip')}`, '--legacy-format', 'gzip', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([summaryOf(r).matched, summaryOf(r).consecutiveMatchingCycles], [B, 1]);
+    const wrong = await runCli(['parity', '--store', compatStore, '--key', `file://${passFile}`, '--legacy', `file://${legacyDir('gzip')}`, '--legacy-format', 'gzip', '--json']);
+    assert.equal(wrong.code, 3, wrong.stderr);
+    const unreadable = (JSON.parse(wrong.stdout) as { unreadableArchive: { binlog: string; code: string }[] }).unreadableArchive;
+    assert.deepEqual(unreadable.map((u) => [u.binlog, u.code]), B.map((b) => [b, 'EKEY']));
+  });
 
   it('a missing legacy object is reported by name; the cycles newer than it still count', async () => {
     const r = await parity(`file://${legacyDir('openssl-aes-256-cbc', [B[0]!, B[2]!])}`, 'openssl-aes-256-cbc');
