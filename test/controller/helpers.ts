@@ -18,6 +18,7 @@ import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/s
 import { ensureTools } from '../../testenv/tools.ts';
 import { deleteNamespace, kubectl, ok } from '../api/kubectl.ts';
 import { s3Client } from '../support/clients.ts';
+import { nodeSkip } from '../support/node.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
 import { REPO_ROOT, need } from '../support/testenv.ts';
 
@@ -58,7 +59,31 @@ export async function setupNamespace(prefix: string): Promise<string> {
   await ok(['create', 'namespace', ns]);
   const sa = await kubectl(['create', 'serviceaccount', 'default', '-n', ns]);
   if (sa.code !== 0 && !/already exists/.test(sa.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns} failed: ${sa.stderr}`);
+  if (nodeSkip() === false) await handJobsToStandIn(ns);
   return ns;
+}
+
+const STAND_IN = 'binlog-archiver.dev/test-kubelet';
+
+/**
+ * With the real node, the Jobs of a stand-in kubelet's namespace get spec.managedBy (a MutatingAdmissionPolicy), so
+ * the real Job controller leaves them to the stand-in (test/support/kubelet.ts) instead of racing it with Pods of
+ * its own. Waits until the API server applies it (a server-side dry run shows the field).
+ */
+async function handJobsToStandIn(ns: string): Promise<void> {
+  const name = `stand-in-${ns}`;
+  await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+    { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name },
+      spec: { matchConstraints: { resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['jobs'] }] },
+        failurePolicy: 'Fail', reinvocationPolicy: 'Never',
+        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: `Object{spec: Object.spec{managedBy: "${STAND_IN}"}}` } }] } },
+    { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name },
+      spec: { policyName: name, matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } } } },
+  ] }));
+  const probe = JSON.stringify({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'probe', namespace: ns },
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'none' }] } } } });
+  await waitFor('the stand-in\'s MutatingAdmissionPolicy to apply', async () =>
+    ((await ok(['create', '--dry-run=server', '-o', 'jsonpath={.spec.managedBy}', '-f', '-'], probe)) === STAND_IN ? true : undefined), 30_000);
 }
 
 /**
@@ -78,6 +103,7 @@ export async function teardownNamespace(ns: string): Promise<void> {
     await kubectl(['patch', name, '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":[]}}']);
   }
   await deleteNamespace(ns, 'binlogarchivepolicies,jobs,pods,secrets,leases,events');
+  if (nodeSkip() === false) await kubectl(['delete', 'mutatingadmissionpolicybinding,mutatingadmissionpolicy', `stand-in-${ns}`, '--ignore-not-found']);
 }
 
 /** A shared credentials file for the S3 server (moto's KMS accepts the same signature). */

@@ -40,7 +40,10 @@ export async function startControlPlane(o: ControlPlaneOptions, record: (s: Star
     args: [`--kubeconfig=${o.kubeconfig}`, `--authentication-kubeconfig=${o.kubeconfig}`, `--authorization-kubeconfig=${o.kubeconfig}`,
       '--bind-address=127.0.0.1', `--secure-port=${cmPort}`, `--cert-dir=${path.join(o.dir, 'controller-manager')}`,
       '--leader-elect=false', `--service-account-private-key-file=${o.saPrivateKey}`, `--root-ca-file=${o.caCert}`,
-      '--use-service-account-credentials=false', '--pvclaimbinder-sync-period=1s', '--node-monitor-grace-period=20s', '--v=1'],
+      '--use-service-account-credentials=false', '--pvclaimbinder-sync-period=1s', '--node-monitor-grace-period=20s',
+      // The stand-in kubelet's tests (test/support/kubelet.ts) bind Pods to a node that does not exist; the Pod
+      // garbage collector would delete them 40 s later.
+      '--controllers=*,-pod-garbage-collector-controller', '--v=1'],
     logFile: path.join(o.dir, '..', 'kube-controller-manager.log'),
   });
   record(cm);

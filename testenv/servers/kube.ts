@@ -133,7 +133,10 @@ export async function startKube(ctx: UpContext): Promise<Endpoints['kube'] & { k
   const nodeArgs = node
     ? [`--advertise-address=${NODE_IP}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
       '--kubelet-preferred-address-types=InternalIP', `--egress-selector-config-file=${writeEgressConfig(dir)}`,
-      `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`]
+      `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`,
+      // The stand-in kubelet's tests hand their Jobs to it with a MutatingAdmissionPolicy setting spec.managedBy, so
+      // the real Job controller leaves them alone (test/controller/helpers.ts).
+      '--feature-gates=MutatingAdmissionPolicy=true', '--runtime-config=admissionregistration.k8s.io/v1beta1=true']
     : ['--advertise-address=127.0.0.1', '--authorization-mode=RBAC'];
   const port = await allocatePort('kube');
   const server = `https://127.0.0.1:${port}`;
