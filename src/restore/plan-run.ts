@@ -53,7 +53,9 @@ export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): P
     const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
     try {
       const scans = files.map(wholeFile);
-      for (const i of new Set([0, files.length - 1])) {
+      // A time target may stop in either of the last two binlogs (plan.ts takes one more than the target's).
+      const decoded = plan.target.kind === 'time' ? [0, files.length - 2, files.length - 1] : [0, files.length - 1];
+      for (const i of new Set(decoded.filter((n) => n >= 0))) {
         const scan = scanFor(plan, i);
         await decodeEntry({ store: options.store, keys }, files[i]!, scan);
         scans[i] = scan.finish();

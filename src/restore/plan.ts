@@ -101,7 +101,10 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
         });
       }
     }
-    stop = idx === -1 ? entries.length - 1 : idx;
+    // A binlog's last event is its Rotate, stamped when it was rotated: the target may lie between its last
+    // transaction and that Rotate, and then only the next binlog's first transaction (stamped after the target)
+    // shows it is reached. So the plan takes one binlog more; the boundary scan leaves it out when it adds nothing.
+    stop = idx === -1 ? entries.length - 1 : Math.min(idx + 1, entries.length - 1);
   } else if (target.kind === 'gtid' && targetGtids !== null) {
     const idx = entries.findIndex((e, i) => i >= start && (() => {
       const end = endState(e);
