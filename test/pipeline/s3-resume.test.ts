@@ -5,16 +5,15 @@
  */
 import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { generateBinlog } from '../../bench/generate-binlog.ts';
 import { binlogDir, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
-import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
+import { killCliWhen } from '../support/kill-cli.ts';
+import { need, skipUnlessIn } from '../support/testenv.ts';
 import { credentialsEnv, rawClient, storeUrlFor } from '../store/helpers.ts';
 
 interface Row { binlog: string; resumed: boolean; upload: { parts: number; partsUploaded: number; partsSkipped: number; partsReuploaded: number } | null }
@@ -34,26 +33,12 @@ describe('archive to S3 killed mid-upload, then rerun', { skip: skipUnlessIn('s3
     const env = { ...process.env, ...credentialsEnv() };
     const s3 = rawClient();
     const args = ['archive', '--binlog-dir', dir, '--store', store, '--key', key, '--source', 'db1', '--json', '-q'];
-    let child: ChildProcess | undefined;
-    let heldBeforeKill = 0;
-    try {
-      child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { env, stdio: 'ignore' });
-      const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline && heldBeforeKill < 2) {
-        const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/binlogs/` }));
-        const upload = uploads.Uploads?.[0];
-        if (upload?.UploadId !== undefined && upload.Key !== undefined) {
-          const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
-          heldBeforeKill = parts.Parts?.length ?? 0;
-        }
-        if (heldBeforeKill < 2) await sleep(50);
-      }
-      assert.ok(heldBeforeKill >= 2, 'the first run never got two parts up');
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child?.once('exit', resolve));
-    } finally {
-      child?.kill('SIGKILL');
-    }
+    await killCliWhen(args, env, async () => {
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/binlogs/` }));
+      const upload = uploads.Uploads?.[0];
+      if (upload?.UploadId === undefined || upload.Key === undefined) return 0;
+      return (await s3.send(new ListPartsCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }))).Parts?.length ?? 0;
+    }, 2);
     const pending = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/binlogs/` }));
     assert.equal(pending.Uploads?.length, 1, 'the killed run should leave its upload pending');
     const held = (await s3.send(new ListPartsCommand({ Bucket: bucket, Key: pending.Uploads[0]!.Key, UploadId: pending.Uploads[0]!.UploadId }))).Parts?.length ?? 0;
