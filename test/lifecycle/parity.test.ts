@@ -323,6 +323,19 @@ describe('parity with hostile legacy input', () => {
     assert.ok(!r.stderr.includes('the legacy pipeline passphrase'));
   });
 
+  it('a store with several sources needs --source', async () => {
+    const two = path.join(work, 'store-two');
+    fs.cpSync(path.join(work, 'store'), two, { recursive: true });
+    fs.mkdirSync(path.join(two, 'manifest/other-server'));
+    fs.writeFileSync(path.join(two, 'manifest/other-server/0000000001-x.000001.json'), '{}');
+    const legacy = `file://${legacyDir('plain')}`;
+    const r = await runCli(['parity', '--store', `file://${two}`, '--key', key, '--legacy', legacy, '--legacy-format', 'plain']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /holds 2 sources \(mysql-3150, other-server\): name the one the legacy pipeline archives/);
+    const one = await runCli(['parity', '--store', `file://${two}`, '--key', key, '--legacy', legacy, '--legacy-format', 'plain', '--source', 'mysql-3150']);
+    assert.equal(one.code, 0, one.stderr);
+  });
+
   it('bad options are usage errors', async () => {
     const r = await runCli(['parity', '--store', store, '--key', key, '--legacy', 'ftp://x/y', '--legacy-format', 'plain']);
     assert.equal(r.code, 2);
