@@ -192,9 +192,14 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
     kubelet.setHold((job) => job.metadata?.name?.startsWith('into-archived') === true);
     await apply('into-archived', { ...restoreSpecOf({}), output: { server: { service: 'orders-db', credentialsSecret: { name: 'db-admin' } } } });
     assert.match(condition(await waitReason('into-archived', 'ServiceNotFound'), 'Reconciling')?.message ?? '', /Service orders-db in namespace/);
-    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders-db', namespace: ns }, spec: { selector: { app: 'orders-db' }, ports: [{ port: 3306 }] } }));
-    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'orders-db-0', namespace: ns, labels: { app: 'orders-db' } }, spec: { containers: [{ name: 'mysql', image: 'mariadb:test' }] } }));
+    // The pod is bound to the stand-in's node (on the real node its image could not be pulled), and the controller
+    // sees it and the policy before the Service appears: otherwise it may find the Service, no archiving policy yet,
+    // and start planning in between.
+    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'orders-db-0', namespace: ns, labels: { app: 'orders-db' } }, spec: { nodeName: 'node-1', containers: [{ name: 'mysql', image: 'mariadb:test' }] } }));
     await applyPolicy(ns, { name: 'orders-archive', app: 'orders-db', prefix: `${prefix}-orders` });
+    await waitFor('the controller to take up orders-archive', async () =>
+      ((await ok(['get', 'bap', 'orders-archive', '-n', ns, '-o', 'jsonpath={.metadata.finalizers}'])).includes('binlog.archiver.dev/') ? true : undefined), 30_000);
+    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders-db', namespace: ns }, spec: { selector: { app: 'orders-db' }, ports: [{ port: 3306 }] } }));
     const refused = await waitReason('into-archived', 'TargetIsArchived');
     assert.match(condition(refused, 'Reconciling')?.message ?? '', /Service orders-db selects pod orders-db-0, which BinlogArchivePolicy orders-archive archives: .*spec\.suspend: true/);
     assert.deepEqual(await listJobs(ns).then((jobs) => jobs.filter((j) => j.name.startsWith('into-archived'))), [], 'no Job while the target is archived');
