@@ -15,7 +15,7 @@ import {
 } from '../../src/api/index.ts';
 import { buildAgentSidecar, buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
 import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
-import { deleteNamespace, eventually, kubectl, ok, uniqueName } from './kubectl.ts';
+import { deleteNamespace, ensureDefaultServiceAccount, eventually, kubectl, ok, uniqueName } from './kubectl.ts';
 import { INVALID_POLICIES, INVALID_RESTORES, validPolicy, validRestore } from './invalid-cases.ts';
 
 const CRDS = path.join(REPO_ROOT, 'crds');
@@ -31,7 +31,7 @@ describe('CRDs on the real kube-apiserver', { skip: skipUnlessIn('kube') }, () =
     await ok(['create', 'namespace', ns]);
     await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
     // No controller-manager runs here to create it; pods need it.
-    await ok(['create', 'serviceaccount', 'default', '-n', ns]);
+    await ensureDefaultServiceAccount(ns);
   });
 
   after(async () => {

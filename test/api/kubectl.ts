@@ -26,6 +26,15 @@ export async function ok(args: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * The namespace's default ServiceAccount: the node's controller-manager creates it, an environment without the
+ * node has none (then the test does). Either way it exists afterwards.
+ */
+export async function ensureDefaultServiceAccount(ns: string): Promise<void> {
+  const r = await kubectl(['create', 'serviceaccount', 'default', '-n', ns]);
+  if (r.code !== 0 && !/already exists/.test(r.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns} failed (${r.code}): ${r.stderr}`);
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }

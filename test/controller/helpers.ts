@@ -16,7 +16,7 @@ import { stopProcess } from '../../testenv/proc.ts';
 import { allocatePort } from '../../testenv/ports.ts';
 import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { ensureTools } from '../../testenv/tools.ts';
-import { deleteNamespace, kubectl, ok } from '../api/kubectl.ts';
+import { deleteNamespace, ensureDefaultServiceAccount, kubectl, ok } from '../api/kubectl.ts';
 import { s3Client } from '../support/clients.ts';
 import { nodeSkip } from '../support/node.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
@@ -49,16 +49,14 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
 }
 
 /**
- * The namespace of one test file: CRDs installed, a default ServiceAccount (the node's controller-manager creates
- * it; an environment without the node has none, so the test does).
+ * The namespace of one test file: CRDs installed, a default ServiceAccount (ensureDefaultServiceAccount).
  */
 export async function setupNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(4).toString('hex')}`;
   await ok(['apply', '-f', CRDS]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
   await ok(['create', 'namespace', ns]);
-  const sa = await kubectl(['create', 'serviceaccount', 'default', '-n', ns]);
-  if (sa.code !== 0 && !/already exists/.test(sa.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns} failed: ${sa.stderr}`);
+  await ensureDefaultServiceAccount(ns);
   if (nodeSkip() === false) await handJobsToStandIn(ns);
   return ns;
 }
