@@ -11,7 +11,9 @@ import { type ArchiveSummary, runArchive } from '../pipeline/archive-run.ts';
 import { openArchiveKey } from '../keys/batch-keys.ts';
 import { warnIfKeyFileExposed } from '../keys/key-file-mode.ts';
 import { parseKeyProviderUrl } from '../keys/open-key-provider.ts';
+import { encodeVerifyReport } from '../restore/verify-report.ts';
 import { runVerify } from '../restore/verify-run.ts';
+import { parseTime } from '../time.ts';
 import { encodeReport, reportFromSummary } from '../controller/run-report.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../format/constants.ts';
@@ -122,17 +124,24 @@ export async function archiveCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parse('verify', argv, { ...common, store: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' } }, USAGE.verify);
+  const { values } = parse('verify', argv, {
+    ...common, store: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' }, since: { type: 'string' }, 'summary-file': { type: 'string' },
+  }, USAGE.verify);
   const source = optional(values, 'source');
+  const sinceText = optional(values, 'since');
+  const since = sinceText === undefined ? undefined : parseTime(sinceText, '--since');
   const log = logger(io, values.quiet === true);
   const store = await loadStore(required('verify', values, 'store', USAGE.verify));
   const keyUrl = required('verify', values, 'key', USAGE.verify);
   checkKeyUrl(keyUrl, log);
-  const summary = await runVerify({ store, keyUrl, ...(source === undefined ? {} : { source }), logger: log });
+  const summary = await runVerify({ store, keyUrl, ...(source === undefined ? {} : { source }), ...(since === undefined ? {} : { since }), logger: log });
   // An object no entry names means the archive is not what the manifest says: a failure too.
   const ok = summary.problems.length === 0 && summary.orphans.length === 0;
+  const summaryFile = optional(values, 'summary-file');
+  if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeVerifyReport(summary, new Date()));
   print(io, values.json === true, { ok, ...summary }, () =>
-    `verified ${summary.verified} object(s), ${mib(summary.bytes)}, in ${summary.sources.length} source(s)\n` +
+    `verified ${summary.verified} object(s), ${mib(summary.bytes)}, in ${summary.sources.length} source(s)` +
+    (summary.since === null ? '\n' : `, ${summary.skipped} archived before ${summary.since} not decoded\n`) +
     summary.problems.map((p) => `PROBLEM ${p.code} ${p.source}/${p.binlog ?? ''}: ${p.message}\n`).join('') +
     (summary.orphans.length > 0 ? `objects without a manifest entry: ${summary.orphans.join(', ')}\n` : ''));
   return ok ? 0 : 1;

@@ -28,14 +28,19 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
 
 const USAGES: Record<string, string> = { ...USAGE, ...LIFECYCLE_USAGE, parity: PARITY_USAGE, controller: CONTROLLER_USAGE, agent: AGENT_USAGE };
 
-/** `archive` and `restore --summary-file F` write their report on failure too, so the operator learns why the Job failed. */
+/** `archive`, `restore` and `verify --summary-file F` write their report on failure too, so the operator learns why the Job failed. */
 async function writeFailureReport(command: string, argv: string[], err: unknown): Promise<void> {
-  if (command !== 'archive' && command !== 'restore') return;
+  if (command !== 'archive' && command !== 'restore' && command !== 'verify') return;
   const i = argv.findIndex((a) => a === '--summary-file' || a.startsWith('--summary-file='));
   const arg = argv[i];
   const file = arg === undefined ? undefined : arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
   if (file === undefined || file === '') return;
   try {
+    if (command === 'verify') {
+      const { code, message } = errorJson(err);
+      fs.writeFileSync(file, (await import('../restore/verify-report.ts')).encodeVerifyFailure({ code, message }, new Date()));
+      return;
+    }
     if (command === 'restore') {
       fs.writeFileSync(file, (await import('./restore-command.ts')).restoreFailureReport(err, argv));
       return;
