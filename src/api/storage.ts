@@ -1,18 +1,36 @@
-/** Where archives live: an S3 (or S3-compatible) bucket, the credentials to reach it, optional Object Lock. */
+/**
+ * Where archives live: an S3 (or S3-compatible) bucket with its credentials and optional Object Lock (the flat
+ * fields, as before), or a Google Cloud Storage bucket (`gcs`, credentials from the Pod's ServiceAccount through
+ * Workload Identity). Exactly one: `bucket` is required only when `gcs` is absent, so existing objects stay valid.
+ */
 import { objectName, secretKeyRef } from './common.ts';
 import { boolean, integer, object, oneOf, string } from './schema.ts';
 
-export const storage = object('Where the archive lives: an S3 or S3-compatible bucket. Objects are written once and never overwritten.', {
-  bucket: string('Bucket name (3-63 lowercase letters, digits, "." and "-").', {
-    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', minLength: 3, maxLength: 63,
-  }),
-  prefix: string('Key prefix inside the bucket, without leading or trailing "/", e.g. "prod/mysql". Empty: the bucket root.', {
+function prefix() {
+  return string('Key prefix inside the bucket, without leading or trailing "/", e.g. "prod/mysql". Empty: the bucket root.', {
     maxLength: 512,
     validations: [{
       rule: "self == '' || (!self.startsWith('/') && !self.endsWith('/') && !self.contains('//') && !self.split('/').exists(p, p == '.' || p == '..'))",
       message: 'prefix must be names separated by single "/", without a leading or trailing "/" and without "." or ".." parts',
     }],
+  });
+}
+
+const gcs = object('A Google Cloud Storage bucket (JSON API, resumable uploads, never overwritten). Credentials: the Jobs\' ServiceAccount through Workload Identity (storage.credentials.serviceAccountName); no key file.', {
+  bucket: string('Bucket name (3-63 lowercase letters, digits, "-", "_" and "."; up to 222 with dots).', {
+    pattern: '^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$', minLength: 3, maxLength: 222,
   }),
+  prefix: prefix(),
+  endpoint: string('A JSON-API-compatible endpoint as scheme://host[:port] (private endpoints, test servers). Empty: Google\'s.', {
+    pattern: '^https?://[^/?#@\\s]+$', maxLength: 2048,
+  }),
+}, { required: ['bucket'] });
+
+export const storage = object('Where the archive lives: an S3 or S3-compatible bucket (the flat fields), or a Google Cloud Storage bucket (gcs). Objects are written once and never overwritten.', {
+  bucket: string('Bucket name (3-63 lowercase letters, digits, "." and "-").', {
+    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', minLength: 3, maxLength: 63,
+  }),
+  prefix: prefix(),
   endpoint: string('S3-compatible endpoint as scheme://host[:port], e.g. https://minio.storage.svc:9000. Empty: AWS S3 of the region.', {
     pattern: '^https?://[^/?#@\\s]+$', maxLength: 2048,
   }),
@@ -28,10 +46,19 @@ export const storage = object('Where the archive lives: an S3 or S3-compatible b
     mode: oneOf('GOVERNANCE (users with a special permission can shorten it) or COMPLIANCE (nobody can, not even root, until it expires).', ['GOVERNANCE', 'COMPLIANCE']),
     days: integer('How many days each object is locked after it is written (1 to 36500).', { minimum: 1, maximum: 36500 }),
   }, { required: ['mode', 'days'] }),
-}, { required: ['bucket'] });
+  gcs,
+}, {
+  validations: [
+    { rule: 'has(self.bucket) != has(self.gcs)', message: 'set exactly one backend: bucket (S3) or gcs' },
+    { rule: '!has(self.gcs) || !(has(self.prefix) || has(self.endpoint) || has(self.region) || has(self.objectLock))',
+      message: 'with gcs, set prefix and endpoint inside gcs; region and objectLock are S3 fields' },
+    { rule: '!has(self.gcs) || !has(self.credentials) || !has(self.credentials.secretName)',
+      message: 'gcs takes no credentials Secret: the Jobs use their ServiceAccount (Workload Identity)' },
+  ],
+});
 
 /** Exactly one provider; each member says which master key wraps the per-run data keys. */
-export const keyProvider = object('Which master key wraps the data key of each archive run (envelope encryption). Set exactly one of local, awsKms, vault.', {
+export const keyProvider = object('Which master key wraps the data key of each archive run (envelope encryption). Set exactly one of local, awsKms, vault, gcpKms.', {
   local: object('A master key held in a Secret: 32 raw bytes or 64 hex characters (with format openssl-aes-256-cbc: the passphrase).', {
     secretName: objectName('Secret holding the key.'),
     key: string('Key in the Secret whose value is the master key file.', { default: 'key', pattern: '^[-._a-zA-Z0-9]+$', maxLength: 253 }),
@@ -63,9 +90,17 @@ export const keyProvider = object('Which master key wraps the data key of each a
     required: ['address', 'transitKey'],
     validations: [{ rule: 'has(self.kubernetesAuth) != has(self.tokenSecret)', message: 'set exactly one of kubernetesAuth or tokenSecret' }],
   }),
+  gcpKms: object('A Cloud KMS key: Encrypt and Decrypt of each data key under its primary version, the encryption context as additional authenticated data. Credentials: the Jobs\' ServiceAccount through Workload Identity.', {
+    keyName: string('CryptoKey resource name: projects/P/locations/L/keyRings/R/cryptoKeys/K (not a version: rotation is Cloud KMS\'s).', {
+      pattern: '^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]{1,63}/keyRings/[A-Za-z0-9_-]{1,63}/cryptoKeys/[A-Za-z0-9_-]{1,63}$', maxLength: 512,
+    }),
+    endpoint: string('Cloud KMS endpoint as scheme://host[:port] (private endpoints, test servers). Empty: Google\'s.', {
+      pattern: '^https?://[^/?#@\\s]+$', maxLength: 2048,
+    }),
+  }, { required: ['keyName'] }),
 }, {
   validations: [{
-    rule: '(has(self.local) ? 1 : 0) + (has(self.awsKms) ? 1 : 0) + (has(self.vault) ? 1 : 0) == 1',
-    message: 'set exactly one key provider: local, awsKms or vault',
+    rule: '(has(self.local) ? 1 : 0) + (has(self.awsKms) ? 1 : 0) + (has(self.vault) ? 1 : 0) + (has(self.gcpKms) ? 1 : 0) == 1',
+    message: 'set exactly one key provider: local, awsKms, vault or gcpKms',
   }],
 });

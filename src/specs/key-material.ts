@@ -46,7 +46,8 @@ export function keyMaterial(provider: ResolvedKeyProvider): PodParts {
     return secretFile('master-key', provider.local.secretName, provider.local.key, SPEC_DEFAULTS.keyDir, SPEC_DEFAULTS.keyFile);
   }
   const vault = provider.vault;
-  if (vault === undefined) return emptyParts(); // awsKms: credentials come with storageCredentials or the ServiceAccount
+  // awsKms: credentials come with storageCredentials or the ServiceAccount; gcpKms: the ServiceAccount (Workload Identity).
+  if (vault === undefined) return emptyParts();
   const parts: PodParts[] = [];
   const k8s = vault.kubernetesAuth;
   if (k8s !== undefined) {

@@ -13,10 +13,18 @@ function query(params: ReadonlyArray<readonly [string, string | undefined]>): st
   return text === '' ? '' : `?${text}`;
 }
 
-/** `s3://bucket[/prefix]?endpoint=&region=&forcePathStyle=true&objectLockMode=&objectLockDays=`. */
+function prefixPath(prefix: string | undefined): string {
+  return prefix === undefined || prefix === '' ? '' : `/${prefix.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * `gs://bucket[/prefix]?endpoint=` for storage.gcs (credentials: the Pod's ServiceAccount), else
+ * `s3://bucket[/prefix]?endpoint=&region=&forcePathStyle=true&objectLockMode=&objectLockDays=`.
+ */
 export function storeUrl(storage: ResolvedStorage): string {
-  const prefix = storage.prefix === undefined || storage.prefix === '' ? '' : `/${storage.prefix.split('/').map(encodeURIComponent).join('/')}`;
-  return `s3://${storage.bucket}${prefix}${query([
+  if (storage.gcs !== undefined) return `gs://${storage.gcs.bucket}${prefixPath(storage.gcs.prefix)}${query([['endpoint', storage.gcs.endpoint]])}`;
+  if (storage.bucket === undefined) throw new Error('storage has neither bucket nor gcs (the schema requires exactly one)');
+  return `s3://${storage.bucket}${prefixPath(storage.prefix)}${query([
     ['endpoint', storage.endpoint],
     ['region', storage.region],
     ['forcePathStyle', storage.forcePathStyle ? 'true' : undefined],
@@ -37,6 +45,7 @@ function verbatim(key: string): string {
 /** The --key URL; the files it names are mounted by keyMaterial() at the same paths. */
 export function keyUrl(provider: ResolvedKeyProvider): string {
   if (provider.local !== undefined) return `file://${LOCAL_KEY_FILE}`;
+  if (provider.gcpKms !== undefined) return `gcpkms://${provider.gcpKms.keyName}${query([['endpoint', provider.gcpKms.endpoint]])}`;
   if (provider.awsKms !== undefined) {
     return `awskms://${verbatim(provider.awsKms.keyId)}${query([['region', provider.awsKms.region], ['endpoint', provider.awsKms.endpoint]])}`;
   }

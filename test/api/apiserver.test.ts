@@ -16,7 +16,7 @@ import {
 import { buildAgentSidecar, buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
 import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
 import { deleteNamespace, ensureDefaultServiceAccount, eventually, kubectl, ok, uniqueName } from './kubectl.ts';
-import { INVALID_POLICIES, INVALID_RESTORES, validPolicy, validRestore } from './invalid-cases.ts';
+import { INVALID_POLICIES, INVALID_RESTORES, validGooglePolicy, validGoogleRestore, validPolicy, validRestore } from './invalid-cases.ts';
 
 const CRDS = path.join(REPO_ROOT, 'crds');
 const SAMPLES = path.join(CRDS, 'samples');
@@ -70,6 +70,13 @@ describe('CRDs on the real kube-apiserver', { skip: skipUnlessIn('kube') }, () =
     assert.deepEqual([spec.suspend, spec.format, spec.compressionLevel, spec.source.container, spec.source.binlogPath, spec.keyProvider.vault?.mount,
       spec.keyProvider.vault?.kubernetesAuth?.mountPath, spec.job?.backoffLimit, spec.job?.runAsUser, spec.job?.ttlSecondsAfterFinished, spec.purgeRisk?.thresholdSeconds],
     [false, 'gcm', 3, 'mysql', '', 'transit', 'kubernetes', 2, 65532, 3600, 3600]);
+  });
+
+  it('accepts a policy and a restore on GCS with Cloud KMS, and a policy on S3 written before gcs existed', async () => {
+    for (const object of [validGooglePolicy(), validGoogleRestore(), validPolicy()]) {
+      const r = await kubectl(['create', '--dry-run=server', '-n', ns, '-f', '-'], JSON.stringify(object));
+      assert.equal(r.code, 0, r.stderr);
+    }
   });
 
   for (const c of INVALID_POLICIES) {

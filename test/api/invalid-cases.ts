@@ -21,6 +21,18 @@ export function validPolicy(): Json {
   };
 }
 
+const GCP_KEY = 'projects/acme-prod/locations/europe-west1/keyRings/binlogs/cryptoKeys/archive';
+
+/** Valid objects on Google Cloud (GCS + Cloud KMS, Workload Identity): the API server must accept them. */
+export function validGooglePolicy(): Json {
+  return set(set(validPolicy(), 'spec.storage', { gcs: { bucket: 'acme_binlogs.eu', prefix: 'prod/mysql', endpoint: 'https://storage.internal:8443' }, credentials: { serviceAccountName: 'archiver-wi' } }),
+    'spec.keyProvider', { gcpKms: { keyName: GCP_KEY } });
+}
+
+export function validGoogleRestore(): Json {
+  return set(validRestore(), 'spec.archive', { storage: { gcs: { bucket: 'acme-binlogs' } }, keyProvider: { gcpKms: { keyName: GCP_KEY, endpoint: 'http://127.0.0.1:8443' } } });
+}
+
 export function validRestore(): Json {
   return {
     apiVersion: 'binlog.archiver.dev/v1alpha1',
@@ -52,16 +64,34 @@ export const INVALID_POLICIES: InvalidCase[] = [
     messages: [/spec\.source\.selector\.matchExpressions\[0\]: Invalid value: "object": values must be non-empty for the In and NotIn operators/] },
   { name: 'a selector label value that is no label value', object: with_('spec.source.selector.matchLabels', { app: 'my sql!' }),
     messages: [/spec\.source\.selector\.matchLabels\.app: Invalid value: "my sql!"/] },
-  { name: 'two key providers', object: with_('spec.keyProvider.local', { secretName: 'k' }), messages: [/spec\.keyProvider: Invalid value: "object": set exactly one key provider: local, awsKms or vault/] },
-  { name: 'no key provider', object: with_('spec.keyProvider', {}), messages: [/set exactly one key provider: local, awsKms or vault/] },
-  { name: 'an unknown key provider field', object: with_('spec.keyProvider', { gcpKms: { key: 'x' } }),
-    messages: [/unknown field "spec\.keyProvider\.gcpKms"/] },
+  { name: 'two key providers', object: with_('spec.keyProvider.local', { secretName: 'k' }), messages: [/spec\.keyProvider: Invalid value: "object": set exactly one key provider: local, awsKms, vault or gcpKms/] },
+  { name: 'no key provider', object: with_('spec.keyProvider', {}), messages: [/set exactly one key provider: local, awsKms, vault or gcpKms/] },
+  { name: 'an unknown key provider field', object: with_('spec.keyProvider', { azureKeyVault: { key: 'x' } }),
+    messages: [/unknown field "spec\.keyProvider\.azureKeyVault"/] },
+  { name: 'Cloud KMS and AWS KMS', object: with_('spec.keyProvider.gcpKms', { keyName: GCP_KEY }), messages: [/spec\.keyProvider: Invalid value: "object": set exactly one key provider: local, awsKms, vault or gcpKms/] },
+  { name: 'a Cloud KMS key version instead of a key', object: with_('spec.keyProvider', { gcpKms: { keyName: `${GCP_KEY}/cryptoKeyVersions/3` } }),
+    messages: [/spec\.keyProvider\.gcpKms\.keyName: Invalid value: ".*cryptoKeyVersions\/3": spec\.keyProvider\.gcpKms\.keyName in body should match/] },
+  { name: 'a Cloud KMS key without keyName', object: with_('spec.keyProvider', { gcpKms: { endpoint: 'https://kms.internal' } }), messages: [/spec\.keyProvider\.gcpKms\.keyName: Required value/] },
+  { name: 'a Cloud KMS endpoint with a path', object: with_('spec.keyProvider', { gcpKms: { keyName: GCP_KEY, endpoint: 'https://kms.internal/v1' } }),
+    messages: [/spec\.keyProvider\.gcpKms\.endpoint: Invalid value: "https:\/\/kms\.internal\/v1"/] },
   { name: 'a negative rotate interval', object: with_('spec.rpo', { rotateInterval: '-5m', credentialsSecret: { name: 's' } }),
     messages: [/spec\.rpo\.rotateInterval: Invalid value: "string": must be a positive duration such as 30s, 5m or 1h30m/] },
   { name: 'a zero rotate interval', object: with_('spec.rpo', { rotateInterval: '0s', credentialsSecret: { name: 's' } }), messages: [/rotateInterval: Invalid value: "string": must be a positive duration/] },
   { name: 'a rotate interval that is no duration', object: with_('spec.rpo', { rotateInterval: '5 minutes', credentialsSecret: { name: 's' } }), messages: [/must be a positive duration/] },
   { name: 'no storage', object: with_('spec.storage', undefined), messages: [/spec\.storage: Required value/] },
-  { name: 'no bucket', object: with_('spec.storage', { region: 'eu-west-1' }), messages: [/spec\.storage\.bucket: Required value/] },
+  { name: 'no bucket and no gcs', object: with_('spec.storage', { region: 'eu-west-1' }), messages: [/spec\.storage: Invalid value: "object": set exactly one backend: bucket \(S3\) or gcs/] },
+  { name: 'an S3 bucket and gcs', object: with_('spec.storage.gcs', { bucket: 'acme-binlogs' }), messages: [/spec\.storage: Invalid value: "object": set exactly one backend: bucket \(S3\) or gcs/] },
+  { name: 'gcs with the flat S3 prefix', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs' }, prefix: 'prod' }),
+    messages: [/spec\.storage: Invalid value: "object": with gcs, set prefix and endpoint inside gcs; region and objectLock are S3 fields/] },
+  { name: 'gcs with S3 Object Lock', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs' }, objectLock: { mode: 'COMPLIANCE', days: 1 } }),
+    messages: [/with gcs, set prefix and endpoint inside gcs; region and objectLock are S3 fields/] },
+  { name: 'gcs with a credentials Secret', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs' }, credentials: { secretName: 'aws' } }),
+    messages: [/spec\.storage: Invalid value: "object": gcs takes no credentials Secret: the Jobs use their ServiceAccount \(Workload Identity\)/] },
+  { name: 'gcs without a bucket', object: with_('spec.storage', { gcs: { prefix: 'prod' } }), messages: [/spec\.storage\.gcs\.bucket: Required value/] },
+  { name: 'a GCS bucket name with capitals', object: with_('spec.storage', { gcs: { bucket: 'Acme-Binlogs' } }),
+    messages: [/spec\.storage\.gcs\.bucket: Invalid value: "Acme-Binlogs": spec\.storage\.gcs\.bucket in body should match/] },
+  { name: 'a gcs prefix with ".."', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs', prefix: 'a/../b' } }),
+    messages: [/spec\.storage\.gcs\.prefix: Invalid value: "string": prefix must be names separated by single "\/"/] },
   { name: 'a bucket name S3 refuses', object: with_('spec.storage.bucket', 'Acme_Binlogs'), messages: [/spec\.storage\.bucket: Invalid value: "Acme_Binlogs": spec\.storage\.bucket in body should match/] },
   { name: 'a prefix with a leading slash', object: with_('spec.storage.prefix', '/prod'), messages: [/spec\.storage\.prefix: Invalid value: "string": prefix must be names separated by single "\/"/] },
   { name: 'compression level 20', object: with_('spec.compressionLevel', 20), messages: [/spec\.compressionLevel: Invalid value: 20: spec\.compressionLevel in body should be less than or equal to 19/] },
@@ -98,6 +128,8 @@ export const INVALID_RESTORES: InvalidCase[] = [
   { name: 'a zone offset beyond 23:59', object: with_('spec.target', { time: '2025-01-31T12:00:00+24:00' }), messages: [/spec\.target\.time in body should match/] },
   { name: 'policyRef and storage', object: with_('spec.archive.storage', { bucket: 'abc' }), messages: [/spec\.archive: Invalid value: "object": give either policyRef, or both storage and keyProvider/] },
   { name: 'storage without keyProvider', object: with_('spec.archive', { storage: { bucket: 'abc' } }), messages: [/give either policyRef, or both storage and keyProvider/] },
+  { name: 'an S3 bucket and gcs in its storage', object: with_('spec.archive', { storage: { bucket: 'abc', gcs: { bucket: 'abc' } }, keyProvider: { gcpKms: { keyName: GCP_KEY } } }),
+    messages: [/spec\.archive\.storage: Invalid value: "object": set exactly one backend: bucket \(S3\) or gcs/] },
   { name: 'both outputs', object: with_('spec.output.server', { service: 'm', credentialsSecret: { name: 's' } }), messages: [/spec\.output: Invalid value: "object": set exactly one of volume or server/] },
   { name: 'a starting point with GTID set and position', object: with_('spec.from', { gtidSet: 'u:1', position: { file: 'mysql-bin.000001', position: 4 } }),
     messages: [/spec\.from: Invalid value: "object": set exactly one of gtidSet or position/] },

@@ -149,6 +149,21 @@ describe('buildArchiveJob', () => {
     assert.equal(podSpec(job).automountServiceAccountToken, false);
   });
 
+  it('GCS + Cloud KMS: gs:// and gcpkms:// URLs, the ServiceAccount (Workload Identity), no credential or key material mounted or in env', () => {
+    const keyName = 'projects/acme-prod/locations/europe-west1/keyRings/binlogs/cryptoKeys/archive';
+    const job = buildArchiveJob(policy({
+      storage: { gcs: { bucket: 'acme-binlogs', prefix: 'prod' }, credentials: { serviceAccountName: 'archiver-wi' } },
+      keyProvider: { gcpKms: { keyName } },
+    }), mysqlPod(), options);
+    const c = container(job);
+    const args = c.args ?? [];
+    assert.equal(args[args.indexOf('--store') + 1], 'gs://acme-binlogs/prod');
+    assert.equal(args[args.indexOf('--key') + 1], `gcpkms://${keyName}`);
+    assert.equal(podSpec(job).serviceAccountName, 'archiver-wi');
+    assert.deepEqual(podSpec(job).volumes?.slice(2), [], 'nothing beyond the binlog and scratch volumes');
+    assert.equal(c.env, undefined, 'no environment variables at all');
+  });
+
   it('passes scheduling, resources, identity and retries through from spec.job, and the ServiceAccount from storage.credentials', () => {
     const job = buildArchiveJob(policy({
       storage: { bucket: 'acme-binlogs', credentials: { serviceAccountName: 'archiver' } },

@@ -63,6 +63,20 @@ describe('buildRestoreJob', () => {
     assert.equal(pod?.containers[0]?.env, undefined);
   });
 
+  it('restores from storage.gcs with a gcpKms key given in the restore: gs:// and gcpkms:// URLs, its ServiceAccount, no key material', () => {
+    const keyName = 'projects/acme-prod/locations/global/keyRings/r/cryptoKeys/k';
+    const job = buildRestoreJob(restore({
+      archive: { storage: { gcs: { bucket: 'binlogs', endpoint: 'https://storage.internal' }, credentials: { serviceAccountName: 'restorer-wi' } }, keyProvider: { gcpKms: { keyName } } },
+    }), { image: IMAGE, correlationId: 'r3' });
+    const a = args(job);
+    assert.equal(a[a.indexOf('--store') + 1], 'gs://binlogs?endpoint=https%3A%2F%2Fstorage.internal');
+    assert.equal(a[a.indexOf('--key') + 1], `gcpkms://${keyName}`);
+    const pod = job.spec?.template.spec;
+    assert.equal(pod?.serviceAccountName, 'restorer-wi');
+    assert.ok(!(pod?.volumes ?? []).some((v) => v.secret !== undefined || v.projected !== undefined), 'no Secret or token volume');
+    assert.equal(pod?.containers[0]?.env, undefined);
+  });
+
   it('applies through the server\'s replication applier: listens on the Pod IP, stages nothing', () => {
     const job = buildRestoreJob(restore({ output: { server: { service: 'mariadb-restored', applyMode: 'replication', credentialsSecret: { name: 'admin' } } } }), options);
     const a = args(job);

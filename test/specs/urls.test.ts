@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyDefaults, policySpec, type KeyProviderSpec, type ResolvedKeyProvider, type ResolvedStorage } from '../../src/api/index.ts';
 import { parseAwsKmsUrl } from '../../src/keys/aws-kms-url.ts';
+import { parseKeyProviderUrl } from '../../src/keys/open-key-provider.ts';
 import { parseVaultUrl } from '../../src/keys/vault-url.ts';
+import { parseGcsStoreUrl } from '../../src/store/gcs-url.ts';
 import { keyUrl, storeUrl } from '../../src/specs/index.ts';
 
 function resolvedKey(keyProvider: KeyProviderSpec): ResolvedKeyProvider {
@@ -19,6 +21,15 @@ describe('--store URL from spec.storage', () => {
       url: 's3://b.c?endpoint=https%3A%2F%2Fminio%3A9000&region=us-east-1&forcePathStyle=true&objectLockMode=COMPLIANCE&objectLockDays=30',
     },
   ];
+  it('gs://bucket[/prefix]?endpoint= from storage.gcs, read back by the CLI\'s own parser; no credential in it', () => {
+    const storage: ResolvedStorage = { forcePathStyle: false, gcs: { bucket: 'acme_binlogs.eu', prefix: 'prod/eu 1', endpoint: 'http://127.0.0.1:4443' } };
+    const url = storeUrl(storage);
+    assert.equal(url, 'gs://acme_binlogs.eu/prod/eu%201?endpoint=http%3A%2F%2F127.0.0.1%3A4443');
+    assert.deepEqual(parseGcsStoreUrl(url), { bucket: 'acme_binlogs.eu', prefix: 'prod/eu 1', endpoint: 'http://127.0.0.1:4443' });
+    assert.equal(storeUrl({ forcePathStyle: false, gcs: { bucket: 'b-1' } }), 'gs://b-1');
+    assert.throws(() => storeUrl({ forcePathStyle: false }), /neither bucket nor gcs/);
+  });
+
   for (const c of cases) {
     it(c.url, () => {
       assert.equal(storeUrl(c.storage), c.url);
@@ -56,6 +67,13 @@ describe('--key URL from spec.keyProvider, read back by the CLI\'s own parsers',
       key: 'binlogs', addr: 'https://vault:8200', mount: 'secret/transit', namespace: 'team-a', caFile: '/var/run/binlog-archiver/vault-ca/ca.crt',
       auth: { method: 'kubernetes', role: 'r', jwtFile: '/var/run/binlog-archiver/vault-token/token', authMount: 'k8s-prod' },
     });
+  });
+
+  it('gcpKms: the CryptoKey name and endpoint, read back by the CLI\'s own parser', () => {
+    const keyName = 'projects/acme-prod/locations/europe-west1/keyRings/binlogs/cryptoKeys/archive';
+    assert.equal(keyUrl(resolvedKey({ gcpKms: { keyName } })), `gcpkms://${keyName}`);
+    const url = keyUrl(resolvedKey({ gcpKms: { keyName, endpoint: 'https://kms.internal:8443' } }));
+    assert.deepEqual(parseKeyProviderUrl(url), { kind: 'gcpkms', options: { keyName, endpoint: 'https://kms.internal:8443' } });
   });
 
   it('vault with a token Secret', () => {
