@@ -135,6 +135,32 @@ describe('BinlogRestore through the controller on the real node', { skip: nodeSk
     }
   });
 
+  it('deleting a running BinlogRestore stops its Job and its Pod, and deletes nothing archived', async () => {
+    const s3 = need('s3');
+    const objects = async (): Promise<unknown> => {
+      const r = await runCli(['verify', '--store', `s3://${s3.bucket}/node-restore/${ns}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`,
+      '--key', `file://${path.join(work, 'master.key')}`, '--json'], { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
+      const v = JSON.parse(r.stdout) as { verified: number; bytes: number; problems: unknown[] };
+      return { code: r.code, verified: v.verified, bytes: v.bytes, problems: v.problems };
+    };
+    const before = await objects();
+    assert.ok((before as { verified: number }).verified > 0);
+    // A store address of the Pod network where nothing answers: the plan Job's Pod runs until it is stopped.
+    const hung = spec({ latest: true }, 'hung');
+    const name = 'deleted-mid-run';
+    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogRestore', metadata: { name, namespace: ns },
+      spec: { ...hung, archive: { ...hung.archive, storage: { ...hung.archive.storage!, endpoint: 'http://10.244.0.254:80' } } } }));
+    const pods = async (): Promise<{ metadata: { name: string }; status?: { phase?: string } }[]> =>
+      (JSON.parse(await ok(['get', 'pods', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string }; status?: { phase?: string } }[] }).items.filter((p) => p.metadata.name.startsWith(`${name}-`));
+    await eventually(`the plan Pod of ${name} to run`, async () => ((await pods()).some((p) => p.status?.phase === 'Running') ? true : undefined), 120_000);
+    await ok(['delete', 'blr', name, '-n', ns, '--wait=false']);
+    await eventually(`the Jobs and Pods of ${name} to be gone`, async () => {
+      const jobs = (JSON.parse(await ok(['get', 'jobs', '-n', ns, '-o', 'json'])) as { items: { metadata: { name: string } }[] }).items.filter((j) => j.metadata.name.startsWith(`${name}-`));
+      return jobs.length === 0 && (await pods()).length === 0 ? true : undefined;
+    }, 120_000);
+    assert.deepEqual(await objects(), before, 'the archive is as it was');
+  });
+
   it('a target past the archive fails in Planning with the window, and no restore Job', async () => {
     const r = await restore('past', spec({ time: '2099-01-01T00:00:00Z' }, 'past'));
     assert.equal(r.status?.phase, 'Failed');
