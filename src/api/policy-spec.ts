@@ -1,6 +1,7 @@
 /** The spec of BinlogArchivePolicy: which MySQL pods, where to, under which key, how, and the Jobs' shape. */
 import { DNS_LABEL, duration, labelName, labelSelector, objectName, suspend } from './common.ts';
 import { jobShape } from './job-shape.ts';
+import { retention, verification } from './lifecycle.ts';
 import { migration } from './migration.ts';
 import { integer, object, oneOf, string } from './schema.ts';
 import { keyProvider, storage } from './storage.ts';
@@ -51,6 +52,8 @@ export const policySpec = object('Desired state of a BinlogArchivePolicy: archiv
   rpo,
   purgeRisk,
   migration,
+  verification,
+  retention,
   job,
 }, {
   required: ['source', 'storage', 'keyProvider'],

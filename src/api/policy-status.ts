@@ -39,6 +39,29 @@ export const runStatus = object('One archive or restore run (one Job).', {
   message: string('What happened, for people (the error and its hint on failure).', { maxLength: 4096 }),
 }, { required: ['correlationId', 'jobName', 'result'] });
 
+const lastRun = oneOf('Outcome of the last run: Succeeded, or Failed (the Job failed or found problems).', ['Succeeded', 'Failed']);
+
+export const verificationStatus = object('With spec.verification: the scheduled verification runs, from the verify Jobs\' reports.', {
+  lastVerifiedTime: time('When the last successful verification finished (no problem found); the next run of scope recent decodes what was archived since.'),
+  lastRunTime: time('When the last verification run finished, successful or not.'),
+  jobName: string('Name of the last verification Job.'),
+  result: lastRun,
+  objectsVerified: integer('Archived objects the last run decoded and found as the manifest says.', { minimum: 0, format: 'int64' }),
+  bytesVerified: integer('Bytes of binlog (before compression) the last run verified.', { minimum: 0, format: 'int64' }),
+  problems: integer('Problems the last run found: objects that fail verification, gaps, malformed entries, objects without an entry.', { minimum: 0, format: 'int64' }),
+  message: string('What the last run found, for people (its first problems, or why it could not run).', { maxLength: 4096 }),
+});
+
+export const retentionStatus = object('With spec.retention: the scheduled expiry runs, from the expire Jobs\' reports.', {
+  firstRecoverableTime: time('Start of the retained window: the latest first recoverable time over all sources after the last expiry (every source can be restored from here on).'),
+  lastExpiryTime: time('When the last expiry run finished.'),
+  jobName: string('Name of the last expire Job.'),
+  result: lastRun,
+  objectsExpired: integer('Objects the last run deleted.', { minimum: 0, format: 'int64' }),
+  bytesExpired: integer('Bytes the last run deleted.', { minimum: 0, format: 'int64' }),
+  message: string('What the last run did, for people (what held expiry back, or why it failed).', { maxLength: 4096 }),
+});
+
 export const policyStatus = object('Observed state of a BinlogArchivePolicy.', {
   observedGeneration,
   conditions,
@@ -51,5 +74,7 @@ export const policyStatus = object('Observed state of a BinlogArchivePolicy.', {
   recoverableUntil: time('The earliest lastRecoverableTime over all sources: every source can be restored up to this time.'),
   expireLogsSeconds: integer('binlog_expire_logs_seconds in force (from spec.purgeRisk or read from the server).', { minimum: 0, format: 'int64' }),
   migrationVerifiedCycles: integer('With spec.migration: consecutive rotation cycles, newest first, whose binlogs all match the legacy pipeline\'s (the least over all sources), as the last archive Jobs checked.', { minimum: 0 }),
+  verification: verificationStatus,
+  retention: retentionStatus,
   recentRuns: array(`The last ${RECENT_RUNS_MAX} runs, newest first.`, runStatus, { maxItems: RECENT_RUNS_MAX, listType: 'atomic' }),
 });

@@ -16,7 +16,7 @@ import {
 import { buildAgentSidecar, buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
 import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
 import { deleteNamespace, ensureDefaultServiceAccount, eventually, kubectl, ok, uniqueName } from './kubectl.ts';
-import { INVALID_POLICIES, INVALID_RESTORES, validGooglePolicy, validGoogleRestore, validPolicy, validRestore } from './invalid-cases.ts';
+import { INVALID_POLICIES, INVALID_RESTORES, validGooglePolicy, validGoogleRestore, validLifecyclePolicies, validPolicy, validRestore } from './invalid-cases.ts';
 
 const CRDS = path.join(REPO_ROOT, 'crds');
 const SAMPLES = path.join(CRDS, 'samples');
@@ -76,6 +76,16 @@ describe('CRDs on the real kube-apiserver', { skip: skipUnlessIn('kube') }, () =
     for (const object of [validGooglePolicy(), validGoogleRestore(), validPolicy()]) {
       const r = await kubectl(['create', '--dry-run=server', '-n', ns, '-f', '-'], JSON.stringify(object));
       assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
+  it('accepts scheduled verification and retention with cron steps, ranges, lists and names, and defaults scope and the retention schedule', async () => {
+    for (const object of validLifecyclePolicies()) {
+      const r = await kubectl(['create', '--dry-run=server', '-n', ns, '-o', 'json', '-f', '-'], JSON.stringify(object));
+      assert.equal(r.code, 0, r.stderr);
+      const stored = JSON.parse(r.stdout) as BinlogArchivePolicy;
+      assert.deepEqual([stored.spec.verification?.scope, stored.spec.retention?.schedule], ['recent', '0 * * * *']);
+      assert.deepEqual(stored.spec, applyDefaults(policySpec, (object as unknown as BinlogArchivePolicy).spec));
     }
   });
 

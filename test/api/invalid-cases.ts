@@ -21,6 +21,12 @@ export function validPolicy(): Json {
   };
 }
 
+/** Valid scheduled verification and retention: steps, ranges, lists and names are cron, and the defaults apply. */
+export function validLifecyclePolicies(): Json[] {
+  return ['*/15 * * * *', '30 3 * * MON-FRI', '0 0,12 1 1-6 *', '5  4 * * 0'].map((schedule, i) =>
+    set(set(set(validPolicy(), 'metadata.name', `lifecycle-${i}`), 'spec.verification', { schedule }), 'spec.retention', { recoveryWindow: i === 0 ? '168h' : '36h30m' }));
+}
+
 const GCP_KEY = 'projects/acme-prod/locations/europe-west1/keyRings/binlogs/cryptoKeys/archive';
 
 /** Valid objects on Google Cloud (GCS + Cloud KMS, Workload Identity): the API server must accept them. */
@@ -104,6 +110,20 @@ export const INVALID_POLICIES: InvalidCase[] = [
     messages: [/spec\.migration\.legacy\.keySecret: Invalid value: "object": keySecret is only for format openssl-aes-256-cbc/] },
   { name: 'a legacy location that is a local path', object: with_('spec.migration', { legacy: { location: '/mnt/legacy', format: 'plain' } }),
     messages: [/spec\.migration\.legacy\.location: Invalid value: "\/mnt\/legacy": spec\.migration\.legacy\.location in body should match/] },
+  { name: 'a verification schedule of 4 fields', object: with_('spec.verification', { schedule: '0 3 * *' }),
+    messages: [/spec\.verification\.schedule: Invalid value: "string": must be a cron expression of 5 fields separated by spaces/] },
+  { name: 'a verification schedule with a time zone', object: with_('spec.verification', { schedule: 'TZ=UTC 0 3 * * *' }),
+    messages: [/spec\.verification\.schedule: Invalid value: "string": must be a cron expression of 5 fields/] },
+  { name: 'a verification schedule with a shell word', object: with_('spec.verification', { schedule: '0 3 * * *; rm' }),
+    messages: [/spec\.verification\.schedule: Invalid value: "string": must be a cron expression of 5 fields/] },
+  { name: 'verification without a schedule', object: with_('spec.verification', { scope: 'all' }), messages: [/spec\.verification\.schedule: Required value/] },
+  { name: 'an unknown verification scope', object: with_('spec.verification', { schedule: '0 3 * * *', scope: 'new' }),
+    messages: [/spec\.verification\.scope: Unsupported value: "new": supported values: "recent", "all"/] },
+  { name: 'a recovery window in days', object: with_('spec.retention', { recoveryWindow: '7d' }),
+    messages: [/spec\.retention\.recoveryWindow: Invalid value: "string": must be a positive duration/] },
+  { name: 'a recovery window of 0', object: with_('spec.retention', { recoveryWindow: '0h' }), messages: [/spec\.retention\.recoveryWindow: Invalid value: "string": must be a positive duration/] },
+  { name: 'a retention schedule of 6 fields', object: with_('spec.retention', { recoveryWindow: '168h', schedule: '0 0 * * * *' }),
+    messages: [/spec\.retention\.schedule: Invalid value: "string": must be a cron expression of 5 fields/] },
   { name: 'object lock of 0 days', object: with_('spec.storage.objectLock', { mode: 'COMPLIANCE', days: 0 }), messages: [/spec\.storage\.objectLock\.days in body should be greater than or equal to 1/] },
   { name: 'object lock mode without days', object: with_('spec.storage.objectLock', { mode: 'GOVERNANCE' }), messages: [/spec\.storage\.objectLock\.days: Required value/] },
   { name: 'both credential kinds', object: with_('spec.storage.credentials', { serviceAccountName: 'a', secretName: 'b' }), messages: [/spec\.storage\.credentials: Invalid value: "object": set serviceAccountName or secretName, not both/] },
