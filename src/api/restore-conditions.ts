@@ -33,6 +33,7 @@ export const RESTORE_REASON = {
   ApplyFailed: 'ApplyFailed',
   JobFailed: 'JobFailed',
   TimedOut: 'TimedOut',
+  Interrupted: 'Interrupted',
 } as const;
 
 export type RestoreReason = (typeof RESTORE_REASON)[keyof typeof RESTORE_REASON];
@@ -63,6 +64,7 @@ export function reasonForError(code: string, step: 'plan' | 'restore', applying:
     case 'EAUTH':
     case 'EFORMAT': return RESTORE_REASON.VerificationFailed;
     case 'EAPPLY': return RESTORE_REASON.ApplyFailed;
+    case 'EINTERRUPTED': return RESTORE_REASON.Interrupted;
     default: return step === 'restore' && applying ? RESTORE_REASON.ApplyFailed : RESTORE_REASON.JobFailed;
   }
 }

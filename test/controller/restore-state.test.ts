@@ -19,6 +19,7 @@ describe('restore decision', () => {
     assert.equal(reasonForError('ETARGET', 'plan', false), 'TargetNotInArchive');
     assert.equal(reasonForError('EEXPIRED', 'plan', false), 'TargetNotInArchive');
     assert.equal(reasonForError('EAPPLY', 'restore', true), 'ApplyFailed');
+    assert.equal(reasonForError('EINTERRUPTED', 'restore', true), 'Interrupted');
     assert.equal(reasonForError('EKEYUNAVAILABLE', 'restore', true), 'KeyProviderUnavailable');
     assert.equal(reasonForError('ESTOREUNAVAILABLE', 'plan', false), 'StorageUnavailable');
     assert.equal(reasonForError('EMYSQL', 'restore', true), 'ApplyFailed');
