@@ -24,7 +24,7 @@ export const ANNOTATION = {
   step: `${GROUP}/step`,
 } as const;
 
-export type Component = 'archive' | 'restore' | 'agent';
+export type Component = 'archive' | 'restore' | 'agent' | 'verify' | 'expire';
 
 export function baseLabels(component: Component): Record<string, string> {
   return { [LABEL.name]: 'binlog-archiver', [LABEL.component]: component, [LABEL.managedBy]: 'binlog-archiver-operator' };
@@ -33,6 +33,11 @@ export function baseLabels(component: Component): Record<string, string> {
 /** Labels of an archive Job and its pod. */
 export function archiveLabels(policy: string, pod: string, correlationId: string): Record<string, string> {
   return { ...baseLabels('archive'), [LABEL.policy]: labelValue(policy), [LABEL.sourcePod]: labelValue(pod), [LABEL.correlationId]: labelValue(correlationId) };
+}
+
+/** Labels of a scheduled verify or expire CronJob, its Jobs and their pods. */
+export function lifecycleLabels(policy: string, task: 'verify' | 'expire'): Record<string, string> {
+  return { ...baseLabels(task), [LABEL.policy]: labelValue(policy) };
 }
 
 /** Labels of a restore Job and its pod. */

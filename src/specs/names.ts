@@ -38,6 +38,15 @@ export function restorePlanJobName(restore: string, uid: string): string {
   return withHash(dnsLabelText(`${restore}-plan`), hash(['plan', restore, uid], 10), LABEL_MAX);
 }
 
+/** CronJob names are at most 52 characters: the Jobs it creates append an 11-character suffix. */
+const CRONJOB_MAX = 52;
+
+/** `<policy>-verify` or `<policy>-expire`: one CronJob per policy and task; cut and hashed past 52 characters. */
+export function lifecycleCronJobName(policy: string, task: 'verify' | 'expire'): string {
+  const name = dnsLabelText(`${policy}-${task}`);
+  return name.length <= CRONJOB_MAX ? name : withHash(name, hash([task, policy], 10), CRONJOB_MAX);
+}
+
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** The value itself when it is a valid label value, else a cut prefix plus a hash (the annotation keeps the full value). */
