@@ -38,8 +38,9 @@ const NETWORK = new Set([
 const RETRYABLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError']);
 const DIGEST = /doesn't match calculated (CRC32C|MD5)|checksum mismatch|hash mismatch/i;
 
-function numberOf(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+/** An HTTP status, and nothing else: a timed-out fetch's DOMException carries the legacy `code` 23. */
+function httpStatus(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599 ? value : undefined;
 }
 
 /** The errno-like code anywhere in the cause chain (fetch wraps socket errors in a TypeError). */
@@ -53,7 +54,7 @@ function networkCode(err: unknown): string | undefined {
 
 export function classifyGcs(err: unknown): Failure {
   const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorShape;
-  const status = numberOf(e.status) ?? numberOf(e.code) ?? numberOf(e.response?.status);
+  const status = httpStatus(e.status) ?? httpStatus(e.code) ?? httpStatus(e.response?.status);
   const reason = typeof e.reason === 'string' && e.reason !== '' ? e.reason : typeof e.errors?.[0]?.reason === 'string' ? e.errors[0].reason : undefined;
   const message = typeof e.message === 'string' ? e.message : '';
   const make = (kind: FailureKind, label: string): Failure => ({ kind, reason: label, status, requestId: undefined });

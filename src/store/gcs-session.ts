@@ -76,6 +76,8 @@ export async function sendChunk(ctx: GcsContext, key: string, chunk: Chunk, part
   const budget = new RetryBudget(ctx, { operation: 'resumable.chunk', key: name, what });
   const end = chunk.start + chunk.data.length;
   let at = chunk.start;
+  // A 308 that persisted nothing new is no failure to GCS, so the budget never sees it: bounded here instead.
+  let stalled = 0;
   for (;;) {
     const data = chunk.data.subarray(at - chunk.start);
     const headers: Record<string, string> = {
@@ -88,7 +90,19 @@ export async function sendChunk(ctx: GcsContext, key: string, chunk: Chunk, part
       await res.arrayBuffer();
       if (res.status !== 308) return;
       // 308 on the final chunk, or fewer bytes persisted than sent: send the rest.
-      at = persisted(res);
+      const held = persisted(res);
+      if (held < chunk.start || held > end) {
+        throw new ArchiverError('ESTORE', `the upload session of ${ctx.describe(key)} answered 308 holding ${held} bytes, outside the chunk ${chunk.start}-${end} being sent`, {
+          hint: 'run again: a new upload starts', context: { bucket: ctx.bucket, key: name },
+        });
+      }
+      stalled = held > at ? 0 : stalled + 1;
+      if (stalled >= ctx.policy.maxAttempts) {
+        throw new ArchiverError('ESTOREUNAVAILABLE', `GCS answered 308 (resume incomplete) ${stalled} times in a row without persisting more of ${ctx.describe(key)} (it holds ${held} of ${end} bytes) while ${what}`, {
+          hint: 'the upload session makes no progress; run again (the upload resumes or starts anew)', context: { bucket: ctx.bucket, key: name, reason: 'NoProgress' },
+        });
+      }
+      at = held;
       if (at >= end && chunk.final === undefined) return;
       continue;
     } catch (err) {

@@ -1,22 +1,23 @@
 /**
- * A fault-injecting HTTP proxy for tests, put in front of the real S3 server: each request is either forwarded
- * untouched (the Host header and body stay as signed) or meets the fault its schedule names: a 503 SlowDown
- * or 500, a reset connection (before or after the server saw the request), a response cut off half-way, a
- * stall (no answer until the client gives up), a request body with one bit flipped, or a response whose ETag is
- * altered.
+ * A fault-injecting HTTP proxy for tests, put in front of the real S3 server or fake-gcs-server: each request is
+ * either forwarded untouched (the Host header and body stay as signed) or meets the fault its schedule names: a
+ * 503 SlowDown, a 429 or a 500, a reset connection (before or after the server saw the request), a response cut
+ * off half-way, a stall (no answer until the client gives up), a request body with one bit flipped, a response
+ * whose ETag is altered, or (GCS) a 308 "resume incomplete" that persists nothing of a chunk.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'pass' | 'slowdown' | 'internal' | 'reset' | 'reset-after-forward' | 'truncate-response' | 'stall' | 'corrupt-body' | 'wrong-etag';
+export type Fault = 'pass' | 'slowdown' | 'too-many' | 'internal' | 'reset' | 'reset-after-forward' | 'truncate-response' | 'stall' | 'corrupt-body' | 'wrong-etag'
+  | 'resume-incomplete';
 
 export interface ProxiedRequest {
   /** 1-based count of requests seen by the proxy. */
   n: number;
   method: string;
   url: string;
-  /** The S3 operation the request is, from method and query (good enough for scheduling). */
+  /** The operation the request is (S3 or GCS, by the proxy's classifier), from method, URL and headers. */
   operation: string;
 }
 
@@ -46,6 +47,23 @@ export function s3Operation(method: string, url: string): string {
   }
 }
 
+/** The GCS JSON API operation of a request, named as the GCS store's metrics name them. */
+export function gcsOperation(method: string, url: string, headers: http.IncomingHttpHeaders): string {
+  const u = new URL(url, 'http://x');
+  const q = u.searchParams;
+  if (u.pathname.startsWith('/upload/storage/v1/b/')) {
+    if (q.has('upload_id')) {
+      if (method === 'DELETE') return 'resumable.cancel';
+      return String(headers['content-range'] ?? '').startsWith('bytes */') ? 'resumable.status' : 'resumable.chunk';
+    }
+    return q.get('uploadType') === 'resumable' ? 'resumable.start' : 'objects.insert';
+  }
+  if (u.pathname.startsWith('/download/') || q.get('alt') === 'media') return 'objects.download';
+  if (/^\/storage\/v1\/b\/[^/]+\/o$/.test(u.pathname)) return method === 'GET' ? 'objects.list' : method;
+  if (/^\/storage\/v1\/b\/[^/]+\/o\//.test(u.pathname)) return method === 'GET' ? 'objects.get' : method === 'DELETE' ? 'objects.delete' : `objects.${method.toLowerCase()}`;
+  return method;
+}
+
 /** Faults per operation, consumed in order; requests beyond the list pass. */
 export function scripted(plan: Partial<Record<string, Fault[]>>): Schedule {
   const left = new Map(Object.entries(plan).map(([op, faults]) => [op, [...(faults ?? [])]]));
@@ -53,6 +71,7 @@ export function scripted(plan: Partial<Record<string, Fault[]>>): Schedule {
 }
 
 const SLOWDOWN = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>';
+const TOO_MANY = '{"error":{"code":429,"message":"The rate of change requests to the object is too high.","errors":[{"reason":"rateLimitExceeded"}]}}';
 const INTERNAL = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>fault-proxy</RequestId></Error>';
 
 export class FaultProxy {
@@ -61,11 +80,14 @@ export class FaultProxy {
   readonly #upstream: URL;
   readonly #server: http.Server;
   readonly #agent = new http.Agent({ keepAlive: true });
+  readonly #classify: (method: string, url: string, headers: http.IncomingHttpHeaders) => string;
   #n = 0;
 
-  constructor(upstream: string, schedule: Schedule = () => 'pass') {
+  /** `classify`: how requests are named for schedules (s3Operation by default, gcsOperation for GCS). */
+  constructor(upstream: string, schedule: Schedule = () => 'pass', classify: (method: string, url: string, headers: http.IncomingHttpHeaders) => string = s3Operation) {
     this.#upstream = new URL(upstream);
     this.schedule = schedule;
+    this.#classify = classify;
     this.#server = http.createServer((req, res) => this.#handle(req, res));
   }
 
@@ -88,7 +110,7 @@ export class FaultProxy {
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const request: ProxiedRequest = { n: ++this.#n, method, url, operation: s3Operation(method, url) };
+    const request: ProxiedRequest = { n: ++this.#n, method, url, operation: this.#classify(method, url, req.headers) };
     const fault = this.schedule(request);
     const header = req.headers['x-amz-content-sha256'];
     const record: FaultRecord = { ...request, fault, contentSha256: Array.isArray(header) ? header[0] : header };
@@ -100,6 +122,12 @@ export class FaultProxy {
       record.bodySha256 = createHash('sha256').update(body).digest('hex');
       switch (fault) {
         case 'slowdown': return void res.writeHead(503, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(SLOWDOWN) }).end(SLOWDOWN);
+        case 'too-many': return void res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(TOO_MANY) }).end(TOO_MANY);
+        case 'resume-incomplete': {
+          // A 308 that persisted nothing of this chunk: the Range the session held before it (none at offset 0).
+          const start = Number(/^bytes (\d+)-/.exec(String(req.headers['content-range'] ?? ''))?.[1] ?? 0);
+          return void res.writeHead(308, start > 0 ? { range: `bytes=0-${start - 1}`, 'content-length': 0 } : { 'content-length': 0 }).end();
+        }
         case 'internal': return void res.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(INTERNAL) }).end(INTERNAL);
         case 'reset': return void req.socket.destroy();
         case 'stall': return; // never answers; the client's socket timeout ends it
