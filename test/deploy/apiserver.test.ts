@@ -27,6 +27,8 @@ const CLUSTER_GRANTS = [
   // A BinlogRestore into a server: its Service must exist and must not select a pod an active policy archives.
   'services get',
   ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map((v) => `jobs.batch ${v}`),
+  // The scheduled verify and expire CronJobs of spec.verification and spec.retention.
+  ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map((v) => `cronjobs.batch ${v}`),
   ...['create', 'patch'].map((v) => `events.events.k8s.io ${v}`),
 ];
 /** Only in its own namespace: its one Lease. */
@@ -121,6 +123,7 @@ describe('deploy/ on the real kube-apiserver', { skip: skipUnlessIn('kube') }, (
       ['delete', 'pods', '-n', samplesNs],
       ['create', 'pods', '--subresource=exec', '-n', samplesNs],
       ['update', 'jobs.batch', '-n', samplesNs],
+      ['update', 'cronjobs.batch', '-n', samplesNs],
       ['delete', 'binlogarchivepolicies.binlog.archiver.dev', '-n', samplesNs],
       ['create', 'binlogarchivepolicies.binlog.archiver.dev', '-n', samplesNs],
       ['get', 'leases.coordination.k8s.io', '--all-namespaces'],
