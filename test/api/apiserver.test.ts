@@ -69,7 +69,7 @@ describe('CRDs on the real kube-apiserver', { skip: skipUnlessIn('kube') }, () =
     const spec = staging.spec;
     assert.deepEqual([spec.suspend, spec.format, spec.compressionLevel, spec.source.container, spec.source.binlogPath, spec.keyProvider.vault?.mount,
       spec.keyProvider.vault?.kubernetesAuth?.mountPath, spec.job?.backoffLimit, spec.job?.runAsUser, spec.job?.ttlSecondsAfterFinished, spec.purgeRisk?.thresholdSeconds],
-    [false, 'gcm', 3, 'mysql', '', 'transit', 'kubernetes', 2, 65532, 3600, 3600]);
+    [false, 'gcm', 2, 'mysql', '', 'transit', 'kubernetes', 2, 65532, 3600, 3600]);
   });
 
   it('accepts a policy and a restore on GCS with Cloud KMS, and a policy on S3 written before gcs existed', async () => {

@@ -110,7 +110,7 @@ describe('the schema DSL', () => {
     });
     // Typed access with no `?.`: these fields are required in ResolvedPolicySpec because they have defaults.
     assert.deepEqual([spec.suspend, spec.format, spec.compressionLevel, spec.source.container, spec.source.binlogPath, spec.storage.forcePathStyle],
-      [false, 'gcm', 3, 'mysql', '', false]);
+      [false, 'gcm', 2, 'mysql', '', false]);
     assert.deepEqual(spec.job, { runAsUser: 65532, runAsGroup: 65532, ttlSecondsAfterFinished: 86400, backoffLimit: 2, activeDeadlineSeconds: 3600 });
     assert.deepEqual(spec.purgeRisk, { thresholdSeconds: 3600 });
     assert.deepEqual(spec.keyProvider.vault, { address: 'http://v:8200', transitKey: 'k', mount: 'transit', kubernetesAuth: { role: 'r', mountPath: 'kubernetes', expirationSeconds: 600 } });

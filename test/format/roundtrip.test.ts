@@ -4,6 +4,7 @@ import { createReadStream, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ArchiverError } from '../../src/errors.ts';
+import { DEFAULT_ZSTD_LEVEL } from '../../src/format/constants.ts';
 import { encodeObject, readHeader, decodeObject, SegmentPool } from '../../src/format/index.ts';
 import {
   DEK,
@@ -119,7 +120,7 @@ test('Readable streams work as source and the header is available before iterati
   });
   assert.deepEqual(encoded.header.identity, IDENTITY);
   assert.equal(encoded.header.segmentSize, SEGMENT);
-  assert.equal(encoded.header.zstdLevel, 3);
+  assert.equal(encoded.header.zstdLevel, DEFAULT_ZSTD_LEVEL, 'the default level');
   const object = await collect(encoded);
   const opened = await readHeader(Readable.from(object), { objectName: 'x' });
   assert.deepEqual(opened.header.key, KEY_REF);

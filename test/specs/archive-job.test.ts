@@ -54,7 +54,7 @@ describe('buildArchiveJob', () => {
               imagePullPolicy: 'IfNotPresent',
               command: ['binlog-archiver'],
               args: ['archive', '--binlog-dir', '/binlogs/binlog', '--store', 's3://acme-binlogs/prod/orders?region=eu-west-1',
-                '--key', 'awskms://alias/binlog-archiver?region=eu-west-1', '--format', 'gcm', '--level', '3', '--source', 'shop-mysql-0',
+                '--key', 'awskms://alias/binlog-archiver?region=eu-west-1', '--format', 'gcm', '--level', '2', '--source', 'shop-mysql-0',
                 '--namespace', 'shop', '--policy', 'orders', '--json'],
               securityContext: {
                 runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
