@@ -20,6 +20,7 @@ export const CONDITION = {
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
   MigrationParity: 'MigrationParity',
+  ArchiveVerified: 'ArchiveVerified',
 } as const;
 
 export const REASON = {
@@ -48,6 +49,10 @@ export const REASON = {
   ParityMismatch: 'ParityMismatch',
   ParityCheckFailed: 'ParityCheckFailed',
   AwaitingParityCheck: 'AwaitingParityCheck',
+  VerificationSucceeded: 'VerificationSucceeded',
+  VerificationProblems: 'VerificationProblems',
+  VerificationFailed: 'VerificationFailed',
+  AwaitingVerification: 'AwaitingVerification',
 } as const;
 
 export type Reason = (typeof REASON)[keyof typeof REASON];
@@ -195,6 +200,28 @@ export function migrationParityCondition(checks: readonly ParityFacts[], sources
   if (bad.length > 0) return make(type, 'False', REASON.ParityMismatch, `${counted}; the legacy pipeline differs: ${list(bad.map((c) => `${c.server}: ${c.detail ?? ''}`))}`, ctx);
   if (cycles >= required) return make(type, 'True', REASON.ReadyToSwitch, `${counted}: switch the restore runbook to binlog-archiver`, ctx);
   return make(type, 'False', REASON.VerifyingParity, counted, ctx);
+}
+
+/** The last scheduled verification (status.verification), for ArchiveVerified. */
+export interface VerificationFacts {
+  result?: 'Succeeded' | 'Failed';
+  problems?: number;
+  lastVerifiedTime?: string;
+  message?: string;
+}
+
+/**
+ * ArchiveVerified (spec.verification): True after a verify run found every decoded object as its manifest entry
+ * says; False when the last run found problems (VerificationProblems) or could not run (VerificationFailed);
+ * Unknown until the first run finishes.
+ */
+export function archiveVerifiedCondition(facts: VerificationFacts | undefined, ctx: ConditionContext): Condition {
+  const type = CONDITION.ArchiveVerified;
+  if (facts?.result === undefined) return make(type, 'Unknown', REASON.AwaitingVerification, 'no scheduled verification has finished yet', ctx);
+  const message = facts.message ?? '';
+  if (facts.result === 'Succeeded') return make(type, 'True', REASON.VerificationSucceeded, message, ctx);
+  if ((facts.problems ?? 0) > 0) return make(type, 'False', REASON.VerificationProblems, `${message}; run binlog-archiver verify for the full list`, ctx);
+  return make(type, 'False', REASON.VerificationFailed, message, ctx);
 }
 
 export type PlanFacts =

@@ -3,35 +3,12 @@
  * container's termination message (at most 4096 bytes), to show the retained window (firstRecoverableTime) and
  * count objects and bytes expired. Sources past the limit are counted, not listed.
  */
+import type { ExpireReport } from '../contracts/lifecycle-report.ts';
 import type { ExpireSummary } from './expire-run.ts';
 
+export type { ExpireReport, ExpireReportSource } from '../contracts/lifecycle-report.ts';
+
 export const REPORT_LIMIT = 4096;
-
-export interface ExpireReportSource {
-  source: string;
-  retainedFrom: string | null;
-  firstRecoverableTime: string | null;
-  deletedObjects: number;
-  deletedBytes: number;
-  /** Objects the store retains (Object Lock, GCS retention or holds) and gaps inside the kept range. */
-  retained: number;
-  keptGaps: number;
-  /** Set when a restore lease or a gap kept this run from deleting what the window allows. */
-  held: boolean;
-}
-
-export interface ExpireReport {
-  kind: 'expire';
-  ok: true;
-  now: string;
-  recoveryWindow: string;
-  dryRun: boolean;
-  deletedObjects: number;
-  deletedBytes: number;
-  sources: ExpireReportSource[];
-  /** Sources left out to stay within the limit. */
-  omitted: number;
-}
 
 export function encodeExpireReport(summary: ExpireSummary): string {
   const report: ExpireReport = {

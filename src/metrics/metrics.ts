@@ -45,9 +45,17 @@ export class ControllerMetrics {
   readonly rotationToJob: Histogram;
   readonly leader: Gauge;
   readonly eventsEmitted: Counter<'type' | 'reason'>;
+  readonly objectsVerified: Counter<'namespace' | 'policy'>;
+  readonly bytesVerified: Counter<'namespace' | 'policy'>;
+  readonly verifyProblems: Gauge<'namespace' | 'policy'>;
+  readonly secondsSinceVerified: Gauge<'namespace' | 'policy'>;
+  readonly objectsExpired: Counter<'namespace' | 'policy'>;
+  readonly bytesExpired: Counter<'namespace' | 'policy'>;
+  /** Unix ms of each policy's last successful verification, for secondsSinceVerified at scrape time. */
+  readonly #lastVerified = new Map<string, { labels: { namespace: string; policy: string }; ms: number }>();
   readonly #conditionSeries = new Map<string, Record<string, string>>();
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; nowMs?: () => number } = {}) {
     const registry = new Registry();
     this.registry = registry;
     const registers = [registry];
@@ -89,6 +97,25 @@ export class ControllerMetrics {
     this.rotationToJob = new Histogram({ name: `${PREFIX}rotation_to_job_seconds`, help: 'Time from the agent reporting a new closed binlog to the archive Job being created.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers });
     this.leader = new Gauge({ name: `${PREFIX}leader`, help: '1 while this replica holds the leader Lease and reconciles, else 0.', registers });
     this.eventsEmitted = new Counter({ name: `${PREFIX}events_total`, help: 'Kubernetes Events emitted, by type and reason.', labelNames: ['type', 'reason'], registers });
+    const pol = ['namespace', 'policy'] as const;
+    this.objectsVerified = new Counter({ name: `${PREFIX}verified_objects_total`, help: 'Archived objects decoded and found as the manifest says by scheduled verify Jobs.', labelNames: pol, registers });
+    this.bytesVerified = new Counter({ name: `${PREFIX}verified_bytes_total`, help: 'Bytes of binlog (before compression) verified by scheduled verify Jobs.', labelNames: pol, registers });
+    this.verifyProblems = new Gauge({ name: `${PREFIX}verify_problems`, help: 'Problems the last scheduled verification found (failed objects, gaps, malformed entries, stray objects).', labelNames: pol, registers });
+    const nowMs = options.nowMs ?? Date.now;
+    const lastVerified = this.#lastVerified;
+    this.secondsSinceVerified = new Gauge({
+      name: `${PREFIX}seconds_since_last_verification`, help: 'Seconds since the last successful scheduled verification of the policy\'s archive (computed at scrape time).', labelNames: pol, registers,
+      collect() {
+        for (const { labels, ms } of lastVerified.values()) this.set(labels, Math.max(0, (nowMs() - ms) / 1000));
+      },
+    });
+    this.objectsExpired = new Counter({ name: `${PREFIX}expired_objects_total`, help: 'Objects deleted by scheduled expire Jobs (spec.retention).', labelNames: pol, registers });
+    this.bytesExpired = new Counter({ name: `${PREFIX}expired_bytes_total`, help: 'Bytes deleted by scheduled expire Jobs (spec.retention).', labelNames: pol, registers });
+  }
+
+  /** Records the time of a policy's last successful verification (secondsSinceVerified grows from it). */
+  setLastVerified(namespace: string, policy: string, ms: number): void {
+    this.#lastVerified.set(`${namespace}/${policy}`, { labels: { namespace, policy }, ms });
   }
 
   /** Sets the condition series of a policy: 1 for the current (type, status, reason), older series removed. */
@@ -115,6 +142,8 @@ export class ControllerMetrics {
       }
     }
     for (const dependency of ['storage', 'keyProvider']) this.dependencyUp.remove({ namespace, policy, dependency });
+    this.#lastVerified.delete(`${namespace}/${policy}`);
+    for (const g of [this.secondsSinceVerified, this.verifyProblems]) g.remove({ namespace, policy });
   }
 
   text(): Promise<string> {

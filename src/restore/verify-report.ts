@@ -3,35 +3,13 @@
  * as its container's termination message (at most 4096 bytes), for status lastVerifiedTime, the objects and bytes
  * verified, the problems found and condition ArchiveVerified. Problems past the limit are counted, not listed.
  */
+import type { VerifyReport } from '../contracts/lifecycle-report.ts';
 import type { VerifySummary } from './verify-run.ts';
+
+export type { VerifyReport };
 
 export const VERIFY_REPORT_LIMIT = 4096;
 const MESSAGE_MAX = 240;
-
-export interface VerifyReportProblem {
-  source: string;
-  binlog: string | null;
-  code: string;
-  message: string;
-}
-
-export interface VerifyReport {
-  kind: 'verify';
-  /** True when nothing failed: no problem and no object without a manifest entry. */
-  ok: boolean;
-  /** When the run finished; with ok, the operator's lastVerifiedTime and the next `recent` run's --since. */
-  finishedAt: string;
-  since: string | null;
-  sources: number;
-  verified: number;
-  bytes: number;
-  skipped: number;
-  problemCount: number;
-  orphans: number;
-  problems: VerifyReportProblem[];
-  /** Set when the run itself failed (no store, no key): its error code and message. */
-  error?: { code: string; message: string };
-}
 
 function clip(text: string): string {
   return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 1)}…`;
