@@ -32,7 +32,8 @@ export function isSecretName(name: string): boolean {
 /** True for a value that looks like key material rather than a path, URL, name or number. */
 export function looksLikeKeyMaterial(value: string): boolean {
   if (HEX_KEY.test(value)) return true;
-  if (!BASE64_KEY.test(value) || value.startsWith('/')) return false;
+  // An absolute path is not a key; but one base64 key in 64 starts with '/' too, and a padded one ends with '='.
+  if (!BASE64_KEY.test(value) || (value.startsWith('/') && !value.endsWith('='))) return false;
   // Random base64 mixes cases and digits; a long word or a path-like name does not.
   return /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value);
 }

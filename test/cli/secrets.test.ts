@@ -61,6 +61,12 @@ describe('secrets in arguments are never echoed', () => {
 });
 
 describe('the mask', () => {
+  it('tells a base64 key that starts with "/" from an absolute path (one random key in 64 did and was echoed)', () => {
+    const key = `/${'aB3'.repeat(14)}=`; // 32 bytes as padded base64
+    assert.equal(looksLikeKeyMaterial(key), true);
+    assert.equal(looksLikeKeyMaterial('/var/run/binlog-archiver/key/Master2Key3Abc'), false);
+  });
+
   it('masks secret query values and user info, keeps the rest readable', () => {
     assert.equal(redact('--key vault://k?addr=http://v:8200&token=abc: parameter token= is not accepted'),
       '--key vault://k?addr=http://v:8200&token=***: parameter token= is not accepted');
