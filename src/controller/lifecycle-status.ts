@@ -22,6 +22,10 @@ export interface FinishedRun {
 
 const MESSAGE_MAX = 1024;
 
+function latest(a: string | undefined, b: string): string {
+  return a !== undefined && Date.parse(a) > Date.parse(b) ? a : b;
+}
+
 function clip(text: string): string {
   return text.length <= MESSAGE_MAX ? text : `${text.slice(0, MESSAGE_MAX - 1)}…`;
 }
@@ -41,7 +45,8 @@ export function verificationAfter(previous: VerificationStatus | undefined, run:
     : ok ? `verified ${report.verified} object(s) (${report.bytes} bytes) in ${report.sources} source(s)${report.since === null ? '' : `, archived since ${report.since}`}`
       : `${problems} problem(s)${report.orphans > 0 ? ` (${report.orphans} object(s) without a manifest entry)` : ''}${listed === '' ? '' : `: ${listed}`}`;
   return {
-    ...(ok ? { lastVerifiedTime: report.finishedAt } : keep),
+    // The latest success: an older Job folded after a newer status never moves it back.
+    ...(ok ? { lastVerifiedTime: latest(previous?.lastVerifiedTime, report.finishedAt) } : keep),
     lastRunTime: report.finishedAt, jobName: run.jobName, result: ok ? 'Succeeded' : 'Failed',
     objectsVerified: report.verified, bytesVerified: report.bytes, problems, message: clip(message),
   };

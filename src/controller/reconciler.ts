@@ -17,6 +17,7 @@ import { splitKey } from './kube/resources.ts';
 import { createDueJobs, Soonest, timeDrivenRequeue } from './policy-act.ts';
 import { FINALIZER, type PolicyContext, type ReconcilerDeps, policyContext, policyRef } from './policy-context.ts';
 import { computeStatus, jobsOf, observePolicy } from './policy-observe.ts';
+import { actLifecycle, observeLifecycle, withLifecycle } from './policy-lifecycle.ts';
 import { emitNotices, reportFinishedJobs, setPolicyMetrics } from './policy-report.ts';
 import { writeStatus } from './status-writer.ts';
 
@@ -62,8 +63,13 @@ export class Reconciler {
       policy = added;
     }
     const obs = await observePolicy(ctx, policy, log);
+    const lifecycle = await observeLifecycle(ctx, policy, obs.spec);
     if (leading.aborted) return {};
-    const written = await writeStatus(ctx.kinds.policies, policy, (current) => computeStatus(ctx, obs, current), log);
+    const generation = obs.policy.metadata.generation ?? 0;
+    const written = await writeStatus(ctx.kinds.policies, policy, (current) => {
+      const c = computeStatus(ctx, obs, current);
+      return { ...c, status: withLifecycle(c.status, obs.spec, lifecycle, current.status, { generation, clock: ctx.timers }) };
+    }, log);
     if (written === undefined) return {};
     const { computed } = written;
     policy = written.object;
@@ -73,6 +79,7 @@ export class Reconciler {
     const soon = new Soonest();
     if (!await createDueJobs(ctx, obs, policy, computed, leading, soon, log)) return {};
     if (reportLater) soon.add(2000);
+    soon.add(await actLifecycle(ctx, policy, obs.spec, lifecycle, log));
     timeDrivenRequeue(ctx, obs, computed, soon);
     return soon.value === undefined ? {} : { requeueAfterMs: Math.max(1000, soon.value) };
   }

@@ -9,8 +9,8 @@ import { checked } from '../../api/validate.ts';
 import type { JSONSchemaProps } from '../../api/openapi.ts';
 import type { KubeClient } from './client.ts';
 import {
-  JOBS, PODS, POLICIES, PVCS, RESTORES, SERVICES,
-  type Job, type KubeObject, type Pod, type Policy, type Restore,
+  CRONJOBS, JOBS, PODS, POLICIES, PVCS, RESTORES, SERVICES,
+  type CronJob, type Job, type KubeObject, type Pod, type Policy, type Restore,
 } from './resources.ts';
 import { type Parser, Resource } from './typed.ts';
 
@@ -56,6 +56,7 @@ export const parseRestore: Parser<Restore> = parserOf<Restore>(rootSchema(kindDe
 
 const builtin: JSONSchemaProps = { type: 'object', properties: { spec: { type: 'object' }, status: { type: 'object' } } };
 export const parseJob: Parser<Job> = parserOf<Job>(builtin, 'Job');
+export const parseCronJob: Parser<CronJob> = parserOf<CronJob>(builtin, 'CronJob');
 export const parsePod: Parser<Pod> = parserOf<Pod>(builtin, 'Pod');
 export type Pvc = V1PersistentVolumeClaim & KubeObject;
 export type Service = V1Service & KubeObject;
@@ -67,6 +68,7 @@ export interface Kinds {
   policies: Resource<Policy>;
   restores: Resource<Restore>;
   jobs: Resource<Job>;
+  cronJobs: Resource<CronJob>;
   pods: Resource<Pod>;
   pvcs: Resource<Pvc>;
   services: Resource<Service>;
@@ -77,6 +79,7 @@ export function kinds(client: KubeClient): Kinds {
     policies: new Resource(client, POLICIES, parsePolicy),
     restores: new Resource(client, RESTORES, parseRestore),
     jobs: new Resource(client, JOBS, parseJob),
+    cronJobs: new Resource(client, CRONJOBS, parseCronJob),
     pods: new Resource(client, PODS, parsePod),
     pvcs: new Resource(client, PVCS, parsePvc),
     services: new Resource(client, SERVICES, parseService),

@@ -1,5 +1,5 @@
 /** API paths of the resources the controller reads and writes, and the small object types it needs. */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { BinlogArchivePolicy, BinlogRestore } from '../../api/types.ts';
 
@@ -34,6 +34,7 @@ export interface ResourceType {
 
 export const PODS: ResourceType = { prefix: '/api/v1', plural: 'pods' };
 export const JOBS: ResourceType = { prefix: '/apis/batch/v1', plural: 'jobs' };
+export const CRONJOBS: ResourceType = { prefix: '/apis/batch/v1', plural: 'cronjobs' };
 export const POLICIES: ResourceType = { prefix: `/apis/${GROUP}/${VERSION}`, plural: 'binlogarchivepolicies' };
 export const RESTORES: ResourceType = { prefix: `/apis/${GROUP}/${VERSION}`, plural: 'binlogrestores' };
 export const PVCS: ResourceType = { prefix: '/api/v1', plural: 'persistentvolumeclaims' };
@@ -53,6 +54,7 @@ export function objectPath(type: ResourceType, namespace: string, name: string, 
 
 export type Pod = V1Pod & KubeObject;
 export type Job = V1Job & KubeObject;
+export type CronJob = V1CronJob & KubeObject;
 export type Policy = BinlogArchivePolicy & KubeObject & { metadata: BinlogArchivePolicy['metadata'] & NonNullable<KubeObject['metadata']> };
 
 export type Restore = BinlogRestore & KubeObject & { metadata: BinlogRestore['metadata'] & NonNullable<KubeObject['metadata']> };
