@@ -30,7 +30,7 @@ interface Rule {
 }
 
 const ALERTS = ['BinlogArchiveLagHigh', 'BinlogArchiveAtRiskOfPurge', 'BinlogArchiveGapDetected', 'BinlogArchiveJobsFailing',
-  'BinlogArchiveKeyProviderUnavailable', 'BinlogArchiveStorageUnavailable', 'BinlogArchiveNoRecentSuccess', 'BinlogArchiveMigrationParityMismatch', 'BinlogRestoreFailed',
+  'BinlogArchiveKeyProviderUnavailable', 'BinlogArchiveStorageUnavailable', 'BinlogArchiveNoRecentSuccess', 'BinlogArchiveMigrationParityMismatch', 'BinlogArchiveNotVerified', 'BinlogRestoreFailed',
   'BinlogArchiverNoLeader', 'BinlogArchiverNotReconciling'];
 
 const FACTS: PolicyFacts = {
@@ -106,6 +106,15 @@ const CASES: Case[] = [
       m.setCondition(POLICY.namespace, POLICY.policy, c.type, c.status, c.reason);
     },
     expect: [{ alert: 'BinlogArchiveMigrationParityMismatch', evalMinute: 32, labels: POLICY }],
+  },
+  {
+    name: 'no successful verification for 50 hours (spec.verification)', minutes: 15,
+    leader: (m, t) => {
+      report(m, t);
+      // The gauge counts from this time at each scrape.
+      m.setLastVerified(POLICY.namespace, POLICY.policy, Date.now() - 50 * 3600_000);
+    },
+    expect: [{ alert: 'BinlogArchiveNotVerified', evalMinute: 12, labels: POLICY }],
   },
   {
     name: 'archive Jobs failing for 15 minutes', minutes: 20,
@@ -213,6 +222,7 @@ describe('chart: PrometheusRule alerts on the controller\'s real metrics (promto
     const input = await scrapeScenario([{ target: LEADER, drive: (m, t) => {
       healthy(m, t);
       m.secondsUntilPurge.set(SOURCE, 1);
+      m.setLastVerified(POLICY.namespace, POLICY.policy, Date.now());
       m.restores.inc({ namespace: 'shop', result: 'Failed', reason: RESTORE_REASON.JobFailed });
     } }], 0);
     const exported = new Set(input.map((s) => s.series.replace(/\{.*$/, '')));
