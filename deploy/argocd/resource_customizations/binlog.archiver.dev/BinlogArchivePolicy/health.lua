@@ -1,7 +1,7 @@
 -- Argo CD health of a BinlogArchivePolicy (binlog.archiver.dev). Lua 5.1 (gopher-lua), no libraries beyond base,
 -- string and table. Healthy when the controller has observed the current generation and Ready is True; Degraded
 -- when archiving needs a person (a gap, binlogs at risk of purge, storage or key provider unavailable, failing
--- Jobs, unusable sources, Stalled); Progressing until the controller has caught up (or while Reconciling).
+-- Jobs, unusable sources, Stalled, a scheduled verification that found problems); Progressing until the controller has caught up (or while Reconciling).
 local hs = { status = "Progressing", message = "Waiting for the controller to report status" }
 
 local function condition(conditions, type)
@@ -43,6 +43,14 @@ local continuous = condition(conditions, "ContinuousArchiving")
 if continuous ~= nil and continuous.status == "False" and degraded[continuous.reason] then
   hs.status = "Degraded"
   hs.message = describe(continuous)
+  return hs
+end
+-- A scheduled verification found the archive is not what its manifest says: restores cannot be trusted. A run that
+-- could not finish (VerificationFailed) is left to the BinlogArchiveNotVerified alert: archiving itself is fine.
+local verified = condition(conditions, "ArchiveVerified")
+if verified ~= nil and verified.status == "False" and verified.reason == "VerificationProblems" then
+  hs.status = "Degraded"
+  hs.message = describe(verified)
   return hs
 end
 local ready = condition(conditions, "Ready")
