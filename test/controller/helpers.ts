@@ -12,6 +12,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { BinlogArchivePolicy, BinlogArchivePolicySpec } from '../../src/api/index.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import { KubeClient } from '../../src/controller/kube/client.ts';
+import { silentLogger } from '../../src/logger.ts';
+import type { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import { stopProcess } from '../../testenv/proc.ts';
 import { allocatePort } from '../../testenv/ports.ts';
 import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
@@ -407,4 +411,33 @@ export async function stopLoop(loop: Partial<Loop>): Promise<void> {
   await loop.controller?.kill('SIGTERM');
   await loop.kubelet?.stop();
   await loop.db?.stop();
+}
+
+export interface InProcess {
+  client: KubeClient;
+  kubelet: FakeKubelet;
+  /** Stops the controller, the stand-in kubelet and the client. */
+  stop(): Promise<void>;
+}
+
+/** The controller in this process for namespace `ns`, with the stand-in kubelet running its Jobs. */
+export async function startInProcess(ns: string, identity: string, metrics: ControllerMetrics, workers = 2): Promise<InProcess> {
+  const { kubeconfig } = need('kube');
+  const kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
+  const client = await KubeClient.fromKubeconfig(kubeconfig);
+  const controller = new Controller({
+    namespace: ns, identity, image: 'registry.test/binlog-archiver:test', workers, resyncPeriodMs: 60_000, agentWaitSeconds: 5,
+    safetyIntervalMs: 600_000, agentSilentAfterMs: 120_000, failureBackoffMs: 30_000, failureBackoffMaxMs: 600_000, statusRefreshMs: 60_000,
+  }, { client, logger: silentLogger, metrics });
+  const abort = new AbortController();
+  const running = controller.run(abort.signal);
+  return {
+    client, kubelet,
+    stop: async () => {
+      abort.abort();
+      await running;
+      await kubelet.stop();
+      client.close();
+    },
+  };
 }

@@ -11,26 +11,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BinlogArchivePolicy } from '../../src/api/index.ts';
-import { Controller } from '../../src/controller/controller.ts';
-import { KubeClient } from '../../src/controller/kube/client.ts';
+import type { KubeClient } from '../../src/controller/kube/client.ts';
 import { kinds } from '../../src/controller/kube/kinds.ts';
 import type { CronJob } from '../../src/controller/kube/resources.ts';
-import { silentLogger } from '../../src/logger.ts';
 import { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import { ok } from '../api/kubectl.ts';
 import { KINGBUS, binlogDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
-import { FakeKubelet } from '../support/kubelet.ts';
+import type { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { awsCredentialsFile, createSecrets, deletePrefix, metricValue, policyObject, setupNamespace, teardownNamespace, tempDir, waitFor } from './helpers.ts';
+import { type InProcess, awsCredentialsFile, createSecrets, deletePrefix, metricValue, policyObject, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
 
 describe('scheduled verification and retention on the real API server and S3', { skip: skipUnlessIn('kube') || skipUnlessIn('s3') }, () => {
   let ns: string;
   let client: KubeClient;
   let kubelet: FakeKubelet;
+  let ctl: InProcess | undefined;
   const metrics = new ControllerMetrics({ defaultMetrics: false });
-  const stop = new AbortController();
-  let running: Promise<unknown>;
   const dir = tempDir();
   const prefix = `ctl-lifecycle-${Date.now().toString(36)}`;
   const archived = binlogDir(KINGBUS);
@@ -50,7 +47,6 @@ describe('scheduled verification and retention on the real API server and S3', {
   }
 
   before(async () => {
-    const { kubeconfig } = need('kube');
     const s3 = need('s3');
     ns = await setupNamespace('blctl-lifecycle');
     const creds = awsCredentialsFile(dir);
@@ -60,24 +56,16 @@ describe('scheduled verification and retention on the real API server and S3', {
     const store = `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
     const r = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', `file://${keyFile}`, '--source', 'src-a', '--json'], { ...process.env, ...creds.env });
     assert.equal(r.code, 0, `archive: ${r.stderr}`);
-    kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
-    client = await KubeClient.fromKubeconfig(kubeconfig);
+    ctl = await startInProcess(ns, 'lifecycle-test', metrics, 1);
+    ({ client, kubelet } = ctl);
     const object = policyObject(ns, { name: 'lc', app: 'none', prefix });
     object.spec.verification = { schedule: '30 3 * * *' };
     object.spec.retention = { recoveryWindow: '87600h' };
     await ok(['apply', '-f', '-'], JSON.stringify(object));
-    const controller = new Controller({
-      namespace: ns, identity: 'lifecycle-test', image: 'registry.test/binlog-archiver:test', workers: 1, resyncPeriodMs: 60_000, agentWaitSeconds: 5,
-      safetyIntervalMs: 600_000, agentSilentAfterMs: 120_000, failureBackoffMs: 30_000, failureBackoffMaxMs: 600_000, statusRefreshMs: 60_000,
-    }, { client, logger: silentLogger, metrics });
-    running = controller.run(stop.signal);
   });
 
   after(async () => {
-    stop.abort();
-    await running;
-    await kubelet?.stop();
-    client?.close();
+    await ctl?.stop();
     if (ns !== undefined) await teardownNamespace(ns);
     await deletePrefix(prefix);
   });

@@ -11,27 +11,23 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { BinlogRestoreSpec } from '../../src/api/index.ts';
-import { Controller } from '../../src/controller/controller.ts';
-import { KubeClient } from '../../src/controller/kube/client.ts';
+import type { KubeClient } from '../../src/controller/kube/client.ts';
 import { kinds } from '../../src/controller/kube/kinds.ts';
 import type { Restore } from '../../src/controller/kube/resources.ts';
-import { silentLogger } from '../../src/logger.ts';
 import { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import { ok } from '../api/kubectl.ts';
 import { KINGBUS, binlogDir, sha256 } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
-import { FakeKubelet } from '../support/kubelet.ts';
+import type { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { applyPolicy, awsCredentialsFile, createSecrets, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, teardownNamespace, tempDir, waitFor } from './helpers.ts';
+import { type InProcess, applyPolicy, awsCredentialsFile, createSecrets, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
 
 describe('restore controller on the real API server and S3', { skip: skipUnlessIn('kube') || skipUnlessIn('s3') }, () => {
   let ns: string;
   let client: KubeClient;
   let kubelet: FakeKubelet;
-  let controller: Controller;
+  let ctl: InProcess | undefined;
   const metrics = new ControllerMetrics();
-  const stop = new AbortController();
-  let running: Promise<unknown>;
   const dir = tempDir();
   const prefix = `ctl-restore-${Date.now().toString(36)}`;
   const archived = binlogDir(KINGBUS);
@@ -63,7 +59,6 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
   }));
 
   before(async () => {
-    const { kubeconfig } = need('kube');
     const s3 = need('s3');
     ns = await setupNamespace('blctl-restore');
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
@@ -79,20 +74,12 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
     const kmsUrl = `awskms://${k.keyAlias}?region=${k.region}&endpoint=${encodeURIComponent(k.endpoint)}`;
     const rk = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', kmsUrl, '--source', 'src-k', '--json'], { ...process.env, ...creds.env });
     assert.equal(rk.code, 0, `archive under KMS: ${rk.stderr}`);
-    kubelet = new FakeKubelet({ kubeconfig, namespace: ns }).start();
-    client = await KubeClient.fromKubeconfig(kubeconfig);
-    controller = new Controller({
-      namespace: ns, identity: 'restore-test', image: 'registry.test/binlog-archiver:test', workers: 2, resyncPeriodMs: 60_000, agentWaitSeconds: 5,
-      safetyIntervalMs: 600_000, agentSilentAfterMs: 120_000, failureBackoffMs: 30_000, failureBackoffMaxMs: 600_000, statusRefreshMs: 60_000,
-    }, { client, logger: silentLogger, metrics });
-    running = controller.run(stop.signal);
+    ctl = await startInProcess(ns, 'restore-test', metrics);
+    ({ client, kubelet } = ctl);
   });
 
   after(async () => {
-    stop.abort();
-    await running;
-    await kubelet?.stop();
-    client?.close();
+    await ctl?.stop();
     await ok(['delete', 'blr', '--all', '-n', ns, '--wait=false']).catch(() => undefined);
     if (ns !== undefined) await teardownNamespace(ns);
     await deletePrefix(prefix);
