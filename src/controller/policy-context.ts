@@ -61,6 +61,11 @@ export interface PolicyMemory {
    * cache lags the patch, and a second reconcile would report (count, announce) the same Job again.
    */
   reported: Set<string>;
+  /**
+   * Policy uid -> the generation whose lifecycle CronJobs (verify, expire) were last found absent and not asked
+   * for: the controller looks them up again only when the spec changes (or after a restart).
+   */
+  noLifecycle: Map<string, number>;
 }
 
 export interface PolicyContext extends ReconcilerDeps {
@@ -71,7 +76,7 @@ export interface PolicyContext extends ReconcilerDeps {
 export function policyContext(deps: ReconcilerDeps): PolicyContext {
   return {
     ...deps, kinds: kinds(deps.client),
-    memory: { reports: new Map(), sourceSeries: new Map(), noAgentSince: new Map(), expected: new Expectations(), reported: new Set() },
+    memory: { reports: new Map(), sourceSeries: new Map(), noAgentSince: new Map(), expected: new Expectations(), reported: new Set(), noLifecycle: new Map() },
   };
 }
 

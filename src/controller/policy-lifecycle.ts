@@ -80,6 +80,11 @@ export function withLifecycle(status: BinlogArchivePolicyStatus, spec: ResolvedP
 export async function actLifecycle(ctx: PolicyContext, policy: Policy, spec: ResolvedPolicySpec, runs: readonly LifecycleRun[], log: Logger): Promise<number | undefined> {
   const { namespace, name } = policy.metadata;
   const verifiedUntil = policy.status?.verification?.lastVerifiedTime;
+  const generation = policy.metadata.generation ?? 0;
+  const tasks = tasksOf(spec);
+  const memo = policy.metadata.uid ?? `${namespace}/${name}`;
+  // Nothing asked for and nothing found at this generation: no lookups on every reconcile of every policy.
+  if (tasks.length === 0 && ctx.memory.noLifecycle.get(memo) === generation) return undefined;
   for (const task of TASKS) {
     const cronName = lifecycleCronJobName(name, task);
     const desired = buildLifecycleCronJob(policy, task, { image: ctx.settings.image, summaryFile: SUMMARY_FILE, ...(verifiedUntil === undefined ? {} : { verifiedUntil }) });
@@ -102,6 +107,8 @@ export async function actLifecycle(ctx: PolicyContext, policy: Policy, spec: Res
     await ctx.kinds.jobs.patch(namespace, run.jobName, { metadata: { annotations: { [REPORTED_ANNOTATION]: run.phase } } });
     log.log(run.phase === 'Succeeded' ? 'info' : 'warn', `Scheduled ${run.task} Job finished`, { job: run.jobName, result: run.phase });
   }
+  if (tasks.length === 0) ctx.memory.noLifecycle.set(memo, generation);
+  else ctx.memory.noLifecycle.delete(memo);
   if (policy.status?.verification?.lastVerifiedTime !== undefined) ctx.metrics.setLastVerified(namespace, name, Date.parse(policy.status.verification.lastVerifiedTime));
-  return tasksOf(spec).length === 0 ? undefined : LIFECYCLE_POLL_MS;
+  return tasks.length === 0 ? undefined : LIFECYCLE_POLL_MS;
 }

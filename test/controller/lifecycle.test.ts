@@ -90,7 +90,12 @@ describe('scheduled verification and retention on the real API server and S3', {
     assert.deepEqual([p.retention?.result, p.retention?.objectsExpired], ['Succeeded', 0], await describeState());
     assert.ok(p.retention?.firstRecoverableTime !== undefined);
 
-    const text = await metrics.text();
+    // The metrics are recorded right after the status write, in the same reconcile.
+    const text = await waitFor('the run metrics', async () => {
+      const t = await metrics.text();
+      return metricValue(t, 'binlog_archiver_expired_objects_total', { namespace: ns, policy: 'lc' }) !== undefined
+        && metricValue(t, 'binlog_archiver_verified_objects_total', { namespace: ns, policy: 'lc' }) !== undefined ? t : undefined;
+    }, 10_000);
     assert.equal(metricValue(text, 'binlog_archiver_verified_objects_total', { namespace: ns, policy: 'lc' }), KINGBUS.length);
     assert.equal(metricValue(text, 'binlog_archiver_expired_objects_total', { namespace: ns, policy: 'lc' }), 0);
     const since = metricValue(text, 'binlog_archiver_seconds_since_last_verification', { namespace: ns, policy: 'lc' });
@@ -104,9 +109,17 @@ describe('scheduled verification and retention on the real API server and S3', {
     assert.equal(patched[patched.indexOf('--since') + 1], p.verification?.lastVerifiedTime);
   });
 
-  it('deletes a CronJob when the policy stops asking for it', async () => {
+  it('deletes a CronJob, its status and its condition when the policy stops asking for it', async () => {
     await ok(['patch', 'bap', 'lc', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/spec/retention"}]']);
     await waitFor('the expire CronJob to go', async () => ((await cron('expire')) === undefined ? true : undefined), 60_000, describeState);
     assert.ok((await cron('verify')) !== undefined);
+    // The last task dropped too: nothing asked for, and the controller still finds and deletes it.
+    await ok(['patch', 'bap', 'lc', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/spec/verification"}]']);
+    await waitFor('the verify CronJob to go', async () => ((await cron('verify')) === undefined ? true : undefined), 60_000, describeState);
+    const conditions = await waitFor('ArchiveVerified to go with spec.verification', async () => {
+      const p = (await policy())?.status;
+      return p?.conditions?.some((c) => c.type === 'ArchiveVerified') === false ? p : undefined;
+    }, 30_000, describeState);
+    assert.equal(conditions.verification, undefined);
   });
 });
