@@ -11,14 +11,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../testenv/proc.ts';
-import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
-import { ensureTools } from '../../testenv/tools.ts';
-import { allocatePort } from '../../testenv/ports.ts';
+import type { Launched } from '../../testenv/servers/mariadb.ts';
 import { runArchive } from '../../src/pipeline/archive-run.ts';
 import { runReplicationApply } from '../../src/restore/apply-replication.ts';
 import type { RestoreTarget } from '../../src/restore/target.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, tempDir } from '../support/archive.ts';
+import { freshTarget as sharedTarget } from '../support/apply-target.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
 import { type WatchedRun, startWatched } from '../support/watched-cli.ts';
@@ -41,20 +40,7 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     for (const s of servers) await stopProcess(s.proc.pid, s.proc.exe);
   });
 
-  async function freshTarget(name: string, work: string): Promise<{ server: Launched; port: number; userFile: string; passwordFile: string }> {
-    const server = await launchMariadb({
-      name, dir: tempDir('blarc-target-'), port: await allocatePort('replica'), binlog: true, serverId: 300 + randomInt(1000),
-      tools: (await ensureTools(new Set(['mysql']))) as MariadbTools,
-    });
-    servers.push(server);
-    const password = randomBytes(12).toString('hex');
-    await server.sql(`CREATE USER 'restorer'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL PRIVILEGES ON *.* TO 'restorer'@'127.0.0.1'`);
-    const userFile = path.join(work, `${name}.user`);
-    const passwordFile = path.join(work, `${name}.password`);
-    fs.writeFileSync(userFile, 'restorer\n', { mode: 0o600 });
-    fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    return { server, port: Number((await server.sql('SELECT @@port')).trim()), userFile, passwordFile };
-  }
+  const freshTarget = (name: string, work: string): ReturnType<typeof sharedTarget> => sharedTarget(name, work, servers);
 
   it('reaches time, GTID and position targets exactly, and leaves no replica configuration behind', { timeout: 600_000 }, async () => {
     const db = `repl_${randomBytes(3).toString('hex')}`;
