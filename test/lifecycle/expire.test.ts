@@ -175,14 +175,16 @@ describe('expire on real binlogs (file://)', { skip: skipUnlessIn('mysql') }, ()
     }
   });
 
-  it('a SIGKILLed expire CLI leaves a store that verifies, and a rerun finishes', async () => {
+  it('a SIGKILLed expire CLI leaves a store that verifies, and a rerun finishes', { timeout: 180_000 }, async () => {
     for (const delayMs of [150, 300, 450]) {
       const a = await archive();
       const { now, window } = windowAt(a, 3);
       const child = spawn(process.execPath, [BIN, 'expire', '--store', a.url, '--key', a.key, '--recovery-window', window, '--now', now.toISOString(), '-q'], { stdio: 'ignore' });
+      // Listen before killing: a fast start may finish the run before the kill, and a late listener never fires.
+      const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       await assertVerifies(a);
       const rerun = await runCli(['expire', '--store', a.url, '--key', a.key, '--recovery-window', window, '--now', now.toISOString(), '--json']);
       assert.equal(rerun.code, 0, rerun.stderr);
