@@ -183,6 +183,7 @@ export async function restoreFile(ctx: DecodeContext & { out: string; staging: s
     if (present !== null && present !== plaintextSha256) {
       throw new ArchiverError('ECONFLICT', `${final} exists with other content than the archived ${name}`, { hint: 'restore into an empty --out directory' });
     }
+    throwIfInterrupted(ctx.signal);
     if (present === null) await fs.promises.rename(staged, final);
     return { status: present === null ? 'restored' : 'present', scan: scan.finish(), info };
   } catch (err) {

@@ -88,14 +88,18 @@ async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging:
   const results: RestoredFile[] = [];
   try {
     let next = 0;
-    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+    // One file failing stops the others before they put a file in place: a failed restore leaves no binlog behind.
+    const failure = new AbortController();
+    const signal = options.signal === undefined ? failure.signal : AbortSignal.any([options.signal, failure.signal]);
+    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames, signal };
     const worker = async (): Promise<void> => {
       for (let i = next++; i < plan.files.length; i = next++) {
         const entry = plan.files[i]!;
         try {
           results[i] = await restoreFile(ctx, entry, scanFor(plan, i));
         } catch (err) {
-          next = plan.files.length; // the other decodes stop after their current file
+          next = plan.files.length; // the other decodes stop too
+          if (!failure.signal.aborted) failure.abort(err);
           throw err;
         }
         logger.log('info', 'Restored binlog', { correlationId: entry.correlationId, binlog: entry.binlog.name, bytes: entry.binlog.size });
