@@ -71,7 +71,7 @@ export interface ImageBuild {
 /** The entrypoint and the rest of the config, as the Dockerfile's final stage sets them. */
 export const PROJECT_IMAGE_CONFIG: ImageConfig = {
   User: `${APP_UID}:${APP_UID}`,
-  Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production'],
+  Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production', 'NODE_COMPILE_CACHE=/app/compile-cache'],
   WorkingDir: '/app',
   Entrypoint: ['node', 'bin/binlog-archiver.js'],
 };
@@ -136,6 +136,9 @@ export async function buildProjectImage(repo: string, build: ImageBuild): Promis
     fs.copyFileSync(path.join(repo, 'package.json'), path.join(app, 'app', 'package.json'));
     for (const dir of ['bin', 'src']) fs.cpSync(path.join(repo, dir), path.join(app, 'app', dir), { recursive: true });
     fs.chmodSync(path.join(app, 'app', 'bin', 'binlog-archiver.js'), 0o755);
+    // The Dockerfile's compile-cache directory; left empty here (the Dockerfile fills it at build time), so the
+    // test image compiles as without a cache, which Node does silently with a directory it cannot write.
+    fs.mkdirSync(path.join(app, 'app', 'compile-cache'));
     fs.mkdirSync(path.join(app, 'usr', 'local', 'bin'), { recursive: true });
     fs.symlinkSync('/app/bin/binlog-archiver.js', path.join(app, 'usr', 'local', 'bin', 'binlog-archiver'));
     return await writeDockerArchive(build.out, {
