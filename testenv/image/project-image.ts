@@ -22,14 +22,14 @@ export const MARIADB_IMAGE = 'localhost/binlog-archiver-mariadb:testenv';
 /** The Dockerfile's `USER`: Jobs default to it. */
 export const APP_UID = 65532;
 
-function program(name: string): string {
+export function program(name: string): string {
   const found = findCommand(name);
   if (found === undefined) throw new TestenvError('image', `${name} not found; install its Debian package`);
   return found;
 }
 
 /** /etc/passwd and /etc/group with root and the non-root user; PATH and the CA bundle. */
-async function baseLayer(root: string): Promise<void> {
+export async function baseLayer(root: string): Promise<void> {
   usrMergedSkeleton(root);
   fs.writeFileSync(path.join(root, 'etc/passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:${APP_UID}:${APP_UID}:nonroot:/tmp:/usr/sbin/nologin\n`);
   fs.writeFileSync(path.join(root, 'etc/group'), `root:x:0:\nnonroot:x:${APP_UID}:\n`);
@@ -77,7 +77,7 @@ export const PROJECT_IMAGE_CONFIG: ImageConfig = {
 };
 
 /** What identifies a file this machine provides to a layer: its path, size and modification time. */
-function fileStamp(file: string): string {
+export function fileStamp(file: string): string {
   const st = fs.statSync(file);
   return `${file} ${st.size} ${st.mtimeMs}`;
 }
@@ -86,7 +86,7 @@ function fileStamp(file: string): string {
  * A layer tar kept in the cache under `key`, so the layers that do not change with the sources (base, Node, the
  * MariaDB client, the dependencies) are archived once, not at every build.
  */
-async function cachedLayer(name: string, key: string, work: string, fill: (dir: string) => Promise<void>): Promise<{ tar: string; diffId: string }> {
+export async function cachedLayer(name: string, key: string, work: string, fill: (dir: string) => Promise<void>): Promise<{ tar: string; diffId: string }> {
   const dir = path.join(cacheRoot(), 'image-layers');
   const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
   const tar = path.join(dir, `${name}-${id}.tar`);
@@ -105,7 +105,7 @@ async function cachedLayer(name: string, key: string, work: string, fill: (dir: 
 }
 
 /** Bump when a layer's recipe changes, so cached layers are rebuilt. */
-const LAYER_RECIPE = '1';
+export const LAYER_RECIPE = '1';
 
 export async function buildProjectImage(repo: string, build: ImageBuild): Promise<WrittenImage> {
   const layer = (name: string): string => {
