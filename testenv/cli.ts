@@ -100,6 +100,7 @@ function addNodeEndpoints(endpoints: Partial<Endpoints>, node: NodeEndpoints): v
     if (server !== undefined && url !== undefined) Object.assign(server, { podEndpoint: url });
   }
   if (node.image !== undefined) endpoints.image = node.image;
+  if (node.mariadbImage !== undefined) endpoints.mariadbImage = node.mariadbImage;
 }
 
 async function up(dir: string, servers: Server[], choice: NodeChoice): Promise<void> {

@@ -36,6 +36,8 @@ export interface Endpoints {
   gcpkms: { endpoint: string; keyName: string; disabledKeyName: string; podEndpoint?: string };
   /** With the node: the project image's reference on the node (what Jobs run). */
   image?: string;
+  /** With the node: the MariaDB server image's reference (MySQL Pods: testenv/node/mariadb-pod.ts). */
+  mariadbImage?: string;
   /** Without the node: why (`up --no-node`, TESTENV_NODE=0, no kube server, an existing cluster); the node tests' skip reason. */
   noNode?: string;
 }

@@ -38,7 +38,7 @@ export function nodeSkip(): string | false {
 
 type Server = Parameters<typeof needServer>[0];
 
-export function need(server: 'node'): { kube: Endpoints['kube'] & { nodes: string[] }; image: string; kubeconfig: string };
+export function need(server: 'node'): { kube: Endpoints['kube'] & { nodes: string[] }; image: string; mariadbImage: string; kubeconfig: string };
 export function need<K extends Server>(server: K): ReturnType<typeof needServer<K>>;
 export function need(server: Server | 'node'): unknown {
   if (server !== 'node') return needServer(server);
@@ -47,7 +47,7 @@ export function need(server: Server | 'node'): unknown {
   if (e?.kube === undefined || nodes === undefined || nodes.length === 0 || e.image === undefined || e.kubeconfig === undefined) {
     throw new Error('the test environment has no node: run `npm run testenv -- up` (without --no-node)');
   }
-  return { kube: { ...e.kube, nodes }, image: e.image, kubeconfig: e.kubeconfig };
+  return { kube: { ...e.kube, nodes }, image: e.image, mariadbImage: e.mariadbImage ?? '', kubeconfig: e.kubeconfig };
 }
 
 /** SQL as the environment's archiver user, over TCP. */

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import type { Endpoints, UpContext } from '../context.ts';
 import { TestenvError } from '../errors.ts';
 import { writeDockerArchive } from '../image/docker-archive.ts';
-import { PROJECT_IMAGE, cachedProjectImage } from '../image/project-image.ts';
+import { cachedMariadbImage } from '../image/mariadb-image.ts';
+import { MARIADB_IMAGE, PROJECT_IMAGE, cachedProjectImage } from '../image/project-image.ts';
 import { issueClientCert } from '../pki.ts';
 import { startProcess } from '../proc.ts';
 import { PAUSE_IMAGE, containerdPaths, startContainerd } from '../node/containerd.ts';
@@ -92,6 +93,8 @@ export interface NodeEndpoints {
   podEndpoints: PodEndpoints;
   /** The project image's reference on the node, once it is built and imported. */
   image?: string;
+  /** The MariaDB server image (testenv/image/mariadb-image.ts), for MySQL Pods on the node. */
+  mariadbImage?: string;
 }
 
 /** What the first phase made: the node's directory, namespace, containerd, and the images being imported. */
@@ -126,8 +129,9 @@ export async function prepareNode(ctx: NodeContext, tools: Pick<NodeTools, 'cont
     const imported = await Promise.all([
       importIfChanged(storeDir, containerd.socket, PAUSE_IMAGE, await pauseImage(tools.pause)),
       importIfChanged(storeDir, containerd.socket, PROJECT_IMAGE, (await cachedProjectImage(REPO_ROOT)).tarball),
+      importIfChanged(storeDir, containerd.socket, MARIADB_IMAGE, (await cachedMariadbImage()).tarball),
     ]);
-    const what = imported.some(Boolean) ? `imported ${[PAUSE_IMAGE, PROJECT_IMAGE].filter((_, i) => imported[i]).join(', ')}` : 'images unchanged, nothing imported';
+    const what = imported.some(Boolean) ? `imported ${[PAUSE_IMAGE, PROJECT_IMAGE, MARIADB_IMAGE].filter((_, i) => imported[i]).join(', ')}` : 'images unchanged, nothing imported';
     ctx.log(`${what} (${store.reused ? 'kept' : 'new'} image store, ${((Date.now() - t) / 1000).toFixed(1)}s)`);
   })();
   images.catch(() => undefined);
@@ -176,5 +180,5 @@ current-context: testenv
     caFile: pki.caCert, containerdSocket: prepared.containerdSocket, cgroupRoot, port: 10250, healthzPort: 10248 },
   (p) => ctx.record(p), () => nodeReady(tools.kubectl, endpoints.kubeconfig ?? ''));
   await Promise.all([controlPlane, proxyAndDns, prepared.images]);
-  return { nodes: [NODE_NAME], podEndpoints, image: PROJECT_IMAGE };
+  return { nodes: [NODE_NAME], podEndpoints, image: PROJECT_IMAGE, mariadbImage: MARIADB_IMAGE };
 }
