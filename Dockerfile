@@ -1,6 +1,19 @@
 # binlog-archiver: one image for the controller, the archive and restore Jobs, and the agent sidecar.
 #   docker build -t REGISTRY/binlog-archiver:0.1.0 .
-# Node 24 runs the TypeScript sources directly (type stripping): the only build step fills Node's compile cache.
+# The image runs JavaScript compiled from the TypeScript sources (`npm run build`, scripts/build.ts: same layout,
+# imports rewritten to .js), not the sources through Node's type stripper, whose cost an archive Job's start paid
+# wherever the compile cache below did not apply (docs/PERFORMANCE.md §4c).
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Every dependency (TypeScript compiles); no install scripts run. Nothing of this stage but dist/ reaches the image.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/
+COPY bin ./bin
+COPY src ./src
+RUN node scripts/build.ts
 
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
@@ -18,14 +31,14 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist/bin ./bin
+COPY --from=build /app/dist/src ./src
 # Jobs and the agent sidecar run `binlog-archiver ...` (their command replaces the entrypoint).
 RUN chmod 0755 bin/binlog-archiver.js && ln -s /app/bin/binlog-archiver.js /usr/local/bin/binlog-archiver
-# Node's compile cache of the sources (stripped TypeScript, V8 code cache), filled here as the runtime user by
-# running every command up to its option parser: a Job then starts without compiling what it loads (an archive's
-# start 0.5 -> 0.15 s of CPU, docs/PERFORMANCE.md). Read-only at run time, which Node accepts; a run as another
-# UID, or a module not in it, is compiled as without a cache.
+# Node's compile cache (V8 code cache) of the JavaScript, filled here as the runtime user by running every command
+# up to its option parser: a Job then starts without compiling what it loads. Read-only at run time, which Node
+# accepts; a run as another UID, or a module not in it, is compiled as without a cache (with the JavaScript build,
+# an archive's start costs about 10 % more CPU that way, docs/PERFORMANCE.md §4c).
 ENV NODE_COMPILE_CACHE=/app/compile-cache
 RUN install -d -o 65532 -g 65532 /app/compile-cache
 # Non-root (the UID the Jobs default to); nothing is written outside /tmp, so the root filesystem can be read-only.

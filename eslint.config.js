@@ -63,7 +63,7 @@ const importOrder = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.testenv/**', 'testenv/go/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', '.testenv/**', 'testenv/go/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -2,7 +2,8 @@
  * `npm run bench [-- FILE] [--workload bulk|oltp|both] [--rounds N] [--level N] [--archive-level N] [--times N] [--s3] [--format F] [--cli PATH]`
  *
  * Archives real binlogs to a file:// store with full verification, running the CLI as the image runs it
- * (`node bin/binlog-archiver.js archive ...`), and in the same run, alternating, the reference shell pipeline
+ * (`node bin/binlog-archiver.js archive ...` of the JavaScript build, dist/, built first if the tree changed:
+ * scripts/build.ts), and in the same run, alternating, the reference shell pipeline
  *   zstd -<level> | openssl enc -aes-256-cbc -salt -pbkdf2 -iter 100000
  * and its dry-run decode (its own verification); then decodes ours (`verify`) against
  *   openssl enc -d ... | zstd -d > /dev/null
@@ -25,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ZSTD_LEVEL } from '../src/format/constants.ts';
-import { REPO_ROOT } from '../testenv/versions.ts';
+import { ensureBuilt } from '../scripts/build.ts';
 import { bigBinlog } from './big-binlog.ts';
 import { generateBinlog } from './generate-binlog.ts';
 import { oltpBinlog } from './oltp-binlogs.ts';
@@ -53,7 +54,7 @@ const archiveLevel = Number(values['archive-level'] ?? DEFAULT_ZSTD_LEVEL);
 const times = Number(values.times);
 const mibTarget = Number(values['generate-mib']);
 const MiB = 1048576;
-const CLI = path.resolve(values.cli ?? path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'));
+const CLI = path.resolve(values.cli ?? ensureBuilt());
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'blarc-bench-'));
 const keyFile = path.join(work, 'key');
 fs.writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });

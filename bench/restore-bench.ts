@@ -26,7 +26,7 @@ import { stopProcess } from '../testenv/proc.ts';
 import { allocatePort } from '../testenv/ports.ts';
 import { type Launched, type MariadbTools, launchMariadb } from '../testenv/servers/mariadb.ts';
 import { ensureTools } from '../testenv/tools.ts';
-import { REPO_ROOT } from '../testenv/versions.ts';
+import { ensureBuilt } from '../scripts/build.ts';
 import { type OltpBinlogs, checksumSql, oltpBinlogs } from './oltp-binlogs.ts';
 import { archiveBenchWorkloads, decodeBench, oltpSeriesWorkload } from './restore-decode.ts';
 
@@ -66,7 +66,8 @@ function pipe(tools: MariadbTools, input: OltpBinlogs, socket: string): Promise<
 }
 
 async function ours(mode: 'replication' | 'session', t: Twin, store: string, key: string, work: string, threads: number): Promise<void> {
-  const args = [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), 'restore', '--store', store, '--key', key, '--source', 'oltp',
+  // The JavaScript build, as the image runs it (scripts/build.ts).
+  const args = [ensureBuilt(), 'restore', '--store', store, '--key', key, '--source', 'oltp',
     '--apply-host', '127.0.0.1', '--apply-port', String(t.port), '--apply-user-file', t.userFile, '--apply-password-file', t.passwordFile, '-q', '--json',
     ...(mode === 'replication' ? ['--apply-mode', 'replication', '--apply-parallel', String(threads)] : ['--out', fs.mkdtempSync(path.join(work, 'out-'))])];
   await run(process.execPath, args, { maxBuffer: 16 << 20 });

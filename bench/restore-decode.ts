@@ -6,7 +6,8 @@
  * on the OLTP series the apply half of the restore bench uses (bench/oltp-binlogs.ts).
  * The reference is given a raw key (-K/-iv): no PBKDF2 per file, so it is the faster peer (with
  * `-pbkdf2 -iter 100000` as in the archive bench, each file costs it tens of milliseconds more).
- * Ours runs as the image runs it (`node bin/binlog-archiver.js`), start-up included; the in-process time
+ * Ours runs as the image runs it (`node bin/binlog-archiver.js` of the JavaScript build, dist/, built first if the
+ * tree changed: scripts/build.ts), start-up included; the in-process time
  * (the summary's durationMs) is printed beside it, and the CPU time (user + system, all threads and processes) of
  * each, which a loaded machine disturbs much less than the wall clock. Peak RSS and CPU come from /usr/bin/time.
  */
@@ -17,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runArchive } from '../src/pipeline/archive-run.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { REPO_ROOT } from '../testenv/versions.ts';
+import { ensureBuilt } from '../scripts/build.ts';
 import { generateBinlog } from './generate-binlog.ts';
 import { oltpBinlog, oltpBinlogs } from './oltp-binlogs.ts';
 
@@ -94,7 +95,7 @@ const median = (xs: number[]): number => {
 
 /** Each round: ours and the reference, alternating which goes first, each into a fresh directory. */
 /** `cli`: the binlog-archiver.js to measure (another checkout's, to compare before and after a change). */
-export async function decodeBench(workloads: DecodeWorkload[], rounds: number, root: string, cli = path.join(REPO_ROOT, 'bin', 'binlog-archiver.js')): Promise<boolean> {
+export async function decodeBench(workloads: DecodeWorkload[], rounds: number, root: string, cli = ensureBuilt()): Promise<boolean> {
   let met = true;
   for (const w of workloads) {
     const p = await prepare(w, root);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (Node 24 strips types); the exit code is the command's.
+// The CLI; the exit code is the command's. In a checkout Node 24 runs the TypeScript sources (stripping types); the
+// image runs this file as built by `npm run build` (scripts/build.ts: dist/, the same layout in JavaScript).
 import fs from 'node:fs';
 import module from 'node:module';
 import os from 'node:os';

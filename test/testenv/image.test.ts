@@ -2,6 +2,7 @@
  * The project image built without Docker (testenv/image/project-image.ts) adds on top of its base what the
  * Dockerfile's final stage adds on top of `node:24-bookworm-slim`: read from the Dockerfile itself, checked in
  * the docker-archive's config and layers, and run (chroot, as the image's user) for the programs Jobs call.
+ * bin/ and src/ come from the Dockerfile's build stage (scripts/build.ts): compared with a build of the tree.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,19 +10,33 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildInputsDigest, buildJs } from '../../scripts/build.ts';
 import { cachedProjectImage } from '../../testenv/image/project-image.ts';
 import { tempDir } from '../support/archive.ts';
 import { REPO_ROOT } from '../support/testenv.ts';
 
 interface Instruction { op: string; args: string }
 
-/** The final stage of the Dockerfile: instructions after the last FROM, continuation lines joined. */
-function finalStage(): Instruction[] {
+/** The Dockerfile's instructions, continuation lines joined. */
+function dockerfile(): Instruction[] {
   const text = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const parsed = lines.map((l) => ({ op: (l.split(/\s+/)[0] ?? '').toUpperCase(), args: l.slice(l.search(/\s/) + 1).trim() }));
-  const lastFrom = parsed.map((p) => p.op).lastIndexOf('FROM');
-  return parsed.slice(lastFrom + 1);
+  return lines.map((l) => ({ op: (l.split(/\s+/)[0] ?? '').toUpperCase(), args: l.slice(l.search(/\s/) + 1).trim() }));
+}
+
+/** The final stage of the Dockerfile: instructions after the last FROM. */
+function finalStage(): Instruction[] {
+  const parsed = dockerfile();
+  return parsed.slice(parsed.map((p) => p.op).lastIndexOf('FROM') + 1);
+}
+
+/** The stage `FROM ... AS name`: its instructions up to the next FROM. */
+function stage(name: string): Instruction[] {
+  const parsed = dockerfile();
+  const start = parsed.findIndex((p) => p.op === 'FROM' && new RegExp(`\\sAS\\s+${name}$`, 'i').test(p.args));
+  assert.ok(start >= 0, `the Dockerfile has a stage ${name}`);
+  const end = parsed.findIndex((p, i) => i > start && p.op === 'FROM');
+  return parsed.slice(start + 1, end < 0 ? undefined : end);
 }
 
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -34,11 +49,17 @@ describe('project image vs Dockerfile', () => {
   const work = tempDir('blarc-image-');
   const root = path.join(work, 'root');
   let builtAt = 0;
+  /** A build of the tree (scripts/build.ts), and whether its inputs stayed the same while the test built it. */
+  const built = path.join(work, 'built');
+  let builtUnchanged = false;
   let config: { config: { User?: string; Env?: string[]; WorkingDir?: string; Entrypoint?: string[] }; rootfs: { diff_ids: string[] } };
 
   before(async () => {
+    const inputs = buildInputsDigest(REPO_ROOT);
     const { tarball } = await cachedProjectImage(REPO_ROOT);
     builtAt = fs.statSync(tarball).mtimeMs;
+    buildJs(built, REPO_ROOT);
+    builtUnchanged = buildInputsDigest(REPO_ROOT) === inputs;
     execFileSync('tar', ['-xf', tarball, '-C', work]);
     const [manifest] = JSON.parse(fs.readFileSync(path.join(work, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[]; RepoTags: string[] }[];
     assert.ok(manifest !== undefined);
@@ -68,7 +89,7 @@ describe('project image vs Dockerfile', () => {
     const stage = finalStage();
     const workdir = stage.find((i) => i.op === 'WORKDIR')?.args ?? '/';
     const copies = stage.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
-    assert.ok(copies.length >= 3);
+    assert.ok(copies.length >= 1);
     for (const copy of copies) {
       const parts = copy.args.split(/\s+/);
       const dest = path.posix.resolve(workdir, parts.at(-1) ?? '');
@@ -83,10 +104,30 @@ describe('project image vs Dockerfile', () => {
         }
       }
     }
+    // bin/ and src/ are the build stage's dist/: the JavaScript scripts/build.ts makes of the tree, byte for byte.
+    const fromBuild = stage.filter((i) => i.op === 'COPY' && i.args.startsWith('--from=build '));
+    assert.deepEqual(fromBuild.map((i) => i.args.split(/\s+/).at(-1)), ['./bin', './src']);
+    for (const copy of fromBuild) {
+      const [, src = '', dst = ''] = copy.args.split(/\s+/);
+      const from = path.join(built, path.posix.relative('/app/dist', src));
+      const to = path.join(root, path.posix.resolve(workdir, dst));
+      assert.deepEqual(filesUnder(to), filesUnder(from), `${src} in the image holds what the build makes`);
+      if (builtUnchanged) for (const f of filesUnder(from)) assert.equal(sha(path.join(to, f)), sha(path.join(from, f)), `${src}/${f} in the image`);
+    }
+    assert.ok(!filesUnder(path.join(root, 'app', 'src')).some((f) => f.endsWith('.ts')), 'the image holds no TypeScript source');
     const link = stage.find((i) => i.op === 'RUN' && i.args.includes('ln -s'))?.args.match(/ln -s (\S+) (\S+)/);
     assert.ok(link !== null && link !== undefined);
     assert.equal(fs.readlinkSync(path.join(root, link[2] ?? '')), link[1]);
     assert.equal(fs.statSync(path.join(root, link[1] ?? '')).mode & 0o777, 0o755);
+  });
+
+  it('has a build stage that compiles with scripts/build.ts, as the project image does', () => {
+    const build = stage('build');
+    assert.ok(build.some((i) => i.op === 'RUN' && /^node scripts\/build\.ts$/.test(i.args)), 'RUN node scripts/build.ts');
+    const copied = build.filter((i) => i.op === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    for (const input of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts', 'bin', 'src']) assert.ok(copied.includes(input), `the build stage copies ${input}`);
+    const ignore = fs.readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const input of ['tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts']) assert.ok(ignore.includes(`!${input}`), `.dockerignore lets ${input} in`);
   });
 
   it('has exactly the production dependencies the deps stage installs (npm ci --omit=dev)', () => {
