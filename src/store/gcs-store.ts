@@ -32,6 +32,22 @@ export interface GcsPutResult extends PutResult {
   resumed: boolean;
 }
 
+/**
+ * The listeners @google-cloud/storage 8 and teeny-request 11 (node-fetch 3) hang on each download's response body
+ * beyond node-fetch's own: the library consumes that one stream twice (pipeline into its request stream and into
+ * the stream it returns), and each pipeline puts error and close listeners on it. With node-fetch's and
+ * teeny-request's own, a download still streaming when both attach has 11 (Node warns above 10): a fixed count
+ * per request, not one per chunk, freed when the request ends (googleapis/google-cloud-node#9185; upstream's
+ * proposed fix lifts the limit on that same stream). So the limit of that short-lived stream, and only of it, is
+ * raised by exactly what the library adds: a real leak on it would still warn.
+ */
+const LIBRARY_LISTENERS = 6;
+
+function allowLayeredListeners(response: unknown): void {
+  const body = response as Partial<Pick<NodeJS.EventEmitter, 'getMaxListeners' | 'setMaxListeners'>>;
+  if (typeof body.setMaxListeners === 'function' && typeof body.getMaxListeners === 'function') body.setMaxListeners(body.getMaxListeners() + LIBRARY_LISTENERS);
+}
+
 export class GcsStore implements ObjectStore {
   readonly url: string;
   readonly #ctx: GcsContext;
@@ -110,7 +126,7 @@ export class GcsStore implements ObjectStore {
       budget.begin();
       let stream: Readable | undefined;
       try {
-        stream = file.createReadStream({ validation: false, decompress: false, start: offset });
+        stream = file.createReadStream({ validation: false, decompress: false, start: offset }).once('response', allowLayeredListeners);
         for await (const chunk of stream) {
           const buf = chunk as Buffer;
           crc.update(buf);
