@@ -1,5 +1,6 @@
 /** Schemas shared by both kinds: Kubernetes types (selector, resources, tolerations, conditions) and name patterns. */
 import type { V1Affinity } from '@kubernetes/client-node';
+import { DURATION } from './duration.ts';
 import { array, boolean, integer, intOrString, map, object, oneOf, passthrough, string } from './schema.ts';
 
 /** DNS-1123 label: container, volume and Service names. */
@@ -9,8 +10,6 @@ export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-
 const SECRET_KEY = '^[-._a-zA-Z0-9]+$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
 const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
-// Go's time.ParseDuration syntax without a sign (a sign would allow negative intervals).
-const DURATION = String.raw`^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`;
 
 export function objectName(description: string) {
   return string(description, { pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253 });

@@ -17,6 +17,8 @@ export const RESTORE_REASON = {
   WaitingForActiveRestore: 'WaitingForActiveRestore',
   ServiceNotFound: 'ServiceNotFound',
   TargetIsArchived: 'TargetIsArchived',
+  // A Job's Pod cannot start: a Secret it mounts (or a key in it) does not exist, as the kubelet reports.
+  SecretNotFound: 'SecretNotFound',
   // In progress.
   Planning: 'Planning',
   Restoring: 'Restoring',
@@ -33,6 +35,8 @@ export const RESTORE_REASON = {
   ApplyFailed: 'ApplyFailed',
   JobFailed: 'JobFailed',
   TimedOut: 'TimedOut',
+  // Waited longer than spec.waitTimeout for something it needs (a waiting reason above, other than WaitingForActiveRestore).
+  WaitTimedOut: 'WaitTimedOut',
   Interrupted: 'Interrupted',
 } as const;
 

@@ -1,11 +1,13 @@
 /** The spec of BinlogRestore: which archive, which source server, from where, to where, and where the binlogs go. */
 import { ZONED_TIME_PATTERN } from '../time.ts';
-import { DNS_LABEL, objectName } from './common.ts';
+import { DNS_LABEL, duration, objectName } from './common.ts';
 import { jobShape } from './job-shape.ts';
 import { boolean, integer, object, oneOf, string } from './schema.ts';
 import { keyProvider, storage } from './storage.ts';
 
 const GTID_SET_MAX = 65536;
+/** How long a restore waits for something it needs, unless spec.waitTimeout says otherwise. */
+export const WAIT_TIMEOUT_DEFAULT = '1h';
 
 const position = (description: string) => object(description, {
   file: string('Binlog file name, e.g. mysql-bin.000042.', { pattern: '^[A-Za-z0-9_.-]+\\.[0-9]+$', maxLength: 255 }),
@@ -78,6 +80,7 @@ export const restoreSpec = object('Desired restore: replay archived binlogs of o
   target,
   acceptGaps: boolean('Restore even if the archived chain has a gap between the starting point and the target (transactions will be missing).', { default: false }),
   output: restoreOutput,
+  waitTimeout: duration('How long the restore may wait for something it needs before it fails with WaitTimedOut: the policy, the output claim or Service, a Secret its Jobs mount, or the suspension of a policy that archives the target server. Counted from when it began waiting (status.waitingSince); time queued behind another restore on the same target does not count. E.g. 30m or 2h.', { default: WAIT_TIMEOUT_DEFAULT }),
   job: jobShape('Shape of the restore Job: resources, scheduling, security.', { backoffLimit: 0, activeDeadlineSeconds: 21600 }),
 }, {
   required: ['archive', 'sourceServer', 'target', 'output'],

@@ -14,6 +14,7 @@ export const restoreStatus = object('Observed state of a BinlogRestore.', {
   jobName: string('Name of the restore Job.'),
   startTime: time('When the restore started.'),
   completionTime: time('When the restore finished.'),
+  waitingSince: time('While it waits for something it needs (see spec.waitTimeout): since when, without interruption. Absent otherwise.'),
   planJobName: string('Name of the planning Job (restore --plan-only).'),
   plan: object('What the plan found in the archive, before anything was written or applied.', {
     binlogs: integer('Binlogs to restore.', { minimum: 0 }),

@@ -68,6 +68,8 @@ export function slimPod(p: Pod): Pod {
         containerStatuses: p.status.containerStatuses.map((c) => ({
           name: c.name, image: c.image, imageID: c.imageID, ready: c.ready, restartCount: c.restartCount,
           ...(c.state?.terminated === undefined ? {} : { state: { terminated: c.state.terminated } }),
+          // Why a Job's container does not start (CreateContainerConfigError: a Secret it references is missing).
+          ...(c.state?.waiting === undefined ? {} : { state: { waiting: { reason: c.state.waiting.reason, message: c.state.waiting.message?.slice(0, 1024) } } }),
         })),
       }),
     },

@@ -3,7 +3,8 @@
  * the claim, other restores on the same target) -> compute (restore-state.ts) -> write status -> report (events
  * and metrics on each transition, once: the status write is what makes a transition happen) -> act (create the
  * plan Job, then the restore Job, from the pure builders). The controller reads no Secret and holds no store or
- * key credentials: the Jobs do the reading, with what they mount.
+ * key credentials: the Jobs do the reading, with what they mount. A Secret that does not exist shows in their
+ * Pod: its status, or the kubelet's FailedMount events on it (listed, read only, while a Pod has not started).
  */
 import { randomUUID } from 'node:crypto';
 import { applyDefaults } from '../api/defaults.ts';
@@ -23,10 +24,11 @@ import { terminatedContainer } from './job-result.ts';
 import { jobPhase } from './jobs.ts';
 import { isAlreadyExists, type KubeClient } from './kube/client.ts';
 import type { Informer } from './kube/informer.ts';
-import { type Kinds, kinds } from './kube/kinds.ts';
+import { type KubeEvent, type Kinds, kinds } from './kube/kinds.ts';
 import { type Job, type Pod, type Policy, type Restore, splitKey } from './kube/resources.ts';
 import { SUMMARY_FILE } from './policy-context.ts';
-import { type RestoreDecision, type RestoreObservation, type StepJob, decideRestore, planNote, restoreStatus } from './restore-state.ts';
+import { notStarted, secretWait } from './pod-wait.ts';
+import { type RestoreDecision, type RestoreObservation, type RestoreWait, type StepJob, decideRestore, planNote, restoreStatus } from './restore-state.ts';
 import { archivedTarget } from './restore-safety.ts';
 import { writeStatus } from './status-writer.ts';
 
@@ -65,6 +67,11 @@ function createdMs(r: Restore): number {
   return Date.parse(time(r.metadata.creationTimestamp) ?? '') || 0;
 }
 
+/** A restore that has a Job (even one whose Pod waits for a Secret, phase Pending) or is planning or restoring. */
+function holdsTarget(r: Restore): boolean {
+  return r.status?.phase === 'Planning' || r.status?.phase === 'Restoring' || r.status?.planJobName !== undefined;
+}
+
 export class RestoreReconciler {
   readonly #d: RestoreDeps;
   readonly #kinds: Kinds;
@@ -75,15 +82,46 @@ export class RestoreReconciler {
     this.#kinds = kinds(deps.client);
   }
 
-  #stepJob(ns: string, job: Job): StepJob {
+  async #stepJob(ns: string, job: Job, step: RestoreStep, log: Logger): Promise<StepJob> {
     const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-    const pods = this.#d.jobPods(ns, job.metadata?.name ?? '');
+    const name = job.metadata?.name ?? '';
+    const pods = this.#d.jobPods(ns, name);
     const phase = jobPhase(job);
+    const waitingFor = phase === 'Running' ? await this.#podWait(ns, name, step, pods, log) : undefined;
     return {
-      name: job.metadata?.name ?? '', phase, pods: pods.length,
+      name, phase, pods: pods.length,
       startTime: time(job.status?.startTime), completionTime: time(job.status?.completionTime) ?? time(failed?.lastTransitionTime),
       message: phase === 'Running' ? undefined : terminatedContainer(pods, SPEC_DEFAULTS.restoreContainer)?.message,
       failure: failed === undefined ? undefined : `${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim(),
+      ...(waitingFor === undefined ? {} : { waitingFor }),
+      ...(pods.some(notStarted) ? { starting: true } : {}),
+    };
+  }
+
+  /** The Secret a Pod of the Job waits for: from the Pods' status, else from the kubelet's events on them. */
+  async #podWait(ns: string, job: string, step: RestoreStep, pods: Pod[], log: Logger): Promise<RestoreWait | undefined> {
+    const waiting = pods.filter(notStarted);
+    if (waiting.length === 0) return undefined;
+    let found = secretWait(waiting, () => []);
+    if (found === undefined) {
+      const events = new Map<string, KubeEvent[]>();
+      for (const pod of waiting) {
+        const name = pod.metadata?.name ?? '';
+        try {
+          events.set(name, await this.#kinds.events.list(ns, undefined, `regarding.name=${name}`));
+        } catch (err) {
+          // Without the events (an RBAC from before this rule): the restore shows as planning or restoring.
+          log.log('warn', 'Could not list the events of a restore Job Pod', { pod: name, error: (err as Error).message });
+        }
+      }
+      found = secretWait(waiting, (p) => events.get(p.metadata?.name ?? '') ?? []);
+    }
+    if (found === undefined) return undefined;
+    const what = found.key === undefined ? `Secret ${found.secret}` : `key ${found.key} of Secret ${found.secret}`;
+    return {
+      reason: RESTORE_REASON.SecretNotFound, what: `${what} in namespace ${ns}`,
+      message: `waiting for ${what} in namespace ${ns}: the ${step} Job ${job} cannot start its Pod ${found.pod} (kubelet: ${found.report}); the kubelet retries by itself once it exists`,
+      detail: `the ${step} Job ${job} could not start its Pod ${found.pod}; kubelet: ${found.report}`,
     };
   }
 
@@ -99,31 +137,31 @@ export class RestoreReconciler {
   }
 
   /** Why it must wait: a missing policy, claim or Service, a target an active policy archives, or an earlier restore on the same target. */
-  async #waiting(r: Restore, spec: ResolvedRestoreSpec): Promise<RestoreObservation['waiting']> {
+  async #waiting(r: Restore, spec: ResolvedRestoreSpec): Promise<RestoreWait | undefined> {
     const ns = r.metadata.namespace;
     const ref = spec.archive.policyRef;
     if (ref !== undefined && this.#d.policies.get(ns, ref.name) === undefined) {
-      return { reason: RESTORE_REASON.PolicyNotFound, message: `waiting for BinlogArchivePolicy ${ref.name} in namespace ${ns} (spec.archive.policyRef names a policy of this namespace only)` };
+      return { reason: RESTORE_REASON.PolicyNotFound, what: `BinlogArchivePolicy ${ref.name} in namespace ${ns}`, detail: 'spec.archive.policyRef names a policy of this namespace only', message: `waiting for BinlogArchivePolicy ${ref.name} in namespace ${ns} (spec.archive.policyRef names a policy of this namespace only)` };
     }
     const claim = spec.output.volume?.claimName;
     if (claim !== undefined && await this.#kinds.pvcs.get(ns, claim) === undefined) {
-      return { reason: RESTORE_REASON.ClaimNotFound, message: `waiting for PersistentVolumeClaim ${claim} in namespace ${ns}` };
+      return { reason: RESTORE_REASON.ClaimNotFound, what: `PersistentVolumeClaim ${claim} in namespace ${ns}`, message: `waiting for PersistentVolumeClaim ${claim} in namespace ${ns}` };
     }
     const server = spec.output.server;
     if (server !== undefined) {
       const service = await this.#kinds.services.get(ns, server.service);
-      if (service === undefined) return { reason: RESTORE_REASON.ServiceNotFound, message: `waiting for Service ${server.service} in namespace ${ns}` };
+      if (service === undefined) return { reason: RESTORE_REASON.ServiceNotFound, what: `Service ${server.service} in namespace ${ns}`, message: `waiting for Service ${server.service} in namespace ${ns}` };
       const archived = archivedTarget(service, this.#d.pods.list(ns), this.#d.policies.list(ns));
       if (archived !== undefined) {
-        return { reason: RESTORE_REASON.TargetIsArchived, message: `Service ${server.service} selects pod ${archived.pod}, which BinlogArchivePolicy ${archived.policy} archives: replayed transactions would be archived as a new chain; set spec.suspend: true on the policy (or point the Service elsewhere) and the restore starts` };
+        return { reason: RESTORE_REASON.TargetIsArchived, what: `BinlogArchivePolicy ${archived.policy} to be suspended`, detail: `Service ${server.service} selects pod ${archived.pod}, which it archives`, message: `Service ${server.service} selects pod ${archived.pod}, which BinlogArchivePolicy ${archived.policy} archives: replayed transactions would be archived as a new chain; set spec.suspend: true on the policy (or point the Service elsewhere) and the restore starts` };
       }
     }
     const target = targetOf(spec);
     const ahead = this.#d.restores.list(ns).filter((o) => o.metadata.uid !== r.metadata.uid
       && o.status?.phase !== 'Succeeded' && o.status?.phase !== 'Failed' && o.metadata.deletionTimestamp === undefined
       && targetOf(applyDefaults(restoreSpec, o.spec)) === target
-      && (o.status?.phase === 'Planning' || o.status?.phase === 'Restoring' || createdMs(o) < createdMs(r) || (createdMs(o) === createdMs(r) && o.metadata.name < r.metadata.name)));
-    if (ahead.length > 0) return { reason: RESTORE_REASON.WaitingForActiveRestore, message: `waiting for BinlogRestore ${ahead.map((o) => o.metadata.name).join(', ')} on the same target (${target}) to finish` };
+      && (holdsTarget(o) || createdMs(o) < createdMs(r) || (createdMs(o) === createdMs(r) && o.metadata.name < r.metadata.name)));
+    if (ahead.length > 0) return { reason: RESTORE_REASON.WaitingForActiveRestore, what: `BinlogRestore ${ahead.map((o) => o.metadata.name).join(', ')}`, message: `waiting for BinlogRestore ${ahead.map((o) => o.metadata.name).join(', ')} on the same target (${target}) to finish` };
     return undefined;
   }
 
@@ -139,8 +177,8 @@ export class RestoreReconciler {
     const terminal = r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed';
     const obs: RestoreObservation = {
       spec, generation: r.metadata.generation ?? 0, previous: r.status,
-      planJob: jobs.plan === undefined ? undefined : this.#stepJob(namespace, jobs.plan),
-      runJob: jobs.restore === undefined ? undefined : this.#stepJob(namespace, jobs.restore),
+      planJob: jobs.plan === undefined || terminal ? undefined : await this.#stepJob(namespace, jobs.plan, 'plan', log),
+      runJob: jobs.restore === undefined || terminal ? undefined : await this.#stepJob(namespace, jobs.restore, 'restore', log),
       waiting: terminal || jobs.plan !== undefined ? undefined : await this.#waiting(r, spec),
     };
     // Compute.
@@ -169,9 +207,23 @@ export class RestoreReconciler {
       await this.#create(built, namespace, log);
       this.#expected.expect(key, built.metadata?.name ?? '', d.timers.nowMs());
     }
+    // Terminal: no Job of it may still start (a Job whose Pod waited for a Secret when the wait timed out). Also on
+    // later reconciles, in case the controller stopped between the status write and the delete.
+    if (decision.stopJobs === true || terminal) await this.#stopUnfinished(Object.values(jobs), namespace, log);
     if (decision.awaitingMessage) return { requeueAfterMs: 2000 };
-    if (decision.phase === 'Pending') return { requeueAfterMs: 5000 };
+    if (decision.phase === 'Pending') return { requeueAfterMs: decision.recheckAfterMs ?? 5000 };
+    // A Pod that has not started: the kubelet's events (a missing Secret) do not change the Pod, so look again.
+    if (obs.planJob?.starting === true || obs.runJob?.starting === true) return { requeueAfterMs: 5000 };
     return {};
+  }
+
+  async #stopUnfinished(jobs: Job[], namespace: string, log: Logger): Promise<void> {
+    for (const job of jobs) {
+      if (jobPhase(job) !== 'Running' || job.metadata?.deletionTimestamp !== undefined) continue;
+      const name = job.metadata?.name ?? '';
+      // Background: the garbage collector deletes its Pods too (a Pod must not start once its Secret appears).
+      if (await this.#kinds.jobs.delete(namespace, name, { propagationPolicy: 'Background' })) log.log('info', 'Deleted an unfinished Job of a finished restore', { job: name });
+    }
   }
 
   /** The Job of `step`, or 'waiting' when the policy it needs is not in the cache (any more). */

@@ -79,6 +79,16 @@ describe('CRDs on the real kube-apiserver', { skip: skipUnlessIn('kube') }, () =
     }
   });
 
+  it('a restore\'s waitTimeout: 1h unless given; Go durations accepted as written', async () => {
+    for (const [given, stored] of [[undefined, '1h'], ['90s', '90s'], ['2h30m', '2h30m'], ['1.5h', '1.5h'], ['45m0s', '45m0s']] as const) {
+      const object = validRestore();
+      if (given !== undefined) (object.spec as Record<string, unknown>).waitTimeout = given;
+      const r = await kubectl(['create', '--dry-run=server', '-n', ns, '-o', 'json', '-f', '-'], JSON.stringify(object));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as BinlogRestore).spec.waitTimeout, stored, given);
+    }
+  });
+
   it('accepts scheduled verification and retention with cron steps, ranges, lists and names, and defaults scope and the retention schedule', async () => {
     for (const object of validLifecyclePolicies()) {
       const r = await kubectl(['create', '--dry-run=server', '-n', ns, '-o', 'json', '-f', '-'], JSON.stringify(object));

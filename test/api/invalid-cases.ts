@@ -154,4 +154,10 @@ export const INVALID_RESTORES: InvalidCase[] = [
   { name: 'a starting point with GTID set and position', object: with_('spec.from', { gtidSet: 'u:1', position: { file: 'mysql-bin.000001', position: 4 } }),
     messages: [/spec\.from: Invalid value: "object": set exactly one of gtidSet or position/] },
   { name: 'no source server', object: with_('spec.sourceServer', undefined), messages: [/spec\.sourceServer: Required value/] },
+  { name: 'a wait timeout of 0', object: with_('spec.waitTimeout', '0s'), messages: [/spec\.waitTimeout: Invalid value: "string": must be a positive duration such as 30s, 5m or 1h30m/] },
+  { name: 'a negative wait timeout', object: with_('spec.waitTimeout', '-1h'), messages: [/spec\.waitTimeout: Invalid value: "string": must be a positive duration/] },
+  { name: 'a wait timeout in days', object: with_('spec.waitTimeout', '2d'), messages: [/spec\.waitTimeout: Invalid value: "string": must be a positive duration/] },
+  { name: 'a wait timeout in words', object: with_('spec.waitTimeout', '1 hour'), messages: [/spec\.waitTimeout: Invalid value: "string": must be a positive duration/] },
+  { name: 'a wait timeout that is a number', object: with_('spec.waitTimeout', 3600), messages: [/spec\.waitTimeout: Invalid value: "integer": spec\.waitTimeout in body must be of type string: "integer"/] },
+  { name: 'a wait timeout of 33 characters', object: with_('spec.waitTimeout', `${'1'.repeat(31)}s`.padStart(33, '1')), messages: [/spec\.waitTimeout: Too long: may not be (more than|longer than) 32/] },
 ];

@@ -28,7 +28,7 @@ describe('restore decision', () => {
 
   it('no Job: plan; a waiting cause: Pending; plan done: restore; plan with gaps and no acceptGaps: Failed in Planning', () => {
     assert.equal(decideRestore(obs({}), 0).create, 'plan');
-    const w = decideRestore(obs({ waiting: { reason: 'ClaimNotFound', message: 'no claim' } }), 0);
+    const w = decideRestore(obs({ waiting: { reason: 'ClaimNotFound', what: 'PersistentVolumeClaim c', message: 'no claim' } }), 0);
     assert.deepEqual([w.phase, w.create], ['Pending', undefined]);
     const next = decideRestore(obs({ planJob: done('p', JSON.stringify(plan)) }), Date.parse('2025-01-01T00:00:01Z'));
     assert.deepEqual([next.phase, next.create, next.plan?.files, next.plan?.window.until], ['Restoring', 'restore', 1, '2025-01-01T01:00:00Z']);

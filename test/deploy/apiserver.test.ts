@@ -29,7 +29,8 @@ const CLUSTER_GRANTS = [
   ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map((v) => `jobs.batch ${v}`),
   // The scheduled verify and expire CronJobs of spec.verification and spec.retention.
   ...['get', 'list', 'watch', 'create', 'delete', 'patch'].map((v) => `cronjobs.batch ${v}`),
-  ...['create', 'patch'].map((v) => `events.events.k8s.io ${v}`),
+  // list: a restore Job's Pod that has not started; the kubelet's FailedMount events name a missing Secret.
+  ...['create', 'patch', 'list'].map((v) => `events.events.k8s.io ${v}`),
 ];
 /** Only in its own namespace: its one Lease. */
 const LEASE_GRANTS = ['leases.coordination.k8s.io create', 'leases.coordination.k8s.io[binlog-archiver-controller] get', 'leases.coordination.k8s.io[binlog-archiver-controller] update'];

@@ -6,7 +6,10 @@
  *   Job's template (labels job-name and controller-uid, owned by the Job, nodeName from the node pinning),
  *   marks it Running, and sets the Job's startTime and active count;
  * - runs the container's command and args here (`binlog-archiver` is `node bin/binlog-archiver.js`) with its
- *   volumes mapped to local paths: hostPath as is, secret volumes as temp files holding the Secret's data,
+ *   volumes mapped to local paths: hostPath as is, secret volumes as temp files holding the Secret's data (a
+ *   Secret, or a key of it, that does not exist leaves the Pod Pending with its container waiting in
+ *   ContainerCreating and the kubelet's FailedMount Warning event, in the kubelet's words; the mount is retried
+ *   every second, where the kubelet backs off up to about 2 minutes, until the Secret is there or the Job is gone),
  *   emptyDir as temp dirs; every path under a mount in the args and env is rewritten to its local path, the
  *   termination message path too;
  * - when the process exits, sets the Pod's phase and the container's terminated state with the termination
@@ -64,6 +67,9 @@ interface Running {
   child: ChildProcess;
   pod: string;
 }
+
+/** A volume that cannot be mounted yet; the message is the kubelet's. */
+class MountError extends Error {}
 
 function now(): Date {
   return new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -221,13 +227,16 @@ export class FakeKubelet {
         fs.mkdirSync(d, { recursive: true });
         out.set(v.name, d);
       } else if (v.secret !== undefined) {
-        const secret = await this.#core.readNamespacedSecret({ name: v.secret.secretName ?? '', namespace: this.namespace });
+        const secret = await this.#core.readNamespacedSecret({ name: v.secret.secretName ?? '', namespace: this.namespace }).catch((err: unknown) => {
+          if ((err as { code?: number }).code === 404) throw new MountError(`MountVolume.SetUp failed for volume "${v.name}" : secret "${v.secret?.secretName ?? ''}" not found`);
+          throw err;
+        });
         const d = path.join(dir, 'secret', v.name);
         fs.mkdirSync(d, { recursive: true });
         const items = v.secret.items ?? Object.keys(secret.data ?? {}).map((key) => ({ key, path: key }));
         for (const item of items) {
           const data = secret.data?.[item.key];
-          if (data === undefined) throw new Error(`secret ${v.secret.secretName ?? ''} has no key ${item.key}`);
+          if (data === undefined) throw new MountError(`MountVolume.SetUp failed for volume "${v.name}" : references non-existent secret key: ${item.key}`);
           fs.writeFileSync(path.join(d, item.path), Buffer.from(data, 'base64'), { mode: 0o600 });
         }
         out.set(v.name, d);
@@ -236,6 +245,53 @@ export class FakeKubelet {
       }
     }
     return out;
+  }
+
+  /**
+   * The pod's volumes; while one cannot be mounted (a missing Secret or key), the pod stays Pending as the kubelet
+   * leaves it: container waiting in ContainerCreating, one FailedMount Warning event (core/v1, source kubelet), and
+   * the mount retried. Undefined when the Job is deleted (the pod too) or the stand-in stops meanwhile.
+   */
+  async #mount(pod: V1Pod, container: V1Container, volumes: readonly V1Volume[], dir: string): Promise<Map<string, string> | undefined> {
+    const name = pod.metadata?.name ?? '';
+    const job = pod.metadata?.labels?.['job-name'] ?? '';
+    let reported = false;
+    for (;;) {
+      try {
+        return await this.#volumes(volumes, dir);
+      } catch (err) {
+        if (!(err instanceof MountError)) throw err;
+        if (!reported) {
+          reported = true;
+          const t = now();
+          await this.#setPodStatus(name, {
+            phase: 'Pending', hostIP: '127.0.0.1', startTime: t,
+            conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: t }],
+            containerStatuses: [{ name: container.name, image: container.image ?? '', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'ContainerCreating' } } }],
+          });
+          const node = pod.spec?.nodeName ?? 'node-1';
+          await this.#core.createNamespacedEvent({
+            namespace: this.namespace,
+            body: {
+              metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace: this.namespace },
+              involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: this.namespace, name, uid: pod.metadata?.uid ?? '' },
+              reason: 'FailedMount', message: err.message, type: 'Warning', count: 1, firstTimestamp: t, lastTimestamp: t,
+              source: { component: 'kubelet', host: node }, reportingComponent: 'kubelet', reportingInstance: node,
+            },
+          });
+          this.trace.push(`${name}: ${err.message}`);
+        }
+      }
+      await sleep(1000);
+      const gone = await this.#batch.readNamespacedJob({ name: job, namespace: this.namespace }).then((j) => j.metadata?.deletionTimestamp !== undefined, (e: unknown) => {
+        if ((e as { code?: number }).code === 404) return true;
+        throw e;
+      });
+      if (this.#stopped || gone) {
+        await this.#core.deleteNamespacedPod({ name, namespace: this.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+        return undefined;
+      }
+    }
   }
 
   async #runJob(job: V1Job): Promise<void> {
@@ -299,14 +355,15 @@ export class FakeKubelet {
       },
       spec: { ...spec, nodeName: node },
     };
-    await this.#core.createNamespacedPod({ namespace: this.namespace, body: pod });
+    const created = await this.#core.createNamespacedPod({ namespace: this.namespace, body: pod });
+    const dir = fs.mkdtempSync(path.join(this.#tmp, `${podName}-`));
+    const volumes = await this.#mount(created, container, spec.volumes ?? [], dir);
+    if (volumes === undefined) return undefined;
     const startedAt = now();
     await this.#setPodStatus(podName, {
       phase: 'Running', podIP: '127.0.0.1', hostIP: '127.0.0.1', startTime: startedAt,
       containerStatuses: [{ name: container.name, image: container.image ?? '', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt } } }],
     });
-    const dir = fs.mkdtempSync(path.join(this.#tmp, `${podName}-`));
-    const volumes = await this.#volumes(spec.volumes ?? [], dir);
     const mounts: Array<[string, string]> = [];
     for (const m of container.volumeMounts ?? []) {
       const local = volumes.get(m.name);

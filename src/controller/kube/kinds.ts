@@ -3,13 +3,13 @@
  * the two CRDs against their full schema (src/api, the same one the CRDs are generated from), built-in kinds for
  * the metadata every caller relies on (name, namespace, uid, labels as strings).
  */
-import type { V1PersistentVolumeClaim, V1Service } from '@kubernetes/client-node';
+import type { EventsV1Event, V1PersistentVolumeClaim, V1Service } from '@kubernetes/client-node';
 import { kindDefinition, rootSchema } from '../../api/crd.ts';
 import { checked } from '../../api/validate.ts';
 import type { JSONSchemaProps } from '../../api/openapi.ts';
 import type { KubeClient } from './client.ts';
 import {
-  CRONJOBS, JOBS, PODS, POLICIES, PVCS, RESTORES, SERVICES,
+  CRONJOBS, EVENTS, JOBS, PODS, POLICIES, PVCS, RESTORES, SERVICES,
   type CronJob, type Job, type KubeObject, type Pod, type Policy, type Restore,
 } from './resources.ts';
 import { type Parser, Resource } from './typed.ts';
@@ -62,6 +62,9 @@ export type Pvc = V1PersistentVolumeClaim & KubeObject;
 export type Service = V1Service & KubeObject;
 export const parsePvc: Parser<Pvc> = parserOf<Pvc>(builtin, 'PersistentVolumeClaim');
 export const parseService: Parser<Service> = parserOf<Service>(builtin, 'Service');
+/** events.k8s.io/v1 Events: read only to learn why a restore Job's Pod does not start (the kubelet's FailedMount). */
+export type KubeEvent = Omit<EventsV1Event, 'metadata'> & KubeObject;
+export const parseEvent: Parser<KubeEvent> = parserOf<KubeEvent>({ type: 'object', properties: { reason: { type: 'string' }, note: { type: 'string' } } }, 'Event');
 
 /** The typed resources of one client. */
 export interface Kinds {
@@ -72,6 +75,7 @@ export interface Kinds {
   pods: Resource<Pod>;
   pvcs: Resource<Pvc>;
   services: Resource<Service>;
+  events: Resource<KubeEvent>;
 }
 
 export function kinds(client: KubeClient): Kinds {
@@ -83,5 +87,6 @@ export function kinds(client: KubeClient): Kinds {
     pods: new Resource(client, PODS, parsePod),
     pvcs: new Resource(client, PVCS, parsePvc),
     services: new Resource(client, SERVICES, parseService),
+    events: new Resource(client, EVENTS, parseEvent),
   };
 }

@@ -34,11 +34,11 @@ export class Resource<T extends KubeObject> {
   }
 
   /** Every object of a namespace (or of all, with undefined), following continue tokens. */
-  async list(namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+  async list(namespace: string | undefined, labelSelector?: string, fieldSelector?: string): Promise<T[]> {
     const out: T[] = [];
     let cont: string | undefined;
     do {
-      const page = await this.#client.request<ListResult<unknown>>('GET', collectionPath(this.type, namespace), { query: { limit: 500, continue: cont, labelSelector } });
+      const page = await this.#client.request<ListResult<unknown>>('GET', collectionPath(this.type, namespace), { query: { limit: 500, continue: cont, labelSelector, fieldSelector } });
       out.push(...(Array.isArray(page.items) ? page.items : []).map(this.parse));
       cont = page.metadata?.continue === '' ? undefined : page.metadata?.continue;
     } while (cont !== undefined);

@@ -1,8 +1,9 @@
 -- Argo CD health of a BinlogRestore (binlog.archiver.dev). Lua 5.1 (gopher-lua), no libraries beyond base,
 -- string and table. The restore's conditions follow kstatus: Healthy when Ready is True (it succeeded); Degraded
 -- when Stalled is True (it failed for good: a gap without spec.acceptGaps, a target outside the archive, a refused
--- key, a failed verification or replay) or its phase is Failed; Progressing while Reconciling (waiting for its
--- policy or claim, planning, restoring) or until the controller has observed the current generation.
+-- key, a failed verification or replay, a wait past spec.waitTimeout: WaitTimedOut) or its phase is Failed;
+-- Progressing while Reconciling (waiting for its policy, claim, Service or a Secret its Job mounts, planning,
+-- restoring) or until the controller has observed the current generation.
 local hs = { status = "Progressing", message = "Waiting for the controller to report status" }
 
 local function condition(conditions, type)
