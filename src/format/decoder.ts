@@ -17,6 +17,7 @@ import { decodeHeaderBody, decodeHeaderPrefix, type ArchiveHeader } from './head
 import { identityDifferences, identityEquals, identityProblem, pickIdentity, type ObjectIdentity } from './identity.ts';
 import { checkDek, deriveObjectKeys } from './keys.ts';
 import { sharedPool, type SegmentPool } from './pool.ts';
+import { PinnedSha256 } from './pinned-hash.ts';
 import { streamWithResult, type StreamWithResult } from './result-stream.ts';
 import { newBuffer, release } from './buffers.js';
 import { TaskError, type OpenResult } from './segment-tasks.ts';
@@ -97,6 +98,11 @@ export interface DecodeOptions {
   pool?: SegmentPool;
   /** Frames between reader and output at most; default 2 × pool size. */
   maxInFlight?: number;
+  /**
+   * Hash the plaintext on a pool worker (pinned-hash.ts; default true): the chunks are then views of
+   * SharedArrayBuffers, which the consumer must not write to. False: on this thread, in transferable buffers.
+   */
+  hashOffThread?: boolean;
 }
 
 /** The same totals the encoder reports, as recomputed and checked while decoding, and the authenticated planning digest. */
@@ -220,14 +226,19 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
 
   // Plaintext buffers go to the consumer, who owns them; one the consumer hands back (release) is reused.
   const emitted = new WeakSet<ArrayBufferLike>();
-  const freeOutputs: ArrayBuffer[] = [];
+  const freeOutputs: (ArrayBuffer | SharedArrayBuffer)[] = [];
+  // Off-thread hashing: plaintext in SharedArrayBuffers, read by the consumer and the hashing worker at once; a
+  // buffer is reused once both are done with it.
+  const hasher = options.hashOffThread === false ? null : new PinnedSha256(pool);
+  const hashing = new WeakMap<ArrayBufferLike, Promise<void>>();
+  let finished = false;
 
   const openFrame = (job: FrameJob): Promise<OpenResult> => {
-    const output = freeOutputs.pop() ?? newBuffer(segmentSize);
+    const output = freeOutputs.pop() ?? (hasher === null ? newBuffer(segmentSize) : takeShared(segmentSize));
     return pool
       .run(
         { kind: 'open', key: keys.frameKey, headerDigest, index: job.index, final: job.final, segmentSize, body: job.body, bodyLength: job.bodyLength, output },
-        [job.body, output],
+        output instanceof ArrayBuffer ? [job.body, output] : [job.body],
       )
       .then(
         (result) => {
@@ -242,14 +253,26 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
   };
 
   async function* body(): AsyncGenerator<Buffer, DecodeResult> {
-    const plainHash = createHash('sha256');
+    const plainHash = hasher === null ? createHash('sha256') : null;
     let plaintextLength = 0;
     let compressedLength = 0;
+    let lastHashed: Promise<void> = Promise.resolve();
     try {
       for await (const r of mapOrdered(readFrames(), openFrame, maxInFlight)) {
         emitted.add(r.plaintext);
         const plain = Buffer.from(r.plaintext, 0, r.length);
-        plainHash.update(plain);
+        if (hasher !== null) {
+          const hashed = hasher.update(r.plaintext, r.length).catch((err: unknown) => {
+            throw fromTaskError(err, where, HINT.bug);
+          });
+          hashed.catch(() => undefined); // awaited below, one frame later
+          hashing.set(r.plaintext, hashed);
+          // The hash runs at most one frame behind: that bounds the buffers it holds.
+          await lastHashed;
+          lastHashed = hashed;
+        } else {
+          plainHash?.update(plain);
+        }
         plaintextLength += r.length;
         compressedLength += r.compressedLength;
         yield plain;
@@ -269,7 +292,10 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
       } catch (err) {
         throw fail('EFORMAT', trailerWhere, (err as Error).message, HINT.bug);
       }
-      const plaintextSha256 = plainHash.digest();
+      await lastHashed;
+      const plaintextSha256 = hasher === null ? plainHash!.digest() : await hasher.digest().catch((err: unknown) => {
+        throw fromTaskError(err, where, HINT.bug);
+      });
       const mismatches: string[] = [];
       if (fields.frameCount !== frames) mismatches.push(`${frames} frames read, trailer says ${fields.frameCount}`);
       if (fields.plaintextLength !== plaintextLength) mismatches.push(`plaintext length ${plaintextLength}, trailer says ${fields.plaintextLength}`);
@@ -290,19 +316,53 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         planningSha256: fields.planningSha256?.toString('hex') ?? null,
       };
     } finally {
+      finished = true;
       keys.dispose();
-      for (const b of [...freeBodies.splice(0), ...freeOutputs.splice(0)]) release(new Uint8Array(b));
+      hasher?.dispose();
+      for (const b of [...freeBodies.splice(0), ...freeOutputs.splice(0)]) {
+        if (b instanceof SharedArrayBuffer) giveBackShared(b);
+        else release(new Uint8Array(b));
+      }
       await reader.close().catch(() => undefined);
     }
   }
 
   const releaseChunk = (chunk: Uint8Array): void => {
     const buffer = chunk.buffer;
-    if (!emitted.delete(buffer) || !(buffer instanceof ArrayBuffer) || buffer.byteLength !== segmentSize) return;
+    if (!emitted.delete(buffer) || buffer.byteLength !== segmentSize) return;
+    if (buffer instanceof SharedArrayBuffer) {
+      const hashed = hashing.get(buffer) ?? Promise.resolve();
+      hashing.delete(buffer);
+      // Reused only once the hashing worker no longer reads it (a failed hash fails the decode; the buffer is dropped).
+      hashed.then(() => {
+        if (!finished && freeOutputs.length < maxInFlight) freeOutputs.push(buffer);
+        else giveBackShared(buffer);
+      }, () => undefined);
+      return;
+    }
+    if (!(buffer instanceof ArrayBuffer)) return;
     if (freeOutputs.length < maxInFlight) freeOutputs.push(buffer);
     else release(new Uint8Array(buffer));
   };
   return streamWithResult(`archive object ${JSON.stringify(objectName)}`, body, releaseChunk);
+}
+
+/**
+ * SharedArrayBuffers of finished decodes, kept for the next ones (a restore decodes file after file): they cannot
+ * be freed at once as ArrayBuffers can (their memory goes at a garbage collection), and reusing them saves
+ * faulting fresh pages in. Bounded: at most SPARE_SHARED of each size.
+ */
+const spareShared = new Map<number, SharedArrayBuffer[]>();
+const SPARE_SHARED = 8;
+
+function takeShared(size: number): SharedArrayBuffer {
+  return spareShared.get(size)?.pop() ?? new SharedArrayBuffer(size);
+}
+
+function giveBackShared(b: SharedArrayBuffer): void {
+  const spare = spareShared.get(b.byteLength) ?? [];
+  if (spare.length < SPARE_SHARED && !spare.includes(b)) spare.push(b);
+  spareShared.set(b.byteLength, spare);
 }
 
 /** readHeader + decodeObject for callers that already hold the data key. */

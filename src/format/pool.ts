@@ -18,6 +18,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   current: Pending | undefined;
+  /** Tasks only this worker may run (runPinned), before any of the shared queue. */
+  pinned: Pending[];
 }
 
 /** Plain JavaScript, so workers do not load Node's TypeScript stripper (see segment-worker.js). */
@@ -59,6 +61,20 @@ export class SegmentPool {
   }
 
   /**
+   * Runs `task` on the pool's first worker, after the pinned tasks sent before it: for state that lives on one
+   * thread from task to task (a hash, hashStep). The pinned worker also runs shared tasks when it has no pinned one.
+   * If that worker is lost, its pinned tasks are rejected; later ones go to a fresh worker without that state.
+   */
+  runPinned<T extends Task>(task: T): Promise<ResultOf<T>> {
+    if (this.#closed) return Promise.reject(new TaskError('EINTERNAL', 'the segment worker pool is closed'));
+    const slot = this.#slots[0] ?? this.#spawn();
+    return new Promise<TaskResult>((resolve, reject) => {
+      slot.pinned.push({ task, transfer: [], resolve, reject });
+      this.#dispatch();
+    }) as Promise<ResultOf<T>>;
+  }
+
+  /**
    * Starts the worker threads now rather than on the first tasks, so their start-up (a new V8 isolate, loading
    * the task modules: tens of milliseconds) overlaps with the caller's own preparation (reading the first
    * segment, the header). Idle workers do not keep the process alive.
@@ -73,11 +89,18 @@ export class SegmentPool {
     const error = new TaskError('EINTERNAL', 'the segment worker pool was closed while the task was pending');
     for (const p of this.#queue.splice(0)) p.reject(error);
     const slots = this.#slots.splice(0);
-    for (const s of slots) s.current?.reject(error);
+    for (const s of slots) {
+      s.current?.reject(error);
+      for (const p of s.pinned.splice(0)) p.reject(error);
+    }
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
   #dispatch(): void {
+    for (const slot of this.#slots) {
+      const pending = slot.current === undefined ? slot.pinned.shift() : undefined;
+      if (pending !== undefined) this.#post(slot, pending);
+    }
     while (this.#queue.length > 0) {
       let slot = this.#slots.find((s) => s.current === undefined);
       if (slot === undefined) {
@@ -86,15 +109,19 @@ export class SegmentPool {
       }
       const pending = this.#queue.shift();
       if (pending === undefined) return;
-      slot.current = pending;
-      slot.worker.ref();
-      slot.worker.postMessage({ id: this.#nextId++, task: pending.task }, pending.transfer);
+      this.#post(slot, pending);
     }
+  }
+
+  #post(slot: Slot, pending: Pending): void {
+    slot.current = pending;
+    slot.worker.ref();
+    slot.worker.postMessage({ id: this.#nextId++, task: pending.task }, pending.transfer);
   }
 
   #spawn(): Slot {
     const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } });
-    const slot: Slot = { worker, current: undefined };
+    const slot: Slot = { worker, current: undefined, pinned: [] };
     worker.on('message', (reply: TaskReply) => {
       const pending = slot.current;
       slot.current = undefined;
@@ -109,8 +136,10 @@ export class SegmentPool {
       const index = this.#slots.indexOf(slot);
       if (index < 0) return;
       this.#slots.splice(index, 1);
-      slot.current?.reject(new TaskError('EINTERNAL', `a segment worker thread ${why}`));
+      const error = new TaskError('EINTERNAL', `a segment worker thread ${why}`);
+      slot.current?.reject(error);
       slot.current = undefined;
+      for (const p of slot.pinned.splice(0)) p.reject(error);
       if (!this.#closed) this.#dispatch();
     };
     worker.on('error', (err: Error) => lost(`failed: ${err.message}`));

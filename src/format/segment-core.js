@@ -16,13 +16,13 @@
  * Plain JavaScript, like everything the worker threads load (see segment-worker.js).
  */
 import { Buffer } from 'node:buffer';
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { newBuffer, release } from './buffers.js';
 import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, TAG_LENGTH } from './frame-core.js';
 import { ZstdCompressor, ZstdDecompressor, zstdCompressBound, zstdFrameLength } from './zstd-core.js';
 
 /** @import { ErrorCode } from '../errors.ts' */
-/** @import { SealTask, SealResult, OpenTask, OpenResult, CompressTask, CompressResult, DecompressTask, DecompressResult, Task, TaskResult } from './segment-tasks.ts' */
+/** @import { SealTask, SealResult, OpenTask, OpenResult, CompressTask, CompressResult, DecompressTask, DecompressResult, HashTask, HashResult, Task, TaskResult } from './segment-tasks.ts' */
 
 /** A failure with a code; the caller adds the object name and offset. */
 export class TaskError extends Error {
@@ -211,12 +211,44 @@ export function decompress(task) {
   return { kind: 'decompress', plaintext: output, length, frame: task.frame };
 }
 
+/** The SHA-256s in progress on this thread, by the id the sender gave them (pool.runPinned keeps them here). */
+/** @type {Map<number, import('node:crypto').Hash>} */
+const hashes = new Map();
+
+/**
+ * @param {HashTask} task
+ * @returns {HashResult}
+ */
+export function hashStep(task) {
+  if (task.op === 'update') {
+    let hash = hashes.get(task.hash);
+    if (hash === undefined) {
+      hash = createHash('sha256');
+      hashes.set(task.hash, hash);
+    }
+    try {
+      hash.update(new Uint8Array(task.buffer, 0, task.length));
+    } catch (err) {
+      hashes.delete(task.hash);
+      throw err;
+    }
+    return { kind: 'hash', digest: null };
+  }
+  const hash = hashes.get(task.hash);
+  hashes.delete(task.hash);
+  if (task.op === 'drop') return { kind: 'hash', digest: null };
+  // A digest of nothing: no update reached this thread (its worker was replaced); the caller's comparison fails.
+  return { kind: 'hash', digest: new Uint8Array((hash ?? createHash('sha256')).digest()) };
+}
+
 /**
  * @param {Task} task
  * @returns {TaskResult}
  */
 export function runTask(task) {
   switch (task.kind) {
+    case 'hash':
+      return hashStep(task);
     case 'seal':
       return seal(task);
     case 'open':
@@ -236,9 +268,10 @@ export function runTask(task) {
 export function resultTransferList(r) {
   /** @type {ArrayBuffer[]} */
   const list = [];
-  /** @param {ArrayBuffer} b */
+  /** @param {ArrayBuffer | SharedArrayBuffer} b */
   const add = (b) => {
-    if (!list.includes(b)) list.push(b);
+    // A SharedArrayBuffer is already visible to the receiving thread: it cannot be (and need not be) moved.
+    if (b instanceof ArrayBuffer && !list.includes(b)) list.push(b);
   };
   switch (r.kind) {
     case 'seal':

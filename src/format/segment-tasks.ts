@@ -6,7 +6,7 @@
  * Buffers travel as whole ArrayBuffers so they can be transferred rather than copied; the big ones make
  * round trips and are reused.
  */
-export { compress, decompress, open, ownArrayBuffer, resultTransferList, runTask, seal, TaskError } from './segment-core.js';
+export { compress, decompress, hashStep, open, ownArrayBuffer, resultTransferList, runTask, seal, TaskError } from './segment-core.js';
 
 export interface SealTask {
   kind: 'seal';
@@ -37,13 +37,13 @@ export interface OpenTask {
   /** ciphertext || tag in its first `bodyLength` bytes (default: all of it). Handed back for reuse. */
   body: ArrayBuffer;
   bodyLength?: number;
-  /** Where the plaintext goes (at least segmentSize bytes); default: a new buffer. */
-  output?: ArrayBuffer;
+  /** Where the plaintext goes (at least segmentSize bytes); default: a new buffer. A SharedArrayBuffer is shared, not moved. */
+  output?: ArrayBuffer | SharedArrayBuffer;
 }
 export interface OpenResult {
   kind: 'open';
   /** The output buffer; the plaintext is its first `length` bytes. */
-  plaintext: ArrayBuffer;
+  plaintext: ArrayBuffer | SharedArrayBuffer;
   length: number;
   compressedLength: number;
   body: ArrayBuffer;
@@ -84,15 +84,31 @@ export interface DecompressResult {
   frame: ArrayBuffer;
 }
 
-export type Task = SealTask | OpenTask | CompressTask | DecompressTask;
-export type TaskResult = SealResult | OpenResult | CompressResult | DecompressResult;
+/**
+ * One step of a SHA-256 kept on a worker between tasks (pool.runPinned sends every step of a hash to the same
+ * worker, in order): `update` hashes the first `length` bytes of a SharedArrayBuffer the sender also reads;
+ * `digest` ends the hash and returns it; `drop` ends it without.
+ */
+export type HashTask =
+  | { kind: 'hash'; op: 'update'; hash: number; buffer: SharedArrayBuffer | ArrayBuffer; length: number }
+  | { kind: 'hash'; op: 'digest' | 'drop'; hash: number };
+export interface HashResult {
+  kind: 'hash';
+  /** The digest (op `digest`), else null. */
+  digest: Uint8Array | null;
+}
+
+export type Task = SealTask | OpenTask | CompressTask | DecompressTask | HashTask;
+export type TaskResult = SealResult | OpenResult | CompressResult | DecompressResult | HashResult;
 export type ResultOf<T extends Task> = T extends SealTask
   ? SealResult
   : T extends OpenTask
     ? OpenResult
     : T extends CompressTask
       ? CompressResult
-      : DecompressResult;
+      : T extends HashTask
+        ? HashResult
+        : DecompressResult;
 
 /** A message to a worker. */
 export interface TaskRequest {

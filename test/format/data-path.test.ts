@@ -158,25 +158,29 @@ test('the file store hands written records back to the encoder, which frees them
   assert.equal(foreign.length, 8192);
 });
 
-test('the decoder reuses a plaintext buffer the consumer hands back, and a consumer that keeps chunks keeps them intact', async () => {
-  const data = pseudoRandom(20 * 4096 + 17, 11);
-  const { object } = await encodeToBuffer(data);
-  const opened = await readHeader(chunked(object), { objectName: 'reuse' });
-  const decoded = decodeObject({ object: opened, dek: DEK, expected: IDENTITY, maxInFlight: 2 });
-  const chunks: Buffer[] = [];
-  const copies: Buffer[] = [];
-  for await (const chunk of decoded) {
-    copies.push(Buffer.from(chunk));
-    chunks.push(chunk);
-    decoded.release?.(chunk);
-  }
-  assert.ok(Buffer.concat(copies).equals(data));
-  // A reused buffer went back to a worker: the chunk handed back no longer shows it.
-  const reused = chunks.filter((c) => c.buffer.byteLength === 0).length;
-  assert.ok(reused >= 15, `${reused} of 21 plaintext buffers reused`);
-  // Without release, every chunk is the consumer's own (the round-trip tests collect them).
-  assert.ok((await decodeBuffer(object)).plaintext.equals(data));
-});
+for (const hashOffThread of [true, false]) {
+  test(`the decoder reuses a plaintext buffer the consumer hands back, and a consumer that keeps chunks keeps them intact (plaintext hashed ${hashOffThread ? 'on a worker, shared buffers' : 'in place, moved buffers'})`, async () => {
+    const data = pseudoRandom(20 * 4096 + 17, 11);
+    const { object } = await encodeToBuffer(data);
+    const opened = await readHeader(chunked(object), { objectName: 'reuse' });
+    const decoded = decodeObject({ object: opened, dek: DEK, expected: IDENTITY, maxInFlight: 2, hashOffThread });
+    const chunks: Buffer[] = [];
+    const copies: Buffer[] = [];
+    for await (const chunk of decoded) {
+      copies.push(Buffer.from(chunk));
+      chunks.push(chunk);
+      decoded.release?.(chunk);
+    }
+    assert.ok(Buffer.concat(copies).equals(data));
+    assert.equal((await decoded.result).plaintextSha256, sha256(data));
+    // A reused buffer went back to a worker: the chunk handed back no longer shows its bytes (a moved buffer is
+    // empty here, a shared one holds a later frame's plaintext).
+    const reused = chunks.filter((c, i) => !c.equals(copies[i]!)).length;
+    assert.ok(reused >= 15, `${reused} of 21 plaintext buffers reused`);
+    // Without release, every chunk is the consumer's own (the round-trip tests collect them).
+    assert.ok((await decodeBuffer(object)).plaintext.equals(data));
+  });
+}
 
 test('a file store object decodes through the direct path and the streamed path alike', async () => {
   const data = compressible(100_000);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { PinnedSha256 } from '../../src/format/pinned-hash.ts';
 import { SegmentPool } from '../../src/format/pool.ts';
 import { open, seal, TaskError, type Task } from '../../src/format/segment-tasks.ts';
 import { frameAad, frameNonce, openRecordBody } from '../../src/format/frame.ts';
@@ -63,6 +65,51 @@ test('an unknown task kind is an EINTERNAL failure, not a hang', async () => {
   const pool = new SegmentPool({ size: 1 });
   try {
     await assert.rejects(pool.run({ kind: 'bogus' } as unknown as Task, []), (e: unknown) => e instanceof TaskError && e.code === 'EINTERNAL');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a hash kept on the pinned worker sees its updates in order, while shared tasks run beside it', async () => {
+  const pool = new SegmentPool({ size: 2 });
+  try {
+    const parts = [compressible(70_000), Buffer.from('x'), compressible(5000)];
+    const whole = createHash('sha256').update(Buffer.concat(parts)).digest();
+    const a = new PinnedSha256(pool);
+    const b = new PinnedSha256(pool);
+    const shared = parts.map((p) => {
+      const sab = new SharedArrayBuffer(p.length + 10);
+      new Uint8Array(sab).set(p);
+      return sab;
+    });
+    // Seals in flight on both workers between the steps: the pinned steps still reach their one worker in order.
+    const busy = Array.from({ length: 6 }, (_, i) => {
+      const data = compressible(50_000 + i);
+      const buffer = segment(data);
+      return pool.run({ kind: 'seal', key: key(), headerDigest: digest, index: i, final: true, level: 3, segment: buffer, length: data.length, verify: false }, [buffer]);
+    });
+    const updates = shared.map((sab, i) => a.update(sab, parts[i]!.length));
+    const other = b.update(shared[2]!, parts[2]!.length);
+    await Promise.all([...updates, other, ...busy]);
+    assert.ok((await a.digest()).equals(whole));
+    assert.ok((await b.digest()).equals(createHash('sha256').update(parts[2]!).digest()));
+    // The bytes were read in place: the caller's buffers are intact.
+    assert.ok(Buffer.from(shared[0]!, 0, parts[0]!.length).equals(parts[0]!));
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(new PinnedSha256(pool).update(new SharedArrayBuffer(1), 1), /pool is closed/);
+});
+
+test('a lost pinned worker rejects its pending hash steps instead of hanging', async () => {
+  const pool = new SegmentPool({ size: 1 });
+  try {
+    const h = new PinnedSha256(pool);
+    await h.update(new SharedArrayBuffer(8), 8);
+    const pending = h.update(new SharedArrayBuffer(1 << 20), 1 << 20);
+    const closing = pool.close();
+    await assert.rejects(pending, (e: unknown) => e instanceof TaskError && e.code === 'EINTERNAL');
+    await closing;
   } finally {
     await pool.close();
   }
