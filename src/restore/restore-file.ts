@@ -18,6 +18,7 @@ import type { ObjectStore } from '../store/object-store.ts';
 import type { FileBoundaryScan, FileScanResult } from './boundaries.ts';
 import { planningDigestMismatch, planningFieldsOf, planningMismatches } from './planning-fields.ts';
 import { throwIfInterrupted } from './interrupt.ts';
+import { StagedFileWriter } from './staged-writer.ts';
 import { openStoredObject } from './stored-object.ts';
 
 export interface RestoredFile {
@@ -172,11 +173,13 @@ export async function restoreFile(ctx: DecodeContext & { out: string; staging: s
   const final = path.join(ctx.out, name);
   const staged = path.join(ctx.staging, name);
   let handle: fs.promises.FileHandle | undefined;
+  let writer: StagedFileWriter | undefined;
   try {
     handle = await fs.promises.open(staged, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o640);
-    const file = handle;
+    const file = new StagedFileWriter(handle);
+    writer = file;
     const { plaintextSha256, info } = await decodeEntry(ctx, entry, scan, (chunk) => file.write(chunk));
-    await handle.sync();
+    await file.sync();
     await handle.close();
     handle = undefined;
     const present = await existingSha256(final);
@@ -189,6 +192,7 @@ export async function restoreFile(ctx: DecodeContext & { out: string; staging: s
   } catch (err) {
     throw outputError(err, final);
   } finally {
+    await writer?.settle();
     await handle?.close().catch(() => undefined);
     await fs.promises.rm(staged, { force: true });
   }
