@@ -14,7 +14,7 @@ import { whileInterruptible } from '../restore/interrupt.ts';
 import { encodeRestoreReport } from '../restore/restore-report.ts';
 import { type RestoreOptions, type RestoreSummary, runRestore } from '../restore/restore-run.ts';
 import { parsePosition, type RestoreTarget, type StartPosition } from '../restore/target.ts';
-import { openStore } from '../store/open-store.ts';
+import { loadStore } from '../store/load-store.ts';
 import { parseTime } from '../time.ts';
 import { integer, optional, parse, required } from './args.ts';
 import { USAGE, checkKeyUrl, common, logger, print } from './commands.ts';
@@ -89,7 +89,8 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   const fromPosition = filePosition(values, 'from');
   const apply = applyTarget(values);
   const log = logger(io, values.quiet === true);
-  const store = openStore(required('restore', values, 'store', USAGE.restore));
+  // A cloud SDK only for its own URL scheme: a file:// restore loads neither (38 MiB of RSS, docs/PERFORMANCE.md §8.1).
+  const store = await loadStore(required('restore', values, 'store', USAGE.restore));
   const keyUrl = required('restore', values, 'key', USAGE.restore);
   const planOnly = values['plan-only'] === true;
   if (planOnly && (values.out !== undefined || apply !== undefined)) {

@@ -2,7 +2,8 @@
  * The command line loads what a command needs and nothing else (src/cli/main.ts): every command still works
  * when its module is loaded on demand (its --help, and a bad option reaching its own parser), and --help and an
  * archive to a file:// store with a file:// key never load the cloud SDKs, the database client, the Kubernetes
- * client or the metrics library (start-up time, docs/PERFORMANCE.md).
+ * client or the metrics library, nor a restore from a file:// store a cloud SDK (start-up time and memory,
+ * docs/PERFORMANCE.md).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -53,6 +54,11 @@ describe('commands loaded on demand', () => {
     assert.equal(archive.code, 0, archive.stderr);
     assert.ok(archive.modules.some((m) => m.endsWith('/src/pipeline/archive-run.ts')));
     assert.deepEqual(heavy(archive.modules), []);
+
+    const restore = await modulesOf(['restore', '--store', `file://${path.join(work, 'store')}`, '--key', `file://${path.join(work, 'master.key')}`, '--out', path.join(work, 'out'), '-q']);
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.ok(restore.modules.some((m) => m.endsWith('/src/restore/restore-run.ts')));
+    assert.deepEqual(heavy(restore.modules).filter((h) => h.startsWith('@aws-sdk/') || h.startsWith('@google-cloud/') || h === 'google-gax'), []);
 
     // A command that needs one does load it: the check above is not vacuous.
     const s3 = await modulesOf(['verify', '--store', 's3://bucket/prefix?endpoint=http://127.0.0.1:9&region=us-east-1', '--key', newKeyUrl(work)]);
