@@ -65,14 +65,35 @@ export function checkExecuted(c: ExecutedCheck): void {
 }
 
 /**
- * MySQL skips, silently, a replayed transaction whose GTID the server already executed: a target that holds part
- * of the replay would end "successful" without it. Refused before anything is applied.
+ * Refused before anything is applied: a server that already holds part of the replay. MySQL would skip those
+ * transactions silently. MariaDB keeps only the last GTID per domain, so that is known against the start point
+ * (--from-gtid, `from`): a server past it, with a GTID of the replay's server, in a domain the replay writes holds
+ * some of the replay (a rerun onto the server an interrupted apply left) and would apply it a second time. Without
+ * a start point a MariaDB server is refused only when it is at or past the replay's last transaction.
  */
-export function checkNotYetExecuted(c: Omit<ExecutedCheck, 'after'>): void {
+export function checkNotYetExecuted(c: Omit<ExecutedCheck, 'after'> & { from?: GtidSet | null }): void {
+  if (c.before instanceof MariadbGtidList && c.replayed instanceof MariadbGtidList) {
+    mariadbNotYet(c, c.before, c.replayed, c.from instanceof MariadbGtidList ? c.from : null);
+    return;
+  }
   if (!(c.before instanceof MysqlGtidSet) || !(c.replayed instanceof MysqlGtidSet)) return;
   const already = c.before.intersect(c.replayed);
   if (already.isEmpty()) return;
   throw new ArchiverError('EAPPLY', `${c.server} already executed ${already.format()} of the transactions to replay: MySQL would skip them silently`, {
     hint: 'apply to the base backup the restore starts from (its gtid_executed must not hold the replayed transactions), or start later with --from-gtid set to what the server holds',
   });
+}
+
+function mariadbNotYet(c: { server: string; variable: string }, before: MariadbGtidList, replayed: MariadbGtidList, from: MariadbGtidList | null): void {
+  for (const last of replayed.entries()) {
+    const have = before.get(last.domainId);
+    if (have === undefined) continue;
+    const start = from === null ? last.seqNo - 1n : (from.get(last.domainId)?.seqNo ?? 0n);
+    // The server's own writes (its server_id, e.g. creating the restore account) are not the replay's.
+    if (have.seqNo <= start || have.serverId !== last.serverId) continue;
+    const startText = from === null ? '' : `, past the start point ${from.get(last.domainId) === undefined ? `(nothing in domain ${last.domainId})` : formatMariadbGtid(from.get(last.domainId)!)}`;
+    throw new ArchiverError('EAPPLY', `${c.server} already holds ${formatMariadbGtid(have)} in domain ${last.domainId} (${c.variable})${startText}: it holds part of the replay (up to ${formatMariadbGtid(last)}) and would apply it again`, {
+      hint: 'apply to the base backup the restore starts from (a fresh server), or continue with --from-gtid set to the position the server holds',
+    });
+  }
 }

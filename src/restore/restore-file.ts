@@ -57,7 +57,7 @@ export async function createStaging(out: string): Promise<string> {
   return fs.promises.mkdtemp(path.join(out, `${STAGING_PREFIX}${process.pid}-`));
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -21,7 +21,7 @@ import { type ReplaySpec, replayCommand, replayScript } from './replay-script.ts
 import { type RestoredFile, createStaging, outputError, restoreFile, writeViaStaging } from './restore-file.ts';
 import type { RestoreTarget, StartPosition } from './target.ts';
 import { type ApplyTarget, applyReplay } from './apply.ts';
-import { checkSessionApplied, sessionBaseline } from './session-check.ts';
+import { checkSessionApplied, sessionBaseline, sessionInterrupted } from './session-check.ts';
 
 export interface RestoreOptions {
   store: ObjectStore;
@@ -207,11 +207,13 @@ async function writeRestore(options: RestoreOptions, plan: RestorePlan, entries:
   }
 }
 
-/** Replays into the server in one session, between the checks of what it executed (fail closed). */
+/** Replays into the server in one session, between the checks of what it executed (fail closed); an interruption says where the server stands. */
 async function applySession(options: RestoreOptions, target: ApplyTarget, plan: RestorePlan, replayed: Applied, summary: RestoreSummary, logger: Logger): Promise<void> {
   const flavor = plan.files[0]!.source.flavor;
-  const baseline = await sessionBaseline(target, flavor, replayed, options.allowUnverifiedApply ?? false);
-  await applyReplay({ flavor, command: summary.replayCommand!, dir: options.out, target });
+  const baseline = await sessionBaseline(target, flavor, replayed, options.allowUnverifiedApply ?? false, plan.from);
+  await applyReplay({ flavor, command: summary.replayCommand!, dir: options.out, target, ...(options.signal === undefined ? {} : { signal: options.signal }) }).catch(async (err: unknown) => {
+    throw await sessionInterrupted(target, baseline, err);
+  });
   summary.appliedTo = `${target.host}:${target.port}`;
   summary.applyCheck = await checkSessionApplied(target, flavor, baseline, replayed);
   logger.log('info', 'Applied restore to server', { source: summary.source, server: summary.appliedTo, applyCheck: summary.applyCheck });

@@ -46,9 +46,10 @@ async function executedVariable(conn: Connection, flavor: GtidFlavor, target: Ap
 
 /**
  * Reads the baseline before a session apply. Refused (EUSAGE, nothing applied) when the result could not be
- * checked, unless `allowUnverified`; refused (EAPPLY) when a MySQL server already holds part of the replay.
+ * checked, unless `allowUnverified`; refused (EAPPLY) when the server already holds part of the replay (MariaDB:
+ * past `from`, the start point, in a domain the replay writes).
  */
-export async function sessionBaseline(target: ApplyTarget, flavor: GtidFlavor, replayed: Applied, allowUnverified: boolean): Promise<SessionBaseline> {
+export async function sessionBaseline(target: ApplyTarget, flavor: GtidFlavor, replayed: Applied, allowUnverified: boolean, from: GtidSet | null = null): Promise<SessionBaseline> {
   const found = await withTarget(target, async (conn) => {
     const v = await executedVariable(conn, flavor, target);
     if ('unverifiable' in v) return v;
@@ -56,7 +57,7 @@ export async function sessionBaseline(target: ApplyTarget, flavor: GtidFlavor, r
     return { variable: v.variable, before: parseGtidSet(flavor, v.value) };
   });
   if ('before' in found) {
-    checkNotYetExecuted({ server: server(target), variable: found.variable, before: found.before, replayed: replayed.gtids });
+    checkNotYetExecuted({ server: server(target), variable: found.variable, before: found.before, replayed: replayed.gtids, from });
     return found;
   }
   if (allowUnverified) return found;
@@ -73,4 +74,24 @@ export async function checkSessionApplied(target: ApplyTarget, flavor: GtidFlavo
   const after = await withTarget(target, async (conn) => String((await queryRow(conn, `SELECT @@GLOBAL.${baseline.variable} AS v`))?.v as string | undefined ?? ''));
   checkExecuted({ server: server(target), variable: baseline.variable, before: baseline.before, after: parseGtidSet(flavor, after), replayed: replayed.gtids });
   return `${baseline.variable} ${after.replace(/\s+/g, '')}: every replayed transaction and nothing past the target`;
+}
+
+/**
+ * An interrupted apply (EINTERRUPTED from applyReplay): once the client's session ended on the server, its executed
+ * GTIDs stand still and are read to say where it stands (what a session commits is a prefix of the replay).
+ */
+export async function sessionInterrupted(target: ApplyTarget, baseline: SessionBaseline, err: unknown): Promise<unknown> {
+  if (!(err instanceof ArchiverError) || err.code !== 'EINTERRUPTED' || err.context.sessionEnded !== true) return err;
+  let where: string;
+  if ('unverifiable' in baseline) {
+    where = `what it executed cannot be read from it (${baseline.unverifiable})`;
+  } else {
+    try {
+      const position = await withTarget(target, async (conn) => String((await queryRow(conn, `SELECT @@GLOBAL.${baseline.variable} AS v`))?.v as string | undefined ?? '').replace(/\s+/g, ''));
+      where = `it executed up to GTID position ${position === '' ? '(empty)' : position} (${baseline.variable}), a prefix of the planned restore`;
+    } catch (readErr) {
+      where = `its GTID position could not be read (${(readErr as Error).message})`;
+    }
+  }
+  return new ArchiverError('EINTERRUPTED', `${err.message}; ${where}`, { cause: err.cause, ...(err.hint === undefined ? {} : { hint: err.hint }), context: err.context });
 }

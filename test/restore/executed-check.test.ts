@@ -49,6 +49,16 @@ describe('checkExecuted: MariaDB gtid_binlog_pos', () => {
     refused(() => checkExecuted({ ...base, after: ma('0-1-21,5-7-3') }), /past the last replayed transaction 0-1-20/);
     refused(() => checkExecuted({ ...base, after: ma('0-9-20,5-7-3') }), /shows 0-9-20 in domain 0, past/);
   });
+  it('refuses, before applying, a server past the start point with the replay\'s own GTIDs (part of it applied), not one with its own writes', () => {
+    const start = { ...base, from: ma('0-1-10,5-7-3') };
+    refused(() => checkNotYetExecuted({ ...start, before: ma('0-1-14,5-7-3') }), /already holds 0-1-14 in domain 0 \(gtid_binlog_pos\), past the start point 0-1-10: it holds part of the replay \(up to 0-1-20\)/);
+    refused(() => checkNotYetExecuted({ ...start, from: ma('5-7-3'), before: ma('0-1-20') }), /past the start point \(nothing in domain 0\)/);
+    checkNotYetExecuted({ ...start, before: ma('0-1-10,5-7-3') });
+    checkNotYetExecuted({ ...start, before: ma('0-1-9') });
+    checkNotYetExecuted({ ...start, before: ma('0-300-12,5-7-3') }); // the target's own writes (its server id)
+    refused(() => checkNotYetExecuted({ ...base, before: ma('0-1-20') }), /already holds 0-1-20 in domain 0 \(gtid_binlog_pos\): it holds part/);
+    checkNotYetExecuted(base);
+  });
   it('refuses a domain the replay did not touch that moved or appeared', () => {
     refused(() => checkExecuted({ ...base, after: ma('0-1-20,5-7-4') }), /moved to 5-7-4 in domain 5 \(was 5-7-3\)/);
     refused(() => checkExecuted({ ...base, after: ma('0-1-20,5-7-3,6-1-1') }), /moved to 6-1-1 in domain 6 \(was empty\)/);
