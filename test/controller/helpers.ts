@@ -21,6 +21,7 @@ import { allocatePort } from '../../testenv/ports.ts';
 import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { ensureTools } from '../../testenv/tools.ts';
 import { deleteNamespace, ensureDefaultServiceAccount, kubectl, ok } from '../api/kubectl.ts';
+import { runCli } from '../support/cli.ts';
 import { s3Client } from '../support/clients.ts';
 import { nodeSkip } from '../support/node.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
@@ -129,6 +130,30 @@ export async function createSecrets(ns: string, credentialsText: string): Promis
   await ok(['apply', '-f', '-'], secret('archive-key', { key: masterKeyHex }));
   await ok(['apply', '-f', '-'], secret('aws-credentials', { credentials: credentialsText }));
   return { masterKeyHex };
+}
+
+/** The S3 store URL of the test environment's bucket under `prefix`. */
+export function s3StoreUrl(prefix: string): string {
+  const s3 = need('s3');
+  return `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
+}
+
+/**
+ * The archive the Jobs of a namespace's tests work on: the namespace's Secrets (createSecrets: the master key and
+ * the S3 credentials), and `binlogDir` archived with the CLI to S3 under `prefix` as `source`, under that same
+ * master key (a file:// copy in `dir`). Returns the store URL and the environment with the S3 credentials, for
+ * more CLI runs against it.
+ */
+export async function archiveToS3(o: { ns: string; dir: string; prefix: string; binlogDir: string; source: string }): Promise<{ store: string; env: NodeJS.ProcessEnv }> {
+  const creds = awsCredentialsFile(o.dir);
+  const { masterKeyHex } = await createSecrets(o.ns, creds.text);
+  const keyFile = path.join(o.dir, 'master.key');
+  fs.writeFileSync(keyFile, masterKeyHex, { mode: 0o600 });
+  const store = s3StoreUrl(o.prefix);
+  const env = { ...process.env, ...creds.env };
+  const r = await runCli(['archive', '--binlog-dir', o.binlogDir, '--store', store, '--key', `file://${keyFile}`, '--source', o.source, '--json'], env);
+  if (r.code !== 0) throw new Error(`archive of ${o.source} to ${store} failed (exit ${r.code}): ${r.stderr}`);
+  return { store, env };
 }
 
 export interface PolicyOptions {

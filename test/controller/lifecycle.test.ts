@@ -7,8 +7,6 @@
  * CronJob to `--since` the new lastVerifiedTime (scope recent).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BinlogArchivePolicy } from '../../src/api/index.ts';
 import type { KubeClient } from '../../src/controller/kube/client.ts';
@@ -17,10 +15,9 @@ import type { CronJob } from '../../src/controller/kube/resources.ts';
 import { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import { ok } from '../api/kubectl.ts';
 import { KINGBUS, binlogDir } from '../support/archive.ts';
-import { runCli } from '../support/cli.ts';
 import type { FakeKubelet } from '../support/kubelet.ts';
-import { need, skipUnlessIn } from '../support/testenv.ts';
-import { type InProcess, awsCredentialsFile, createSecrets, deletePrefix, metricValue, policyObject, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
+import { skipUnlessIn } from '../support/testenv.ts';
+import { type InProcess, archiveToS3, deletePrefix, metricValue, policyObject, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
 
 describe('scheduled verification and retention on the real API server and S3', { skip: skipUnlessIn('kube') || skipUnlessIn('s3') }, () => {
   let ns: string;
@@ -47,15 +44,8 @@ describe('scheduled verification and retention on the real API server and S3', {
   }
 
   before(async () => {
-    const s3 = need('s3');
     ns = await setupNamespace('blctl-lifecycle');
-    const creds = awsCredentialsFile(dir);
-    const { masterKeyHex } = await createSecrets(ns, creds.text);
-    const keyFile = path.join(dir, 'master.key');
-    fs.writeFileSync(keyFile, masterKeyHex, { mode: 0o600 });
-    const store = `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
-    const r = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', `file://${keyFile}`, '--source', 'src-a', '--json'], { ...process.env, ...creds.env });
-    assert.equal(r.code, 0, `archive: ${r.stderr}`);
+    await archiveToS3({ ns, dir, prefix, binlogDir: archived.dir, source: 'src-a' });
     ctl = await startInProcess(ns, 'lifecycle-test', metrics, 1);
     ({ client, kubelet } = ctl);
     const object = policyObject(ns, { name: 'lc', app: 'none', prefix });

@@ -20,7 +20,7 @@ import { KINGBUS, binlogDir, sha256 } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import type { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { type InProcess, applyPolicy, awsCredentialsFile, createSecrets, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
+import { type InProcess, applyPolicy, archiveToS3, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
 
 describe('restore controller on the real API server and S3', { skip: skipUnlessIn('kube') || skipUnlessIn('s3') }, () => {
   let ns: string;
@@ -59,20 +59,13 @@ describe('restore controller on the real API server and S3', { skip: skipUnlessI
   }));
 
   before(async () => {
-    const s3 = need('s3');
     ns = await setupNamespace('blctl-restore');
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
-    const creds = awsCredentialsFile(dir);
-    const { masterKeyHex } = await createSecrets(ns, creds.text);
-    const keyFile = path.join(dir, 'master.key');
-    fs.writeFileSync(keyFile, masterKeyHex, { mode: 0o600 });
-    const store = `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
-    const r = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', `file://${keyFile}`, '--source', 'src-a', '--json'], { ...process.env, ...creds.env });
-    assert.equal(r.code, 0, `archive: ${r.stderr}`);
+    const { store, env } = await archiveToS3({ ns, dir, prefix, binlogDir: archived.dir, source: 'src-a' });
     // A second source under AWS KMS data keys (the test environment's KMS; it accepts the S3 credentials).
     const k = need('kms');
     const kmsUrl = `awskms://${k.keyAlias}?region=${k.region}&endpoint=${encodeURIComponent(k.endpoint)}`;
-    const rk = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', kmsUrl, '--source', 'src-k', '--json'], { ...process.env, ...creds.env });
+    const rk = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', kmsUrl, '--source', 'src-k', '--json'], env);
     assert.equal(rk.code, 0, `archive under KMS: ${rk.stderr}`);
     ctl = await startInProcess(ns, 'restore-test', metrics);
     ({ client, kubelet } = ctl);
