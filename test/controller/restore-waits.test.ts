@@ -3,8 +3,9 @@
  * (test/support/kubelet.ts), which leaves a Pod whose Secret is missing Pending with the kubelet's FailedMount event,
  * as the kubelet does. It waits with a condition naming what is missing, proceeds once it appears, and fails with
  * WaitTimedOut after spec.waitTimeout: a policy that appears later, a claim that never does, a Secret of the plan
- * Job that appears later or never (the Job is then deleted and never runs), and a Secret referenced from the
- * environment (CreateContainerConfigError, set on the Pod as the kubelet reports it).
+ * Job that appears later or never (the Job is then deleted and never runs), the restore Job's server credentials
+ * missing after a plan, and a Secret referenced from the environment (CreateContainerConfigError, set on the Pod as
+ * the kubelet reports it).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -151,6 +152,31 @@ describe('a restore waits for what it needs, then proceeds or times out (real AP
     await s3Secret('s3-never');
     await sleep(3000);
     assert.deepEqual([(await get('no-secret'))?.status?.phase, kubelet.runs.filter((x) => x.job.startsWith('no-secret-')).length], ['Failed', 0]);
+  });
+
+  it('the restore Job\'s server credentials missing after a plan: SecretNotFound naming the restore Job, the target held (a later restore queues), then WaitTimedOut with the plan kept and the Job deleted', async () => {
+    await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'target-db', namespace: ns }, spec: { ports: [{ port: 3306 }] } }));
+    const server = { server: { service: 'target-db', credentialsSecret: { name: 'db-admin-missing' } } };
+    await apply('no-db-secret', { ...spec({ claim: 'unused' }), output: server, waitTimeout: '8s' });
+    const waiting = await reaches('no-db-secret', 'Pending', 'SecretNotFound');
+    assert.match(condition(waiting, 'Reconciling')?.message ?? '', /^waiting for Secret db-admin-missing in namespace \S+: the restore Job no-db-secret-\S+ cannot start its Pod \S+ \(kubelet: MountVolume\.SetUp failed for volume "mysql-credentials" : secret "db-admin-missing" not found\)/);
+    assert.deepEqual([waiting.status?.plan?.binlogs, waiting.status?.jobName !== undefined], [3, true], 'planned, and the restore Job exists');
+    // A later restore on the same Service waits for this one, although it is Pending: it has a Job.
+    await apply('queued', { ...spec({ claim: 'unused' }), output: server });
+    const queued = await reaches('queued', 'Pending', 'WaitingForActiveRestore');
+    assert.match(condition(queued, 'Reconciling')?.message ?? '', /waiting for BinlogRestore no-db-secret on the same target \(server target-db:3306\)/);
+    assert.equal(queued.status?.waitingSince, undefined, 'the queue is not timed');
+    const r = await reaches('no-db-secret', 'Failed', 'WaitTimedOut', 30_000);
+    assert.match(r.status?.message ?? '', /^gave up after waiting \d+s \(spec\.waitTimeout 8s, since \S+\) for Secret db-admin-missing in namespace \S+ \(the restore Job no-db-secret-\S+ could not start its Pod \S+; kubelet: .*\); Job no-db-secret-\S+ was deleted before its container started; nothing was applied/);
+    assert.deepEqual([r.status?.plan?.binlogs, r.status?.binlogsRestored], [3, undefined]);
+    await waitFor('the restore Job to be deleted', async () => ((await jobsOf('no-db-secret')).every((j) => j.name.includes('-plan-')) ? true : undefined), 30_000, describeState('no-db-secret'));
+    assert.equal(kubelet.runs.filter((x) => x.job.startsWith('no-db-secret-') && !x.args.includes('--plan-only')).length, 0, 'the restore Job never ran');
+    // The queue moves on: the second restore starts (and meets the same missing Secret).
+    await waitFor('queued to leave the queue', async () => {
+      const q = await get('queued');
+      return condition(q, 'Reconciling')?.reason !== 'WaitingForActiveRestore' ? q : undefined;
+    }, 30_000, describeState('queued'));
+    await ok(['delete', 'blr', 'queued', '-n', ns, '--wait=false']);
   });
 
   it('a Secret referenced from the environment: the Pod\'s CreateContainerConfigError gives SecretNotFound', async () => {
