@@ -89,6 +89,7 @@ describe('a restore waits for what it needs, then proceeds or times out (real AP
     if (ns !== undefined) await teardownNamespace(ns);
     await deletePrefix(prefix);
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(archived.dir, { recursive: true, force: true });
   });
 
   it('a policy that appears later: PolicyNotFound with waitingSince and the deadline, then planned and restored', async () => {
