@@ -76,9 +76,10 @@ async function chooseSource(store: ObjectStore, source: string | undefined): Pro
 /**
  * The decode-ahead window of a file restore: the next file is downloaded, authenticated, decompressed and
  * scanned while the current one is written and synced, and each decode keeps a few frames on the worker pool
- * (4 MiB each, plus their ciphertext): at most files × (frames + 1) × 8 MiB of buffers. Measured on 2 cores
- * (docs/PERFORMANCE.md §8): the main thread (SHA-256, the binlog reader, the boundary scan) is the bottleneck, so a
- * wider window only adds memory.
+ * (4 MiB each, plus their ciphertext): at most files × (frames + 2) plaintext buffers (the one being written and
+ * the one the SHA-256, on a pool worker, may still read count too) and the ciphertext of the frames in flight.
+ * Measured on 2 cores (docs/PERFORMANCE.md §8.1): the main thread (the binlog reader, the boundary scan) is the
+ * bottleneck, so a wider window only adds memory.
  */
 const DECODE_WINDOW = { files: 2, frames: 3 };
 
