@@ -36,7 +36,10 @@ interface Proc {
 }
 
 function run(command: string, args: string[], cwd: string, stdin: boolean): Proc {
-  const child = spawn(command, args, { cwd, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  // detached: a process group of its own, so Ctrl-C in a terminal (SIGINT to the whole group) reaches only us and
+  // the interrupted apply stops in order (applyReplay), instead of racing a client that exits or kills its query.
+  // If we die, the client still ends: its input closes with us.
+  const child = spawn(command, args, { cwd, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
   // A side that died makes writes to it fail with EPIPE: its exit code tells what happened.
   child.stdin?.on('error', () => undefined);
   let stderr = '';

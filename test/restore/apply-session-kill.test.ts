@@ -60,13 +60,21 @@ interface Source { db: string; base: string; gtid: string; sums: string; storeUr
 describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: skipUnlessIn('mysql') }, () => {
   const servers: Launched[] = [];
   let src: Source;
+  // Each server's directory is ~180 MB (InnoDB files): everything this file made goes when it ends.
+  const made: string[] = [];
+  const temp = (prefix: string): string => {
+    const d = tempDir(prefix);
+    made.push(d);
+    return d;
+  };
   after(async () => {
     for (const s of servers) await stopProcess(s.proc.pid, s.proc.exe);
+    for (const d of [...made, ...servers.map((s) => path.dirname(s.binlogDir))]) fs.rmSync(d, { recursive: true, force: true });
   });
 
   before(async () => {
     const tools = (await ensureTools(new Set(['mysql']))) as MariadbTools;
-    const source = await launchMariadb({ name: 'skill-source', dir: tempDir('blarc-skill-source-'), tools, port: await allocatePort('source'), binlog: true, serverId: 2 });
+    const source = await launchMariadb({ name: 'skill-source', dir: temp('blarc-skill-source-'), tools, port: await allocatePort('source'), binlog: true, serverId: 2 });
     servers.push(source);
     const db = `skill_${randomBytes(3).toString('hex')}`;
     // A transaction before the workload, so the base backup's position (--from-gtid) is not empty; then the workload's
@@ -83,7 +91,7 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
     const gtid = ours((await source.sql('SELECT @@gtid_binlog_pos')).trim());
     const sums = await checksums((sql) => source.sql(sql), db);
     await source.sql('FLUSH BINARY LOGS');
-    const work = tempDir('blarc-skill-');
+    const work = temp('blarc-skill-');
     const key = newKeyUrl(work);
     const storeUrl = `file://${path.join(work, 'store')}`;
     const name = 'skill-source';
@@ -102,9 +110,12 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
     'restore', '--store', src.storeUrl, '--key', src.key, '--source', src.name, '--from-gtid', from, '--out', out, ...t.args, '--json', '-q',
   ];
 
-  /** Runs the CLI in `dir`; once the target has committed a tenth of the workload, SIGTERMs it (once). */
-  async function restoreAndTerm(t: ApplyTargetServer, dir: string, out: string, term: boolean, from = src.base): Promise<WatchedRun & { termAt: number }> {
-    const { child, done } = startWatched(restoreArgs(out, t, from), dir, { marker: src.db, pollMs: 2 });
+  /**
+   * Runs the CLI in `dir`; once the target has committed a tenth of the workload, SIGTERMs it (once), or with
+   * `group` SIGINTs its whole process group, as Ctrl-C in a terminal does (the client and the binlog tool too).
+   */
+  async function restoreAndTerm(t: ApplyTargetServer, dir: string, out: string, term: boolean, from = src.base, group = false): Promise<WatchedRun & { termAt: number }> {
+    const { child, done } = startWatched(restoreArgs(out, t, from), dir, { marker: src.db, pollMs: 2, processGroup: group });
     let termAt = 0;
     if (term) {
       const deadline = Date.now() + 240_000;
@@ -116,7 +127,8 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
         await sleep(25);
       }
       assert.equal(child.exitCode, null, 'the restore ended before it could be interrupted');
-      child.kill('SIGTERM');
+      if (group) process.kill(-child.pid!, 'SIGINT');
+      else child.kill('SIGTERM');
     }
     return { ...(await done), termAt };
   }
@@ -135,8 +147,8 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
 
   it('SIGTERM: the client and its session are stopped, the position named is the target\'s, no file is left; the next run is exact', { timeout: 600_000 }, async (ctx) => {
     const t = await durableTarget('skill-target');
-    const dir = tempDir('blarc-skill-run-');
-    const out = fs.realpathSync(tempDir('blarc-skill-out-'));
+    const dir = temp('blarc-skill-run-');
+    const out = fs.realpathSync(temp('blarc-skill-out-'));
     const termed = await restoreAndTerm(t, dir, out, true);
     assert.equal(termed.signal, null, 'it handles SIGTERM and exits by itself');
     assert.equal(termed.code, 1, termed.stderr);
@@ -162,14 +174,14 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
     assert.deepEqual(fs.readdirSync(out).filter((n) => n.startsWith('.')), [], 'no staging directory is left in --out');
 
     // The same restore onto that target again is refused before applying anything: it holds part of the replay.
-    const again = await restoreAndTerm(t, tempDir('blarc-skill-run-'), out, false);
+    const again = await restoreAndTerm(t, temp('blarc-skill-run-'), out, false);
     assert.equal(again.code, 1, again.stderr);
     const refused = (JSON.parse(again.stdout) as { error: { code: string; message: string } }).error;
     assert.equal(refused.code, 'EAPPLY');
     assert.match(refused.message, new RegExp(`already holds ${held} in domain ${DOMAIN} \\(gtid_binlog_pos\\), past the start point`));
     assert.equal(await executed(t), held, 'the refused run applied nothing');
     // Continuing from the position the interrupted run named gives exactly the source's end state.
-    const resumed = await restoreAndTerm(t, tempDir('blarc-skill-run-'), out, false, said[2]);
+    const resumed = await restoreAndTerm(t, temp('blarc-skill-run-'), out, false, said[2]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(await executed(t), src.gtid);
     assert.equal(await checksums((sql) => t.server.sql(sql), src.db), src.sums, 'continued from the named position: the source\'s tables');
@@ -177,7 +189,7 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
 
     // The next run, same --out, onto a fresh server: exact, and it reuses the binlogs the interrupted run wrote.
     const fresh = await durableTarget('skill-rerun');
-    const rerun = await restoreAndTerm(fresh, tempDir('blarc-skill-run-'), out, false);
+    const rerun = await restoreAndTerm(fresh, temp('blarc-skill-run-'), out, false);
     assert.equal(rerun.code, 0, rerun.stderr);
     const summary = JSON.parse(rerun.stdout) as { files: { status: string }[]; applyCheck: string };
     assert.ok(summary.files.length >= 4, 'a multi-binlog series');
@@ -185,5 +197,24 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
     assert.match(summary.applyCheck, /every replayed transaction and nothing past the target/);
     assert.equal(await executed(fresh), src.gtid);
     assert.equal(await checksums((sql) => fresh.server.sql(sql), src.db), src.sums);
+  });
+  it('Ctrl-C (SIGINT to the whole process group, the client and the binlog tool included): the same clean stop', { timeout: 300_000 }, async (ctx) => {
+    const t = await durableTarget('skill-int');
+    const out = fs.realpathSync(temp('blarc-skill-out-'));
+    const dir = temp('blarc-skill-run-');
+    const r = await restoreAndTerm(t, dir, out, true, src.base, true);
+    assert.equal(r.signal, null, 'it handles SIGINT and exits by itself');
+    assert.equal(r.code, 1, r.stderr);
+    const error = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+    ctx.diagnostic(error.message);
+    assert.equal(error.code, 'EINTERRUPTED', error.message);
+    const said = /interrupted by SIGINT while the target applied it: the client was stopped and its session \d+ ended on the server; it executed up to GTID position (\S+) \(gtid_binlog_pos\)/.exec(error.message);
+    assert.ok(said !== null, error.message);
+    assert.deepEqual(processesIn(out), []);
+    const held = await executed(t);
+    assert.equal(ours(said[1]!), held);
+    assert.ok(seqOf(held) < seqOf(src.gtid), `stopped mid-apply (${held} of ${src.gtid})`);
+    assert.deepEqual(filesUnder(dir), []);
+    await stopProcess(t.server.proc.pid, t.server.proc.exe);
   });
 });

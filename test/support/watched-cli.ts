@@ -33,8 +33,10 @@ export function filesUnder(dir: string): string[] {
  * signal at the right moment). `marker`: bytes of the plaintext (a database name the binlogs hold), looked for in
  * every file under `dir` once the run ended.
  */
-export function startWatched(args: string[], dir: string, options: { marker?: string; pollMs?: number; onPoll?: () => void } = {}): { child: ChildProcessWithoutNullStreams; done: Promise<WatchedRun> } {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { cwd: dir, env: { ...process.env, TMPDIR: dir, TMP: dir, TEMP: dir } });
+export function startWatched(args: string[], dir: string, options: { marker?: string; pollMs?: number; onPoll?: () => void; processGroup?: boolean } = {}): { child: ChildProcessWithoutNullStreams; done: Promise<WatchedRun> } {
+  // processGroup: the CLI leads a process group of its own, as a command started from a shell does, so a test can
+  // signal the whole group (what Ctrl-C does in a terminal) with process.kill(-child.pid).
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'binlog-archiver.js'), ...args], { cwd: dir, env: { ...process.env, TMPDIR: dir, TMP: dir, TEMP: dir }, detached: options.processGroup ?? false });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
