@@ -257,6 +257,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
     let plaintextLength = 0;
     let compressedLength = 0;
     let lastHashed: Promise<void> = Promise.resolve();
+    activeDecodes++;
     try {
       for await (const r of mapOrdered(readFrames(), openFrame, maxInFlight)) {
         emitted.add(r.plaintext);
@@ -323,6 +324,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         if (b instanceof SharedArrayBuffer) giveBackShared(b);
         else release(new Uint8Array(b));
       }
+      if (--activeDecodes === 0) spareShared.clear();
       await reader.close().catch(() => undefined);
     }
   }
@@ -348,18 +350,22 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
 }
 
 /**
- * SharedArrayBuffers of finished decodes, kept for the next ones (a restore decodes file after file): they cannot
- * be freed at once as ArrayBuffers can (their memory goes at a garbage collection), and reusing them saves
- * faulting fresh pages in. Bounded: at most SPARE_SHARED of each size.
+ * SharedArrayBuffers of finished decodes, kept for the decodes that run meanwhile or start next (a restore decodes
+ * two files at a time, file after file): they cannot be freed at once as ArrayBuffers can (their memory goes at
+ * a garbage collection), and reusing them saves faulting fresh pages in. Bounded: at most SPARE_SHARED of each
+ * size, and dropped when no decode is running, so a long-running process (the agent adopting an object) does
+ * not hold them.
  */
 const spareShared = new Map<number, SharedArrayBuffer[]>();
 const SPARE_SHARED = 8;
+let activeDecodes = 0;
 
 function takeShared(size: number): SharedArrayBuffer {
   return spareShared.get(size)?.pop() ?? new SharedArrayBuffer(size);
 }
 
 function giveBackShared(b: SharedArrayBuffer): void {
+  if (activeDecodes === 0) return;
   const spare = spareShared.get(b.byteLength) ?? [];
   if (spare.length < SPARE_SHARED && !spare.includes(b)) spare.push(b);
   spareShared.set(b.byteLength, spare);
