@@ -51,6 +51,9 @@ export interface ReplicationApplySummary {
   startPosition: number | null;
   stopPosition: number | null;
   targetReached: string;
+  /** The last replayed transaction's timestamp and the GTID set up to it, as a file restore reports them. */
+  recoveredUntil: string | null;
+  recoveredGtidSet: string | null;
   /** The target's executed GTID position after the apply (gtid_binlog_pos, or gtid_slave_pos without a binlog). */
   executedGtids: string | null;
   events: number;
@@ -118,7 +121,10 @@ function summaryOf(source: string, plan: RestorePlan, bounds: ReplayBoundaries):
     bytes: plan.files.reduce((n, e) => n + e.binlog.size, 0),
     replayFiles: bounds.apply ? plan.files.slice(bounds.firstFile, bounds.lastFile + 1).map((e) => e.binlog.name) : [],
     startPosition: bounds.apply ? bounds.startPosition : null, stopPosition: bounds.apply ? bounds.stopPosition : null,
-    targetReached: bounds.reached, executedGtids: null, events: 0, verifyMs: 0, applyMs: 0, durationMs: 0,
+    targetReached: bounds.reached,
+    recoveredUntil: bounds.recovered?.until ?? null,
+    recoveredGtidSet: bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids,
+    executedGtids: null, events: 0, verifyMs: 0, applyMs: 0, durationMs: 0,
   };
 }
 

@@ -77,6 +77,7 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
       assert.equal(await checksums((sql) => t.server.sql(sql), db), c.moment.sums, `${c.name}: ${summary.targetReached}`);
       assert.equal((await t.server.sql('SELECT @@gtid_binlog_pos')).trim(), c.moment.gtid, c.name);
       assert.equal(summary.executedGtids, c.moment.gtid, c.name);
+      assert.equal(summary.recoveredGtidSet, c.moment.gtid, `${c.name}: recoveredGtidSet, as a file restore reports it`);
       assert.equal((await t.server.sql('SHOW ALL SLAVES STATUS')).trim(), '', `${c.name}: the replica connection must be removed`);
       assert.equal((await t.server.sql('SELECT @@slave_parallel_threads')).trim(), threadsBefore, c.name);
       assert.equal((await t.server.sql('SELECT @@gtid_slave_pos')).trim(), '', `${c.name}: gtid_slave_pos put back`);
