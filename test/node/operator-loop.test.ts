@@ -9,97 +9,49 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { BinlogArchivePolicy, BinlogArchivePolicySpec, BinlogRestore } from '../../src/api/index.ts';
-import { CHART, helm, tool, valuesFile } from '../chart/helm.ts';
+import type { BinlogArchivePolicy } from '../../src/api/index.ts';
 import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { type MariadbPod, startMariadbPod } from '../support/mariadb-pod.ts';
-import { need, nodeSkip } from '../support/node.ts';
-import { REPO_ROOT } from '../support/testenv.ts';
+import { nodeSkip } from '../support/node.ts';
+import { type OperatorNamespace, POLICY, installOperator, serverOutput } from '../support/operator-namespace.ts';
 import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
 
 interface Moment { gtid: string; sums: string }
 
 describe('the operator loop on the real node: helm install, MariaDB Pod with the agent, archive, BinlogRestore into a fresh server', { skip: nodeSkip(), timeout: 900_000 }, () => {
   const ns = uniqueName('loop');
-  const release = 'ba';
   const db = `loop_${randomBytes(3).toString('hex')}`;
-  const password = randomBytes(12).toString('hex');
+  let op: OperatorNamespace | undefined;
   let source: MariadbPod | undefined;
   let target: MariadbPod | undefined;
   let replicaTarget: MariadbPod | undefined;
   const moments: Moment[] = [];
 
-  function policySpec(): BinlogArchivePolicySpec {
-    const s3 = need('s3');
-    const kms = need('kms');
-    return {
-      source: { selector: { matchLabels: { app: 'mysql' } }, container: 'mysql', binlogVolume: 'data', binlogPath: 'binlog' },
-      storage: { bucket: s3.bucket, prefix: `loop/${ns}`, region: s3.region, endpoint: s3.podEndpoint, forcePathStyle: true, credentials: { secretName: 's3-credentials' } },
-      keyProvider: { awsKms: { keyId: kms.keyAlias, region: kms.region, endpoint: kms.podEndpoint } },
-    };
-  }
-
   before(async () => {
-    const { kubeconfig } = need('node');
-    const s3 = need('s3');
-    await tool('helm');
-    await ok(['apply', '-f', `${REPO_ROOT}/crds`]);
-    await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev', 'crd/binlogrestores.binlog.archiver.dev']);
-    await ok(['create', 'namespace', ns]);
-    await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
-    // One profile for S3 and KMS, as on AWS (the test KMS accepts any signed request).
-    await ok(['create', 'secret', 'generic', 's3-credentials', '-n', ns,
-      `--from-literal=credentials=[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`]);
-    await ok(['create', 'secret', 'generic', 'restore-account', '-n', ns, '--from-literal=username=restorer', `--from-literal=password=${password}`]);
-    const [repository, tag] = need('node').image.split(':');
-    const installed = await helm(['install', release, CHART, '--kubeconfig', kubeconfig, '--namespace', ns, '--wait', '--timeout', '180s', '-f', valuesFile({
-      replicaCount: 1, crds: { create: false }, image: { repository, tag, pullPolicy: 'IfNotPresent' }, watchNamespace: ns, leaderElection: { enabled: true },
-    })]);
-    assert.equal(installed.code, 0, `helm install: ${installed.stderr}`);
-    source = await startMariadbPod({ ns, name: 'mysql', serverId: 1, agentFor: policySpec() });
+    op = await installOperator(ns);
+    source = await startMariadbPod({ ns, name: 'mysql', serverId: 1, agentFor: op.policySpec });
     target = await startMariadbPod({ ns, name: 'restore-target', serverId: 2 });
-    // Not binlogged: the target's GTID position stays empty, so the replay's GTIDs are all it executes.
-    await restoreAccount(target);
+    await op.restoreAccount(target);
   });
 
-  async function restoreAccount(server: MariadbPod): Promise<void> {
-    await server.query(`SET sql_log_bin = 0; CREATE USER 'restorer'@'%' IDENTIFIED BY '${password}'; GRANT ALL PRIVILEGES ON *.* TO 'restorer'@'%'`);
-  }
-
-  async function restoreInto(name: string, service: string, gtid: string, applyMode: 'session' | 'replication'): Promise<BinlogRestore> {
-    await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({
-      apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogRestore', metadata: { name },
-      spec: { archive: { policyRef: { name: 'orders' } }, sourceServer: `${ns}-mysql-0`, target: { gtid },
-        output: { server: { service, applyMode, credentialsSecret: { name: 'restore-account' } } } },
-    }));
-    const r = await eventually(`BinlogRestore ${name} to finish`, async () => {
-      const x = JSON.parse(await ok(['get', 'blr', name, '-n', ns, '-o', 'json'])) as BinlogRestore;
-      return x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed' ? x : undefined;
-    }, 180_000);
-    process.stderr.write(`kubectl get blr:\n${await ok(['get', 'blr', '-n', ns])}`);
-    return r;
-  }
-
   after(async () => {
-    // What a person would look at when it failed: the objects and the last lines of every Job Pod.
-    process.stderr.write((await kubectl(['get', 'pods,jobs,bap,blr', '-n', ns, '-o', 'wide'])).stdout);
-    process.stderr.write((await kubectl(['logs', '-n', ns, '-l', 'batch.kubernetes.io/job-name', '--tail=20', '--prefix'])).stdout);
-    await helm(['uninstall', release, '--kubeconfig', need('node').kubeconfig, '--namespace', ns, '--ignore-not-found']);
+    if (op !== undefined) process.stderr.write(await op.describe());
+    await op?.uninstall();
     await source?.cleanup();
     await target?.cleanup();
     await replicaTarget?.cleanup();
     await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=90s']);
   });
 
+  async function restoreInto(name: string, service: string, gtid: string, applyMode: 'session' | 'replication') {
+    const r = await op!.restore(name, { target: { gtid }, output: serverOutput(service, applyMode) });
+    process.stderr.write(`kubectl get blr:\n${await ok(['get', 'blr', '-n', ns])}`);
+    return r;
+  }
+
   it('the controller Pod leads; rotations in the MariaDB Pod are archived through the agent; kubectl get bap shows them', async () => {
-    const pods = JSON.parse(await ok(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
-    assert.equal(pods.items.length, 1, 'one controller Pod');
-    const leader = pods.items[0]?.metadata.name ?? '';
-    await eventually('the controller Pod to hold the Lease', async () => {
-      const leases = JSON.parse(await ok(['get', 'leases', '-n', ns, '-o', 'json'])) as { items: { spec?: { holderIdentity?: string } }[] };
-      return leases.items.some((l) => (l.spec?.holderIdentity ?? '').startsWith(leader)) ? true : undefined;
-    }, 60_000);
-    await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({ apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogArchivePolicy', metadata: { name: 'orders' }, spec: policySpec() }));
+    assert.match(await op!.leader(), /controller/);
+    await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify({ apiVersion: 'binlog.archiver.dev/v1alpha1', kind: 'BinlogArchivePolicy', metadata: { name: POLICY }, spec: op!.policySpec }));
     const mysql = source!;
     await mysql.query(WORKLOAD_SCHEMA(db));
     for (let round = 0; round < 4; round++) {
@@ -112,7 +64,7 @@ describe('the operator loop on the real node: helm install, MariaDB Pod with the
     const closed = (await mysql.query('SHOW BINARY LOGS')).trim().split('\n').map((l) => l.split('\t')[0] ?? '').slice(0, -1);
     const newest = closed.at(-1) ?? '';
     const policy = await eventually(`the policy to have archived ${newest}`, async () => {
-      const p = JSON.parse(await ok(['get', 'bap', 'orders', '-n', ns, '-o', 'json'])) as BinlogArchivePolicy;
+      const p = JSON.parse(await ok(['get', 'bap', POLICY, '-n', ns, '-o', 'json'])) as BinlogArchivePolicy;
       return p.status?.sources?.some((s) => s.lastArchivedBinlog === newest) === true ? p : undefined;
     }, 240_000);
     const ready = policy.status?.conditions?.find((c) => c.type === 'Ready');
@@ -141,7 +93,7 @@ describe('the operator loop on the real node: helm install, MariaDB Pod with the
     assert.ok(moments.length >= 2, 'the archive test ran first');
     const m = moments[1]!;
     replicaTarget = await startMariadbPod({ ns, name: 'replica-target', serverId: 3 });
-    await restoreAccount(replicaTarget);
+    await op!.restoreAccount(replicaTarget);
     const r = await restoreInto('by-replication', 'replica-target', m.gtid, 'replication');
     assert.equal(r.status?.phase, 'Succeeded', JSON.stringify(r.status));
     assert.equal(r.status?.recoveredGtidSet, m.gtid);
