@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,60 +20,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../testenv/proc.ts';
-import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
-import { ensureTools } from '../../testenv/tools.ts';
-import { allocatePort } from '../../testenv/ports.ts';
-import { runArchive } from '../../src/pipeline/archive-run.ts';
+import { type Launched } from '../../testenv/servers/mariadb.ts';
 import { runRestore } from '../../src/restore/restore-run.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { newKeyUrl, sha256, tempDir } from '../support/archive.ts';
+import { sha256, tempDir } from '../support/archive.ts';
 import { type ApplyTargetServer, freshTarget } from '../support/apply-target.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
 import { type WatchedRun, startWatched } from '../support/watched-cli.ts';
-import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
+import { checksums } from '../support/workload.ts';
+import { type WorkloadSource, archivedWorkloadSource, domainOf } from '../support/workload-source.ts';
 
 const run = promisify(execFile);
 const DOMAIN = 7;
 
-/** The workload's part of a GTID position, and its sequence number. */
-const ours = (gtid: string): string => gtid.split(',').find((g) => g.startsWith(`${DOMAIN}-`)) ?? '';
-const seqOf = (gtid: string): number => Number(ours(gtid).split('-')[2] ?? 0);
-const executed = async (t: { server: Launched }): Promise<string> => ours((await t.server.sql('SELECT @@gtid_binlog_pos')).trim());
+const { ours, seqOf, executed } = domainOf(DOMAIN);
 
-interface Source { db: string; base: string; gtid: string; sums: string; storeUrl: string; key: string; name: string; work: string }
 
 describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: skipUnlessIn('mysql') }, () => {
   const servers: Launched[] = [];
-  let src: Source;
+  let src: WorkloadSource;
   after(async () => {
     for (const s of servers) await stopProcess(s.proc.pid, s.proc.exe);
   });
 
   before(async () => {
-    const tools = (await ensureTools(new Set(['mysql']))) as MariadbTools;
-    const source = await launchMariadb({ name: 'kill-source', dir: tempDir('blarc-kill-source-'), tools, port: await allocatePort('source'), binlog: true, serverId: 1 });
-    servers.push(source);
-    const db = `kill_${randomBytes(3).toString('hex')}`;
-    // The workload's own GTID domain: a target's setup transactions (its restore account) are in domain 0.
-    await source.sql(`SET GLOBAL sync_binlog = 0, innodb_flush_log_at_trx_commit = 0, gtid_domain_id = ${DOMAIN}; FLUSH BINARY LOGS`);
-    const base = (await source.sql('SELECT @@gtid_binlog_pos')).trim();
-    await source.sql(WORKLOAD_SCHEMA(db));
-    const client = { query: (sql: string): Promise<string> => source.sql(sql), optionFile: '' };
-    // Thousands of small transactions: with durable settings on the target, applying them takes seconds.
-    for (let round = 0; round < 30; round++) {
-      await workloadRound(client, db, round, 150);
-      if (round % 10 === 9) await source.sql('FLUSH BINARY LOGS');
-    }
-    const gtid = ours((await source.sql('SELECT @@gtid_binlog_pos')).trim());
-    const sums = await checksums((sql) => source.sql(sql), db);
-    await source.sql('FLUSH BINARY LOGS');
-    const work = tempDir('blarc-kill-');
-    const key = newKeyUrl(work);
-    const storeUrl = `file://${path.join(work, 'store')}`;
-    const name = 'kill-source';
-    await runArchive({ binlogDir: source.binlogDir, store: openStore(storeUrl), keyUrl: key, source: name });
-    await stopProcess(source.proc.pid, source.proc.exe);
-    src = { db, base, gtid, sums, storeUrl, key, name, work };
+    src = await archivedWorkloadSource({ name: 'kill-source', serverId: 1, domain: DOMAIN, temp: tempDir, servers });
   });
 
   async function durableTarget(name: string): Promise<ApplyTargetServer> {

@@ -16,7 +16,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,24 +23,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../testenv/proc.ts';
-import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
-import { ensureTools } from '../../testenv/tools.ts';
-import { allocatePort } from '../../testenv/ports.ts';
-import { runArchive } from '../../src/pipeline/archive-run.ts';
+import { type Launched } from '../../testenv/servers/mariadb.ts';
 import { runRestore } from '../../src/restore/restore-run.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { newKeyUrl, tempDir } from '../support/archive.ts';
+import { tempDir } from '../support/archive.ts';
 import { type ApplyTargetServer, freshTarget } from '../support/apply-target.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
 import { type WatchedRun, filesUnder, startWatched } from '../support/watched-cli.ts';
-import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
+import { checksums } from '../support/workload.ts';
+import { type WorkloadSource, archivedWorkloadSource, domainOf } from '../support/workload-source.ts';
 
 const run = promisify(execFile);
 const DOMAIN = 8;
 
-const ours = (gtid: string): string => gtid.split(',').find((g) => g.startsWith(`${DOMAIN}-`)) ?? '';
-const seqOf = (gtid: string): number => Number(ours(gtid).split('-')[2] ?? 0);
-const executed = async (t: { server: Launched }): Promise<string> => ours((await t.server.sql('SELECT @@gtid_binlog_pos')).trim());
+const { ours, seqOf, executed } = domainOf(DOMAIN);
 
 /** Pids of processes whose working directory is `dir` (the replay tool and the client run in --out). */
 function processesIn(dir: string): number[] {
@@ -55,11 +50,10 @@ function processesIn(dir: string): number[] {
   return found;
 }
 
-interface Source { db: string; base: string; gtid: string; sums: string; storeUrl: string; key: string; name: string; work: string }
 
 describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: skipUnlessIn('mysql') }, () => {
   const servers: Launched[] = [];
-  let src: Source;
+  let src: WorkloadSource;
   // Each server's directory is ~180 MB (InnoDB files): everything this file made goes when it ends.
   const made: string[] = [];
   const temp = (prefix: string): string => {
@@ -73,31 +67,7 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
   });
 
   before(async () => {
-    const tools = (await ensureTools(new Set(['mysql']))) as MariadbTools;
-    const source = await launchMariadb({ name: 'skill-source', dir: temp('blarc-skill-source-'), tools, port: await allocatePort('source'), binlog: true, serverId: 2 });
-    servers.push(source);
-    const db = `skill_${randomBytes(3).toString('hex')}`;
-    // A transaction before the workload, so the base backup's position (--from-gtid) is not empty; then the workload's
-    // own GTID domain (a target's setup transactions, its restore account, are in domain 0).
-    await source.sql(`CREATE DATABASE ${db}_base; SET GLOBAL sync_binlog = 0, innodb_flush_log_at_trx_commit = 0, gtid_domain_id = ${DOMAIN}; FLUSH BINARY LOGS`);
-    const base = (await source.sql('SELECT @@gtid_binlog_pos')).trim();
-    await source.sql(WORKLOAD_SCHEMA(db));
-    const client = { query: (sql: string): Promise<string> => source.sql(sql), optionFile: '' };
-    // Thousands of small transactions over four binlogs: with durable settings on the target, applying takes seconds.
-    for (let round = 0; round < 30; round++) {
-      await workloadRound(client, db, round, 150);
-      if (round % 10 === 9) await source.sql('FLUSH BINARY LOGS');
-    }
-    const gtid = ours((await source.sql('SELECT @@gtid_binlog_pos')).trim());
-    const sums = await checksums((sql) => source.sql(sql), db);
-    await source.sql('FLUSH BINARY LOGS');
-    const work = temp('blarc-skill-');
-    const key = newKeyUrl(work);
-    const storeUrl = `file://${path.join(work, 'store')}`;
-    const name = 'skill-source';
-    await runArchive({ binlogDir: source.binlogDir, store: openStore(storeUrl), keyUrl: key, source: name });
-    await stopProcess(source.proc.pid, source.proc.exe);
-    src = { db, base, gtid, sums, storeUrl, key, name, work };
+    src = await archivedWorkloadSource({ name: 'skill-source', serverId: 2, domain: DOMAIN, temp: temp, servers, transactionBeforeBase: true });
   });
 
   async function durableTarget(name: string): Promise<ApplyTargetServer> {
