@@ -76,6 +76,15 @@ describe('the operator loop on the real node: helm install, MariaDB Pod with the
     assert.ok(jobs.items.some((j) => (j.status?.succeeded ?? 0) > 0), 'an archive Job ran to completion on the node');
   });
 
+  it('helm upgrade with a changed value: the new controller Pod takes the Lease and goes on reconciling (the restores below run through it)', async () => {
+    const before = await op!.leader();
+    assert.match(await op!.upgrade(['logLevel=debug']), /REVISION: 2/);
+    const args = await ok(['get', 'deployment', 'ba-binlog-archiver-controller', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[0].args}']);
+    assert.match(args, /--log-level=debug/);
+    const after = await op!.leader();
+    assert.notEqual(after, before, 'the upgraded Deployment\'s new Pod leads');
+  });
+
   it('a BinlogRestore applies up to a GTID into a fresh MariaDB Pod: the same tables as the source at that moment, and exactly that GTID position', async () => {
     assert.ok(moments.length >= 3, 'the archive test ran first');
     const m = moments[2]!;

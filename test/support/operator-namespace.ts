@@ -26,6 +26,8 @@ export interface OperatorNamespace {
   restore(name: string, spec: Omit<BinlogRestoreSpec, 'archive' | 'sourceServer'>, timeoutMs?: number): Promise<BinlogRestore>;
   /** The controller Pod's name once it holds the Lease. */
   leader(): Promise<string>;
+  /** helm upgrade --reuse-values with `set` (key=value), waiting for the rollout. */
+  upgrade(set: string[]): Promise<string>;
   /** The objects and the last lines of every Job Pod: what a person looks at when something failed. */
   describe(): Promise<string>;
   uninstall(): Promise<void>;
@@ -75,12 +77,17 @@ export async function installOperator(ns: string): Promise<OperatorNamespace> {
       }, timeoutMs);
     },
     leader: async () => {
-      const pods = JSON.parse(await ok(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
       return eventually('a controller Pod to hold the Lease', async () => {
+        const pods = JSON.parse(await ok(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])) as { items: { metadata: { name: string; deletionTimestamp?: string } }[] };
         const leases = JSON.parse(await ok(['get', 'leases', '-n', ns, '-o', 'json'])) as { items: { spec?: { holderIdentity?: string } }[] };
         const holders = leases.items.map((l) => l.spec?.holderIdentity ?? '');
-        return pods.items.map((p) => p.metadata.name).find((n) => holders.some((h) => h.startsWith(n)));
+        return pods.items.filter((p) => p.metadata.deletionTimestamp === undefined).map((p) => p.metadata.name).find((n) => holders.some((h) => h.startsWith(n)));
       }, 60_000);
+    },
+    upgrade: async (set) => {
+      const r = await helm(['upgrade', RELEASE, CHART, '--kubeconfig', kubeconfig, '--namespace', ns, '--reuse-values', '--wait', '--timeout', '180s', ...set.flatMap((x) => ['--set', x])]);
+      if (r.code !== 0) throw new Error(`helm upgrade ${RELEASE} in ${ns} failed: ${r.stderr}`);
+      return r.stdout;
     },
     describe: async () => (await kubectl(['get', 'pods,jobs,bap,blr', '-n', ns, '-o', 'wide'])).stdout
       + (await kubectl(['logs', '-n', ns, '-l', 'batch.kubernetes.io/job-name', '--tail=20', '--prefix'])).stdout,
