@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { BinlogRestoreSpec } from '../../src/api/index.ts';
@@ -19,10 +18,9 @@ import type { Restore } from '../../src/controller/kube/resources.ts';
 import { ControllerMetrics } from '../../src/metrics/metrics.ts';
 import { ok } from '../api/kubectl.ts';
 import { KINGBUS, binlogDir } from '../support/archive.ts';
-import { runCli } from '../support/cli.ts';
 import type { FakeKubelet } from '../support/kubelet.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { type InProcess, applyPolicy, awsCredentialsFile, createSecrets, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
+import { type InProcess, applyPolicy, archiveToS3, awsCredentialsFile, deletePrefix, listEvents, listJobs, metricValue, setupNamespace, startInProcess, teardownNamespace, tempDir, waitFor } from './helpers.ts';
 
 describe('a restore waits for what it needs, then proceeds or times out (real API server and S3)', { skip: skipUnlessIn('kube') || skipUnlessIn('s3'), timeout: 300_000 }, () => {
   let ns: string;
@@ -68,17 +66,11 @@ describe('a restore waits for what it needs, then proceeds or times out (real AP
   const jobsOf = async (name: string) => (await listJobs(ns)).filter((j) => j.name.startsWith(`${name}-`));
 
   before(async () => {
-    const s3 = need('s3');
     ns = await setupNamespace('blctl-rwait');
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
-    const creds = awsCredentialsFile(dir);
-    credentialsText = creds.text;
-    const { masterKeyHex } = await createSecrets(ns, creds.text);
-    const keyFile = path.join(dir, 'master.key');
-    fs.writeFileSync(keyFile, masterKeyHex, { mode: 0o600 });
-    const store = `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
-    const r = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', `file://${keyFile}`, '--source', 'src-a', '--json'], { ...process.env, ...creds.env });
-    assert.equal(r.code, 0, `archive: ${r.stderr}`);
+    await archiveToS3({ ns, dir, prefix, binlogDir: archived.dir, source: 'src-a' });
+    // The same text as the namespace's s3-credentials, for the Secrets the tests create late.
+    credentialsText = awsCredentialsFile(dir).text;
     ctl = await startInProcess(ns, 'restore-wait-test', metrics);
     ({ client, kubelet } = ctl);
   });
