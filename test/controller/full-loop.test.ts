@@ -62,7 +62,11 @@ describe('controller: rotation to archived object, on the real API server, S3 an
     }, 90_000, describeState);
 
     // One Job per rotation, named from the closed binlog, each complete; the kubelet ran the Job's own command.
-    const jobs = await listJobs(ns);
+    // The status can lead the Job's own Complete condition, which the kubelet writes after the Pod's result.
+    const jobs = await waitFor('both Jobs Complete', async () => {
+      const all = await listJobs(ns);
+      return all.length === 2 && all.every((j) => j.done === 'Complete') ? all : undefined;
+    }, 30_000, describeState);
     assert.deepEqual(jobs.map((j) => [j.pod, j.trigger, j.done]).sort(), [['mysql-0', first, 'Complete'], ['mysql-0', second, 'Complete']]);
     assert.equal(kubelet.runs.length, 2);
     for (const r of kubelet.runs) {

@@ -68,7 +68,8 @@ describe('archive Job failure paths on the real node', { skip: nodeSkip() }, () 
     const started = Date.now();
     const { job: done, pods } = await runJob(env.ns, job, 240_000);
     assert.equal(failedReason(done), 'DeadlineExceeded');
-    assert.ok(Date.now() - started >= 60_000, 'stopped at the deadline, not before');
+    // The Job's startTime has whole-second precision, so the deadline can fall up to a second before 60 s on our clock.
+    assert.ok(Date.now() - started >= 59_000, 'stopped at the deadline, not before');
     assert.ok(pods.length > 0 && pods.every((p) => p.status?.phase !== 'Running'), 'no Pod of the Job still runs');
   });
 
