@@ -39,8 +39,13 @@ export interface EncodeOptions {
   encryptionContext?: Record<string, string>;
   /** Plaintext bytes per frame; default 4 MiB. */
   segmentSize?: number;
-  /** zstd level; default 3. */
+  /** zstd level; default 2 (DEFAULT_ZSTD_LEVEL). */
   level?: number;
+  /**
+   * Store (zstd's fastest level) each segment that `level` would shrink by less than 1/32, such as runs of
+   * MySQL Transaction_payload events (zstd-adapt.js); default true. Frames stay standard zstd frames.
+   */
+  adapt?: boolean;
   /** Worker pool; default: the process-wide shared pool. */
   pool?: SegmentPool;
   /** Segments between reader and output at most; default 2 × pool size. */
@@ -61,6 +66,11 @@ export interface EncodeResult {
   plaintextSha256: string;
   /** Sum of the zstd frame lengths. */
   compressedLength: number;
+  /**
+   * Frames stored rather than compressed at the header's level (EncodeOptions.adapt). Set by the encoder; a
+   * decode (DecodeResult is this type) cannot tell how a frame was made and leaves it out.
+   */
+  storedFrames?: number;
   objectLength: number;
   /** Hex SHA-256 of the object bytes. */
   objectSha256: string;
@@ -132,6 +142,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
   // Exactly-sized copies: structured clone sends a typed array's whole ArrayBuffer, which may be shared.
   const headerDigest = new Uint8Array(encoded.digest);
   const frameKey = keys.frameKey;
+  const adapt = options.adapt ?? true;
 
   async function* body(): AsyncGenerator<Buffer, EncodeResult> {
     const objectHash = createHash('sha256');
@@ -144,12 +155,13 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
     const segmenter = new Segmenter(options.source, header.segmentSize);
     let frames = 0;
     let compressedLength = 0;
+    let storedFrames = 0;
     try {
       yield emit(headerBytes);
       const sealed = mapOrdered(
         guardReads(segmenter.segments(), objectName),
         ({ index, final, buffer, length }) => segmentEncoded(
-          pool.run({ kind: 'seal', key: frameKey, headerDigest, index, final, level: header.zstdLevel, segment: buffer, length, verify: true }, [buffer]),
+          pool.run({ kind: 'seal', key: frameKey, headerDigest, index, final, level: header.zstdLevel, adapt, segment: buffer, length, verify: true }, [buffer]),
           segmenter, { object: objectName, frame: index },
         ),
         maxInFlight,
@@ -157,6 +169,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
       for await (const result of sealed) {
         frames++;
         compressedLength += result.compressedLength;
+        if (result.stored) storedFrames++;
         emitted.add(result.record);
         yield emit(Buffer.from(result.record));
       }
@@ -169,6 +182,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         plaintextLength: segmenter.plaintextLength,
         plaintextSha256: plaintextSha256.toString('hex'),
         compressedLength,
+        storedFrames,
         objectLength,
         objectSha256: objectHash.digest('hex'),
         headerSha256: Buffer.from(headerDigest).toString('hex'),

@@ -19,6 +19,7 @@ import { Buffer } from 'node:buffer';
 import { createCipheriv, createHash } from 'node:crypto';
 import { newBuffer, release } from './buffers.js';
 import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, TAG_LENGTH } from './frame-core.js';
+import { gainsTooLittle, STORED_LEVEL } from './zstd-adapt.js';
 import { ZstdCompressor, ZstdDecompressor, zstdCompressBound, zstdFrameLength } from './zstd-core.js';
 
 /** @import { ErrorCode } from '../errors.ts' */
@@ -120,7 +121,9 @@ function verifyDecompressed(source, compressed, index) {
 export function seal(task) {
   const source = new Uint8Array(task.segment, 0, task.length);
   try {
-    const compressed = compressToScratch(source, task.level);
+    // zstd-adapt.js: a segment zstd would barely shrink is stored (zstd's fastest level) instead.
+    const stored = task.adapt === true && gainsTooLittle(source, (sample) => compressToScratch(sample, task.level).length);
+    const compressed = compressToScratch(source, stored ? STORED_LEVEL : task.level);
     const aad = frameAad(task.headerDigest, task.index, task.final);
     const nonce = frameNonce(task.index);
     const cipher = createCipheriv('aes-256-gcm', task.key, nonce, { authTagLength: TAG_LENGTH });
@@ -147,7 +150,7 @@ export function seal(task) {
         release(opened);
       }
     }
-    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength: compressed.length, segment: task.segment };
+    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength: compressed.length, stored, segment: task.segment };
   } finally {
     task.key.fill(0);
   }

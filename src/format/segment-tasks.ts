@@ -15,6 +15,8 @@ export interface SealTask {
   index: number;
   final: boolean;
   level: number;
+  /** Store the segment (zstd's fastest level) when `level` would gain less than 1/32 on it (zstd-adapt.js). */
+  adapt?: boolean;
   segment: ArrayBuffer;
   length: number;
   verify: boolean;
@@ -24,6 +26,8 @@ export interface SealResult {
   /** The whole record: nonce || u32 length || ciphertext || tag. */
   record: ArrayBuffer;
   compressedLength: number;
+  /** The segment was stored (adapt) rather than compressed at the task's level. */
+  stored: boolean;
   /** The source segment, handed back for reuse. */
   segment: ArrayBuffer;
 }
