@@ -1,7 +1,8 @@
 /**
  * Walks a binlog pushed to it as chunks of bytes, split anywhere: checks the magic number, reads each event
  * header, validates its length against its own log_pos, verifies the CRC32 over every byte and decodes only the
- * bodies an archiver needs, handing each event to a callback as soon as its last byte arrives.
+ * bodies an archiver needs, handing each event to a sink as soon as its last byte arrives: as scalar arguments, so no
+ * object is built for the row and statement events that make up most of a binlog (docs/PERFORMANCE.md 8.1).
  *
  * It is synchronous and keeps no reference to a chunk once `write` returns. Events that lie wholly inside a chunk
  * are checked in place; only an event cut by a chunk boundary is carried over, and even then only its 19-byte
@@ -28,10 +29,10 @@ import {
   OFFSET_FLAGS,
   eventTypeName,
 } from './constants.ts';
-import { crc32Range, viewOf } from './crc.ts';
+import { CRC32_RESIDUE, crc32Range, crcAppendIntact, viewOf } from './crc.ts';
 import { parseEncryptionHeader } from './encryption-header.ts';
 import type { MysqlEncryptionHeader } from './encryption-header.ts';
-import type { BinlogEvent, BinlogFlavor, EventDetail, FormatDescription } from './event-types.ts';
+import type { BinlogFlavor, EventDetail, FormatDescription } from './event-types.ts';
 import { parseFormatDescription } from './fde.ts';
 import { parseMariadbCheckpoint, parseMariadbGtid, parseMariadbGtidList, parseMariadbStartEncryption } from './mariadb-events.ts';
 import { parseGtid, parsePayloadHeader, parsePreviousGtids, parseRotate, parseTaggedGtid } from './mysql-events.ts';
@@ -48,11 +49,24 @@ export interface WalkOptions {
 
 export type BinlogMagic = 'plain' | 'mysql-encrypted';
 
+/** The CRC verdict of an event: no checksum (or not verified), verified, or mismatched (with checksumFailure 'count'). */
+export const CRC_SKIPPED = 0;
+export const CRC_OK = 1;
+export const CRC_BAD = 2;
+export type CrcVerdict = typeof CRC_SKIPPED | typeof CRC_OK | typeof CRC_BAD;
+
+/**
+ * Receives every event, in file order, once its last byte is in: the header's fields and, for the few types the
+ * walker decodes, the detail (null for all others). Called for each of millions of events: arguments, no object.
+ */
+export interface EventSink {
+  event(position: number, type: number, length: number, timestamp: number, serverId: number, logPos: number, flags: number, crc: CrcVerdict, detail: EventDetail | null): void;
+}
+
 /** Bodies decoded in full (Previous_gtids, Gtid_list) are bounded so a corrupt length cannot exhaust memory. */
 const MAX_DECODED_BODY = 64 * 1024 * 1024;
 const MAX_FDE_LEN = 64 * 1024;
 const PAYLOAD_PREFIX = 256;
-const U32 = 2 ** 32;
 /** A carried-over prefix buffer larger than this is dropped after its event instead of being kept for reuse. */
 const KEEP_RETAIN = 1024 * 1024;
 
@@ -160,7 +174,7 @@ export class EventWalker {
   readonly path: string;
   /** Total size when known up front (a file): a truncated event is then reported at its header, unread. */
   readonly #size: number | undefined;
-  readonly #emit: (ev: BinlogEvent) => void;
+  readonly #sink: EventSink;
   readonly #verify: boolean;
   readonly #countBad: boolean;
 
@@ -204,10 +218,10 @@ export class EventWalker {
   #crc = 0;
   readonly #stored = Buffer.alloc(CHECKSUM_LEN);
 
-  constructor(path: string, opts: WalkOptions, emit: (ev: BinlogEvent) => void, size?: number) {
+  constructor(path: string, opts: WalkOptions, sink: EventSink, size?: number) {
     this.path = path;
     this.#size = size;
-    this.#emit = emit;
+    this.#sink = sink;
     this.#verify = opts.verifyChecksums ?? true;
     this.#countBad = opts.checksumFailure === 'count';
   }
@@ -296,32 +310,79 @@ export class EventWalker {
       i = this.#state < S_IDLE ? this.#preamble(b) : this.#resume(b);
       if (this.#state !== S_IDLE) return;
     }
-    // Hot loop: events wholly inside the chunk are checked in place.
+    // Hot loop: events wholly inside the chunk are checked in place. With CRC32 verification on (and mismatches
+    // thrown, not counted), consecutive checksummed events form a run whose CRC32 is checked by one native call
+    // (see crc.ts). A run ends before an event that is not in it, and at the end of the chunk; before any error
+    // the run so far is checked, so a bad checksum is still reported before what it explains (a header or body
+    // that cannot be decoded). Callbacks may have seen events of a chunk whose write then throws.
     const dv = viewOf(b);
-    while (n - i >= COMMON_HEADER_LEN) {
-      this.#begin(b, i);
-      const length = this.#length;
-      if (length > n - i) {
-        this.#state = S_BODY;
-        this.#got = 0;
-        this.#crc = 0;
-        this.#feed(b, i, n);
-        return;
+    const bulk = this.#verify && !this.#countBad;
+    let runStart = -1;
+    let runEnd = 0;
+    let runPos = 0;
+    let runCrc = 0;
+    try {
+      while (n - i >= COMMON_HEADER_LEN) {
+        this.#begin(b, i);
+        const length = this.#length;
+        if (length > n - i) break;
+        let computed = 0;
+        let stored = 0;
+        if (bulk && this.#checkCrc && this.#deferred === null) {
+          if (runStart < 0) {
+            runStart = i;
+            runPos = this.#pos;
+            runCrc = CRC32_RESIDUE;
+          } else {
+            runCrc = crcAppendIntact(runCrc, length);
+          }
+          runEnd = i + length;
+        } else {
+          if (runStart >= 0) {
+            const start = runStart;
+            runStart = -1;
+            this.#checkRun(b, dv, start, runEnd, runPos, runCrc);
+          }
+          if (this.#checkCrc) {
+            const end = i + length - CHECKSUM_LEN;
+            computed = crc32Range(b, dv, i, end);
+            stored = u32(b, end);
+          }
+        }
+        this.#conclude(b, i, computed, stored);
+        i += length;
       }
-      let computed = 0;
-      let stored = 0;
-      if (this.#checkCrc) {
-        const end = i + length - CHECKSUM_LEN;
-        computed = crc32Range(b, dv, i, end);
-        stored = u32(b, end);
-      }
-      this.#conclude(b, i, computed, stored);
-      i += length;
+    } catch (err) {
+      // A bad checksum before the damage found here is the first error, as when every event was checked alone.
+      if (runStart >= 0) this.#checkRun(b, dv, runStart, runEnd, runPos, runCrc);
+      throw err;
+    }
+    if (runStart >= 0) this.#checkRun(b, dv, runStart, runEnd, runPos, runCrc);
+    if (n - i >= COMMON_HEADER_LEN) {
+      // An event cut by the end of the chunk: carried over (its header is read and checked).
+      this.#state = S_BODY;
+      this.#got = 0;
+      this.#crc = 0;
+      this.#feed(b, i, n);
+      return;
     }
     if (i < n) {
       b.copy(this.#hdr, 0, i, n);
       this.#hdrHave = n - i;
       this.#state = S_HEADER;
+    }
+  }
+
+  /** Checks the CRC32 of the whole events b[start, end) (file offset `pos`) against `expected`; names the first bad one. */
+  #checkRun(b: Buffer, dv: DataView, start: number, end: number, pos: number, expected: number): void {
+    if ((crc32Range(b, dv, start, end) | 0) === expected) return;
+    for (let j = start; j < end; ) {
+      const len = u32(b, j + 9);
+      const crcAt = j + len - CHECKSUM_LEN;
+      const computed = crc32Range(b, dv, j, crcAt);
+      const stored = u32(b, crcAt);
+      if (computed !== stored) throw checksumMismatch(this.path, pos + (j - start), b[j + 4] as number, stored, computed);
+      j += len;
     }
   }
 
@@ -401,8 +462,9 @@ export class EventWalker {
       throw corrupt(path, pos, `${eventTypeName(type)} event declares a length of ${length} bytes, less than the minimum ${minLen}`);
     }
     // In a binlog (not a relay log) log_pos is where the next event starts: a cheap check that the length is sane,
-    // which also catches damage in files without checksums.
-    if (!this.#relay && !encrypted && logPos !== 0 && (flags & LOG_EVENT_ARTIFICIAL_F) === 0 && logPos !== (pos + length) % U32) {
+    // which also catches damage in files without checksums. `>>> 0` is the 32-bit wrap (exact below 2^53), and
+    // unlike `% 2 ** 32` no floating-point division, once per event.
+    if (!this.#relay && !encrypted && logPos !== 0 && (flags & LOG_EVENT_ARTIFICIAL_F) === 0 && logPos !== (pos + length) >>> 0) {
       throw corrupt(
         path,
         pos,
@@ -500,8 +562,8 @@ export class EventWalker {
         stored = b.readUInt32LE(end);
       }
     }
-    const crc = !checkCrc ? 'skipped' : computed === stored ? 'ok' : 'bad';
-    if (crc === 'bad' && !this.#countBad) throw checksumMismatch(path, pos, type, stored, computed);
+    const crc: CrcVerdict = !checkCrc ? CRC_SKIPPED : computed === stored ? CRC_OK : CRC_BAD;
+    if (crc === CRC_BAD && !this.#countBad) throw checksumMismatch(path, pos, type, stored, computed);
     const want = this.#want;
     const serverId = this.#serverId;
     if (want > 0) {
@@ -517,6 +579,6 @@ export class EventWalker {
       }
     }
     this.#pos = pos + length;
-    this.#emit({ position: pos, timestamp: this.#timestamp, type, serverId, length, logPos: this.#logPos, flags, crc, detail });
+    this.#sink.event(pos, type, length, this.#timestamp, serverId, this.#logPos, flags, crc, detail);
   }
 }

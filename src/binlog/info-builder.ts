@@ -4,7 +4,9 @@
  */
 import type { MariadbEncryption, PlainBinlogInfo } from './binlog-info.ts';
 import { EventType, LOG_EVENT_BINLOG_IN_USE_F, LOG_EVENT_RELAY_LOG_F } from './constants.ts';
-import type { BinlogEvent, FormatDescription } from './event-types.ts';
+import { CRC_OK, CRC_SKIPPED } from './event-walker.ts';
+import type { CrcVerdict } from './event-walker.ts';
+import type { EventDetail, FormatDescription } from './event-types.ts';
 import { MariadbGtidList, MysqlGtidSet, addGtidTo, emptyGtidSet, formatGtid } from './gtid.ts';
 import type { Gtid, GtidSet } from './gtid.ts';
 import type { BinlogTransaction } from './transactions.ts';
@@ -30,7 +32,10 @@ export class InfoBuilder {
   /** Events per type code + 1 (ENCRYPTED_EVENT_TYPE is -1); a typed array because this is counted per event. */
   readonly #counts = new Float64Array(257);
   readonly #crc = { ok: 0, bad: 0, skipped: 0, badPositions: [] as number[] };
-  #lastEvent: BinlogEvent | null = null;
+  /** The last event's position, length and type (-2 before any event). */
+  #lastPosition = 0;
+  #lastLength = 0;
+  #lastType = -2;
   #firstTime: number | null = null;
   #lastTime: number | null = null;
   #previous: GtidSet | null = null;
@@ -52,30 +57,36 @@ export class InfoBuilder {
     this.#path = path;
   }
 
-  onEvent(ev: BinlogEvent): void {
+  /** One event (EventSink's arguments): counted; its detail, if any, folded in. */
+  event(position: number, type: number, length: number, timestamp: number, serverId: number, flags: number, crc: CrcVerdict, d: EventDetail | null): void {
     this.#eventCount++;
-    const t = ev.type + 1;
+    const t = type + 1;
     this.#counts[t] = (this.#counts[t] as number) + 1;
-    if (ev.crc === 'ok') this.#crc.ok++;
-    else if (ev.crc === 'skipped') this.#crc.skipped++;
+    if (crc === CRC_OK) this.#crc.ok++;
+    else if (crc === CRC_SKIPPED) this.#crc.skipped++;
     else {
       this.#crc.bad++;
-      if (this.#crc.badPositions.length < MAX_BAD_POSITIONS) this.#crc.badPositions.push(ev.position);
+      if (this.#crc.badPositions.length < MAX_BAD_POSITIONS) this.#crc.badPositions.push(position);
     }
-    if (ev.timestamp !== 0) {
-      this.#firstTime ??= ev.timestamp;
-      this.#lastTime = ev.timestamp;
+    if (timestamp !== 0) {
+      this.#firstTime ??= timestamp;
+      this.#lastTime = timestamp;
     }
-    this.#lastEvent = ev;
-    const d = ev.detail;
+    this.#lastPosition = position;
+    this.#lastLength = length;
+    this.#lastType = type;
     if (d === null) return;
+    this.#detail(position, serverId, flags, d);
+  }
+
+  #detail(position: number, serverId: number, flags: number, d: EventDetail): void {
     switch (d.kind) {
       case 'fde':
         // Relay logs carry a second FDE copied from the source; the file's own is the first.
         if (this.#fde === null) {
           this.#fde = d;
-          this.#fdeFlags = ev.flags;
-          this.#serverId = ev.serverId;
+          this.#fdeFlags = flags;
+          this.#serverId = serverId;
           this.#added = emptyGtidSet(d.flavor);
         }
         break;
@@ -110,7 +121,7 @@ export class InfoBuilder {
         this.#rotate = { nextFile: d.nextFile, position: d.position };
         break;
       case 'mariadb-start-encryption':
-        this.#encryption = { kind: 'mariadb', startPosition: ev.position, scheme: d.scheme, keyVersion: d.keyVersion };
+        this.#encryption = { kind: 'mariadb', startPosition: position, scheme: d.scheme, keyVersion: d.keyVersion };
         break;
       case 'mariadb-checkpoint':
         break;
@@ -136,11 +147,11 @@ export class InfoBuilder {
   /** The summary of a walk over `size` bytes. */
   build(size: number): PlainBinlogInfo {
     const fde = this.#fde;
-    const last = this.#lastEvent;
-    if (fde === null || last === null) throw new Error('InfoBuilder.build() before any Format_description_event');
+    const lastType = this.#lastType;
+    if (fde === null || lastType === -2) throw new Error('InfoBuilder.build() before any Format_description_event');
     const inUse = (this.#fdeFlags & LOG_EVENT_BINLOG_IN_USE_F) !== 0;
-    const endsWithRotate = last.type === EventType.ROTATE;
-    const endsWithStop = last.type === EventType.STOP;
+    const endsWithRotate = lastType === EventType.ROTATE;
+    const endsWithStop = lastType === EventType.STOP;
     const previous = this.#previous;
     return {
       path: this.#path,
@@ -160,9 +171,9 @@ export class InfoBuilder {
       eventCounts: this.#eventCounts(),
       crc: { ...this.#crc, badPositions: [...this.#crc.badPositions] },
       firstEventPosition: 4,
-      lastEventPosition: last.position,
-      endPosition: last.position + last.length,
-      lastEventType: last.type,
+      lastEventPosition: this.#lastPosition,
+      endPosition: this.#lastPosition + this.#lastLength,
+      lastEventType: lastType,
       firstEventTime: iso(this.#firstTime),
       firstEventTimeMs: this.#firstTime === null ? null : this.#firstTime * 1000,
       lastEventTime: iso(this.#lastTime),

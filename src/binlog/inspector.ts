@@ -6,8 +6,8 @@
 import { ArchiverError } from '../errors.ts';
 import type { BinlogInfo } from './binlog-info.ts';
 import { EventWalker } from './event-walker.ts';
-import type { BinlogMagic, WalkOptions } from './event-walker.ts';
-import type { BinlogEvent } from './event-types.ts';
+import type { BinlogMagic, CrcVerdict, EventSink, WalkOptions } from './event-walker.ts';
+import type { BinlogEvent, EventDetail } from './event-types.ts';
 import { InfoBuilder } from './info-builder.ts';
 import { TransactionTracker } from './transactions.ts';
 import type { BinlogTransaction } from './transactions.ts';
@@ -17,9 +17,25 @@ export interface InspectorOptions extends WalkOptions {
   path?: string;
   /** Called for every transaction, in file order, as soon as it is known to have ended. */
   onTransaction?: (t: BinlogTransaction) => void;
-  /** Called for every event, in file order, once its last byte is written. */
+  /**
+   * Called for every event, in file order, once its last byte is written. Builds an object per event: a consumer
+   * that needs only positions, types and the decoded details should use `observer`.
+   */
   onEvent?: (e: BinlogEvent) => void;
+  /** Called for every event before `onEvent`, with no object built per event (see EventObserver). */
+  observer?: EventObserver;
 }
+
+/**
+ * Sees every event as arguments: its position, type code, length and, for the types the reader decodes (FDE,
+ * GTID events, Previous_gtids, Gtid_list, Rotate, ...), the detail; null for the rest. A transaction that an event
+ * ends is passed to onTransaction before the event is passed here.
+ */
+export interface EventObserver {
+  event(position: number, type: number, length: number, detail: EventDetail | null): void;
+}
+
+const CRC_NAMES = ['skipped', 'ok', 'bad'] as const;
 
 export interface BinlogInspector {
   /**
@@ -42,11 +58,13 @@ export interface BinlogInspector {
 export const STREAM_PATH = '<stream>';
 
 /** The one implementation behind createBinlogInspector, inspectStream, inspectBinlog and readBinlogTransactions. */
-export class Inspector implements BinlogInspector {
+export class Inspector implements BinlogInspector, EventSink {
   readonly #path: string;
   readonly #walker: EventWalker;
   readonly #builder: InfoBuilder;
   readonly #tracker: TransactionTracker;
+  readonly #observer: EventObserver | null;
+  readonly #onEvent: ((e: BinlogEvent) => void) | null;
 
   /** `size`: the total when known up front (a file), so a cut event is reported before its bytes are read. */
   constructor(opts: InspectorOptions = {}, size?: number) {
@@ -62,21 +80,20 @@ export class Inspector implements BinlogInspector {
             onTransaction(t);
           },
     );
-    const onEvent = opts.onEvent;
-    const emit =
-      onEvent === undefined
-        ? (ev: BinlogEvent): void => {
-            builder.onEvent(ev);
-            tracker.onEvent(ev);
-          }
-        : (ev: BinlogEvent): void => {
-            builder.onEvent(ev);
-            tracker.onEvent(ev);
-            onEvent(ev);
-          };
     this.#builder = builder;
     this.#tracker = tracker;
-    this.#walker = new EventWalker(path, opts, emit, size);
+    this.#observer = opts.observer ?? null;
+    this.#onEvent = opts.onEvent ?? null;
+    this.#walker = new EventWalker(path, opts, this, size);
+  }
+
+  /** EventSink: called by the walker for every event. */
+  event(position: number, type: number, length: number, timestamp: number, serverId: number, logPos: number, flags: number, crc: CrcVerdict, detail: EventDetail | null): void {
+    this.#builder.event(position, type, length, timestamp, serverId, flags, crc, detail);
+    this.#tracker.event(position, type, length, timestamp, detail);
+    this.#observer?.event(position, type, length, detail);
+    const onEvent = this.#onEvent;
+    if (onEvent !== null) onEvent({ position, timestamp, type, serverId, length, logPos, flags, crc: CRC_NAMES[crc], detail });
   }
 
   get bytesWritten(): number {

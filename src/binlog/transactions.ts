@@ -5,7 +5,7 @@
  * events (MySQL before 5.7.6 with GTIDs off, MariaDB before 10.0) yield no transactions.
  */
 import { EventType } from './constants.ts';
-import type { BinlogEvent } from './event-types.ts';
+import type { EventDetail } from './event-types.ts';
 import { formatGtid } from './gtid.ts';
 import type { Gtid } from './gtid.ts';
 
@@ -74,37 +74,37 @@ export class TransactionTracker {
     this.#emit = emit;
   }
 
-  onEvent(ev: BinlogEvent): void {
-    const d = ev.detail;
+  /** One event (EventSink's arguments, those it needs). */
+  event(position: number, type: number, length: number, timestamp: number, d: EventDetail | null): void {
     if (d !== null && (d.kind === 'gtid' || d.kind === 'mariadb-gtid')) {
       this.#close('followed');
       const mysql = d.kind === 'gtid';
       this.#open = {
         gtidValue: mysql ? (d.gtid === null ? null : { flavor: 'mysql', ...d.gtid }) : { flavor: 'mariadb', ...d.gtid },
-        startPosition: ev.position,
-        endPosition: ev.position + ev.length,
-        timestamp: ev.timestamp,
-        lastEventTimestamp: ev.timestamp,
+        startPosition: position,
+        endPosition: position + length,
+        timestamp,
+        lastEventTimestamp: timestamp,
         commitTimestampUs: mysql ? d.immediateCommitTimestampUs : null,
         originalCommitTimestampUs: mysql ? d.originalCommitTimestampUs : null,
         declaredLength: mysql ? d.transactionLength : null,
         eventCount: 1,
         compressed: false,
-        lastType: ev.type,
+        lastType: type,
       };
       return;
     }
-    if (BOUNDARY[ev.type] === 1) {
+    if (BOUNDARY[type] === 1) {
       this.#close('followed');
       return;
     }
     const t = this.#open;
     if (t === null) return;
-    t.endPosition = ev.position + ev.length;
+    t.endPosition = position + length;
     t.eventCount++;
-    t.lastType = ev.type;
-    if (ev.timestamp !== 0) t.lastEventTimestamp = ev.timestamp;
-    if (ev.type === EventType.TRANSACTION_PAYLOAD) t.compressed = true;
+    t.lastType = type;
+    if (timestamp !== 0) t.lastEventTimestamp = timestamp;
+    if (type === EventType.TRANSACTION_PAYLOAD) t.compressed = true;
   }
 
   /** Call once after the last event. */

@@ -8,7 +8,7 @@
  * `replayBoundaries` then combines the per-file results in file order. Positions given by the user must be
  * transaction boundaries: a replay that starts or stops inside a transaction applies half of it.
  */
-import { type BinlogEvent, type BinlogTransaction, EventType, type GtidSet, addGtidTo, emptyGtidSet, gtidSetContains, gtidSetUnion } from '../binlog/index.ts';
+import { type BinlogTransaction, type EventDetail, EventType, type GtidSet, addGtidTo, emptyGtidSet, gtidSetContains, gtidSetUnion } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import type { RestoreTarget } from './target.ts';
 
@@ -74,7 +74,10 @@ function insideError(option: string, file: string, position: number, from: numbe
   });
 }
 
-/** Scans one restored binlog; feed it the inspector's events and transactions, then call `finish`. */
+/**
+ * Scans one restored binlog; the inspector feeds it every event (as its `observer`: arguments, no object per event)
+ * and every transaction (`onTransaction`), then call `finish`.
+ */
 export class FileBoundaryScan {
   readonly #goal: ScanGoal;
   readonly #file: string;
@@ -102,20 +105,19 @@ export class FileBoundaryScan {
     this.#appliedAfterStart = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
   }
 
-  onEvent(ev: BinlogEvent): void {
-    // Called for every event: no per-event allocation unless a position lies in this file.
+  /** The inspector's EventObserver: called for every event, so it allocates nothing unless a position lies in this file. */
+  event(position: number, type: number, length: number, d: EventDetail | null): void {
     if (this.#fromPosition !== null || this.#untilPosition !== null) {
       for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
         // Reported at the end unless the transaction around it is reported first (its bounds are the useful ones).
-        if (p !== null && ev.position < p && p < ev.position + ev.length) this.#insideEvent ??= insideError(option, this.#file, p, ev.position, ev.position + ev.length, 'an event');
+        if (p !== null && position < p && p < position + length) this.#insideEvent ??= insideError(option, this.#file, p, position, position + length, 'an event');
       }
     }
-    const d = ev.detail;
     // The file's own starting state (Previous_gtids / Gtid_list), which comes before its first transaction.
     if (d?.kind === 'previous-gtids' && this.#state === null) this.#state = this.#withFrom(d.set);
     else if (d?.kind === 'mariadb-gtid-list' && this.#state === null) this.#state = this.#withFrom(d.list);
     if (d?.kind === 'gtid' || d?.kind === 'mariadb-gtid') this.#inTransaction = true;
-    else if (FILE_LEVEL[ev.type] === 1) this.#inTransaction = false;
+    else if (FILE_LEVEL[type] === 1) this.#inTransaction = false;
     else if (!this.#inTransaction) this.#looseEvents++;
   }
 

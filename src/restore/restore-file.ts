@@ -135,7 +135,7 @@ export async function decodeEntry(ctx: DecodeContext, entry: ManifestEntry, scan
   });
   // Event CRC32s are not recomputed here: every byte is authenticated (GCM per frame, then the SHA-256 the
   // manifest records), so these are the very bytes whose CRCs the archive checked before sealing them.
-  const inspector = new Inspector({ path: name, verifyChecksums: false, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
+  const inspector = new Inspector({ path: name, verifyChecksums: false, observer: scan, onTransaction: (t) => scan.onTransaction(t) });
   for await (const chunk of decoded) {
     throwIfInterrupted(ctx.signal);
     // The sink (a file write on libuv's thread pool, a socket) runs while this thread inspects the same bytes.

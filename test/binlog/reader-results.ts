@@ -67,7 +67,7 @@ function eventRow(e: BinlogEvent): unknown {
 export function scanOf(bytes: Buffer, name: string, goal: ScanGoal, positions: { fromPosition?: number; untilPosition?: number }, chunk: number): unknown {
   return attempt(() => {
     const scan = new FileBoundaryScan(goal, name, positions);
-    const ins = createBinlogInspector({ path: name, verifyChecksums: false, onEvent: (e) => scan.onEvent(e), onTransaction: (t) => scan.onTransaction(t) });
+    const ins = createBinlogInspector({ path: name, verifyChecksums: false, observer: scan, onTransaction: (t) => scan.onTransaction(t) });
     for (let o = 0; o < bytes.length; o += chunk) ins.write(bytes.subarray(o, o + chunk));
     ins.finish();
     return scan.finish();
