@@ -3,12 +3,17 @@
  * ends, so nothing a test forgets is left in /tmp), never two files that claim the same resource together. A file's
  * output is printed whole when it ends, so concurrent files do not interleave; the totals come from a TAP copy.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../testenv/versions.ts';
 import { canStart, type TestFile } from './test-plan.ts';
+import { sweep } from './test-sweep.ts';
+
+const umountLazily = (target: string): Promise<void> => new Promise((resolve, reject) => {
+  execFile('umount', ['-l', target], (err, _out, stderr) => (err === null ? resolve() : reject(new Error(stderr.trim() || err.message))));
+});
 
 export interface FileResult { file: string; ms: number; ok: boolean; counts: Record<string, number> }
 export interface PoolOptions { concurrency: number; fileTimeoutMs: number; env: NodeJS.ProcessEnv }
@@ -101,17 +106,21 @@ class Pool {
     }, this.opts.fileTimeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      this.#running.delete(test);
-      this.#finish(test, dir, Date.now() - started, code === 0);
-      onDone();
+      const ms = Date.now() - started;
+      void this.#finish(test, dir, ms, code === 0).finally(() => {
+        this.#running.delete(test); // only now: what it left could still hold a resource another file claims
+        onDone();
+      });
     });
   }
 
-  #finish(test: TestFile, dir: string, ms: number, ok: boolean): void {
+  async #finish(test: TestFile, dir: string, ms: number, ok: boolean): Promise<void> {
     const counts = tapCounts(path.join(dir, 'result.tap'));
     const rel = path.relative(REPO_ROOT, test.file);
+    const swept = await sweep(dir, umountLazily).catch((err: unknown) => [`sweep failed: ${String(err)}`]);
     process.stdout.write(`\n▶ ${rel} (${(ms / 1000).toFixed(1)} s, ${ok ? 'ok' : 'FAILED'})\n`);
     process.stdout.write(fs.readFileSync(path.join(dir, 'log')));
+    for (const line of swept) process.stdout.write(`npm test: after ${rel}: ${line}\n`);
     this.#results.push({ file: test.file, ms, ok, counts });
     removeQuietly(dir);
   }

@@ -87,12 +87,54 @@ export async function step(tool: string, logFile: string, command: string, args:
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Holds `dir`'s build lock while `fn` runs: test files run concurrently and may need the same tool at once, and two
+ * builds into one directory would write the same partial file. A lock whose process is gone is taken over.
+ */
+async function withBuildLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(dir, '.build.lock');
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder: number;
+      try {
+        holder = Number(fs.readFileSync(lock, 'utf8'));
+      } catch {
+        continue; // released between the two calls: try again
+      }
+      if (holder > 0 && !alive(holder)) fs.rmSync(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 /** Builds `out` with `build` unless it already exists; builds into a temp name, then renames, so a crash leaves no half binary. */
 export async function cached(tool: string, version: string, binary: string, build: (dir: string, log: string) => Promise<string>): Promise<string> {
   const dir = toolDir(tool, version);
   const target = path.join(dir, binary);
   if (fs.existsSync(target)) return target;
   fs.mkdirSync(dir, { recursive: true });
+  return withBuildLock(dir, async () => (fs.existsSync(target) ? target : buildOnce(tool, version, dir, target, build)));
+}
+
+async function buildOnce(tool: string, version: string, dir: string, target: string, build: (dir: string, log: string) => Promise<string>): Promise<string> {
   const log = path.join(dir, 'build.log');
   process.stderr.write(`testenv: building ${tool} ${version} into ${dir} (once; log ${log})\n`);
   const started = Date.now();

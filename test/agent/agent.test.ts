@@ -1,3 +1,4 @@
+// test-resources: cpu:shared
 /**
  * The agent process against temporary binlog directories: the HTTP contract the controller relies on
  * (classification, generations, long-poll, bounds, bad requests), graceful SIGTERM and startup errors.

@@ -1,3 +1,4 @@
+// test-resources: env-mariadb, cpu:shared
 /**
  * The agent process against real MariaDB servers: the test environment's (classification agrees with SHOW BINARY
  * LOGS, a long-poll wakes on FLUSH BINARY LOGS, the RPO bound rotates after a write) and a scratch instance of

@@ -1,3 +1,4 @@
+// test-resources: env-mariadb:shared
 /** The agent's small parsers: Go durations, --listen addresses, and finding the first write in a binlog. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,3 +1,4 @@
+// test-resources: env-mariadb, cpu
 /**
  * Agreement with the real `mariadb-binlog` on binlogs a real MariaDB 10.11 wrote: for every event its position,
  * end, header time, server id, stored CRC32 and kind; per file the GTIDs, Gtid_list, Rotate target, version,

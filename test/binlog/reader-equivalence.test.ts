@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * The reader and the boundary scan give exactly the results recorded in test/fixtures/reader-golden.json (written
  * by reader-golden-write.ts from the reader that built an object per event) on every fixture binlog: BinlogInfo

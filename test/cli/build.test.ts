@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * `npm run build` (scripts/build.ts): the JavaScript the image runs. Tests run the TypeScript sources; this one
  * runs what ships: the same layout, no relative import left pointing at a .ts file, every command reachable, and

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { allocatePort } from '../../testenv/ports.ts';
 import { kubectl, ok } from '../api/kubectl.ts';
 import { FaultProxy, scripted } from '../support/fault-proxy.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
@@ -34,11 +35,8 @@ class Switch {
   }
 
   static async start(target: string): Promise<Switch> {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const s = new Switch(port, new URL(target));
+    // Below the ephemeral range: while the switch is off, a client socket of a concurrent test cannot take it.
+    const s = new Switch(await allocatePort('switch'), new URL(target));
     await s.on();
     return s;
   }

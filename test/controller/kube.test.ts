@@ -1,3 +1,4 @@
+// test-resources: cpu:shared
 /**
  * The controller's Kubernetes plumbing, in-process against the real kube-apiserver: the REST client (request
  * metrics by verb and resource), the informer (list, watch, handlers, cache), and leader election (one leader,

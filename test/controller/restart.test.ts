@@ -1,3 +1,4 @@
+// test-resources: cpu:shared
 /**
  * Crashes and replicas. A controller SIGKILLed while its Job waits to run, and again while the Job's process runs,
  * then restarted, creates no second Job for the same binlogs and loses no file: every closed binlog ends up in the

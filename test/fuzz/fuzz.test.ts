@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * A short, fixed-seed round of each fuzz target (scripts/fuzz, docs/TESTING.md "Fuzzing"): zero crashes, zero
  * hangs, zero accepted forgeries. Plus the fuzzer's own checks: a seed replays the same mutations, and the

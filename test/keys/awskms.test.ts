@@ -1,3 +1,4 @@
+// test-resources: cpu:shared
 /**
  * The awskms key provider against the test environment's KMS server (moto in server mode), with credentials
  * from the SDK's default chain (a shared credentials file): what only AWS KMS has (the context binding held at

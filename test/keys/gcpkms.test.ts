@@ -1,3 +1,4 @@
+// test-resources: gcpkms-key
 /**
  * The gcpkms key provider against the Cloud KMS stand-in (testenv/servers/gcpkms-server.ts), and the stand-in
  * on its own against the service's documented behaviour (checksums, names, versions, error codes).

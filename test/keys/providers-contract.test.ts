@@ -1,3 +1,4 @@
+// test-resources: gcpkms-key:shared
 /**
  * The KeyProvider contract (contract.ts) on every provider: a local key file, AWS KMS (moto), Vault Transit
  * (OpenBao; a plain and a derived key) and Cloud KMS (our gRPC stand-in).

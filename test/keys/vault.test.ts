@@ -1,3 +1,4 @@
+// test-resources: cpu:shared
 /**
  * The vault key provider against the test environment's OpenBao (dev mode, Transit): what only Vault has
  * (ciphertext versions, rotation and min_decryption_version, token files, least-privilege policies, an unknown

@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * `binlog-archiver parity` through the real command line, against legacy objects written by the real `zstd`,
  * `openssl` and `gzip` commands: in a local directory and under an S3 prefix (the test environment's VersityGW).

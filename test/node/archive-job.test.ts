@@ -1,3 +1,4 @@
+// test-resources: kube-node:shared
 /**
  * On the real node (`npm run testenv -- up --node`): the archive Job built by the project's pure Job builder is
  * admitted in a namespace that enforces the `restricted` Pod Security level, runs the project image as non-root on

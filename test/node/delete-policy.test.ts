@@ -1,3 +1,4 @@
+// test-resources: kube-node:shared
 /**
  * Deleting a policy while its archive Job runs, on the real node: the controller's finalizer deletes the running
  * Job, the real garbage collector removes its Pod, the kubelet stops the container, and the policy goes.

@@ -1,3 +1,4 @@
+// test-resources: kube-node:shared
 /**
  * The failure paths of the archive Job on the real Job controller and kubelet (`up --node`): a failing Pod is
  * retried within backoffLimit and then the Job fails; activeDeadlineSeconds stops a run that never finishes;

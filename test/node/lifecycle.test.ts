@@ -1,3 +1,4 @@
+// test-resources: kube-node, cpu, project-image
 /**
  * `up` (the node is its default) / `down` in a TESTENV_DIR of their own: the node comes up Ready with its Pod endpoints, and `down`
  * leaves nothing behind (processes, container shims, mounts, the network namespace, cgroups, host sysctls).

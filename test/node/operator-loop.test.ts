@@ -1,3 +1,4 @@
+// test-resources: kube-node:shared, node-heavy
 /**
  * The operator's whole loop on the real node, as a user runs it: the chart installed with helm (the controller is a
  * Pod that elects itself leader through its Lease and reaches the API server through the `kubernetes` Service), a

@@ -1,3 +1,4 @@
+// test-resources: env-mariadb, kube-node:shared, node-heavy
 /**
  * BinlogRestore end to end on the real node: the controller (a child process on the host, as it runs in its Pod)
  * plans each restore in a plan Job and restores it in a restore Job, both real Pods of the project image under the

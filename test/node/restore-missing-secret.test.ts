@@ -1,3 +1,4 @@
+// test-resources: kube-node:shared
 /**
  * A BinlogRestore whose Jobs mount a Secret that does not exist, on the real node: the controller (a child process
  * on the host, as in its Pod; it may not read Secrets) shows SecretNotFound from the real kubelet's FailedMount

@@ -1,3 +1,4 @@
+// test-resources: gcpkms-key:shared
 /**
  * The archive CLI killed with SIGKILL in the middle of a GCS resumable upload, then run again: the rerun finds
  * the session through its upload state object, skips the bytes GCS persisted (after checking they are the

@@ -1,3 +1,4 @@
+// test-resources: env-mariadb
 /**
  * Point-in-time proof on the real MariaDB of the test environment: record table checksums at several moments
  * of a random workload, archive, then for each moment restore with --until and replay the generated

@@ -1,3 +1,4 @@
+// test-resources: cpu
 /** Archive, restore and compare (SHA-256) every real binlog fixture, in both formats. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * A `restore --apply-mode replication` killed while the target applies (real MariaDB, a private source so the
  * binlogs hold only this workload):

@@ -1,3 +1,4 @@
+// test-resources: env-mariadb
 /**
  * `--apply-mode replication` on real MariaDB: the target's own replica applies the restore from binlog-archiver
  * acting as its replication source. For time, GTID and position targets chosen at random moments of a random

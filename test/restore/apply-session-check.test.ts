@@ -1,3 +1,4 @@
+// test-resources: env-mariadb
 /**
  * A session apply (`restore --apply-*`) fails closed on real MariaDB: it succeeds only when the target's executed
  * GTID position afterwards is its position before plus exactly the replayed transactions. A replay tool that

@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * A session-mode `restore --out DIR --apply-*` (`mariadb-binlog | mariadb`, the default) SIGTERMed while the target
  * applies a multi-binlog series (real MariaDB, a private source so the binlogs hold only this workload, a durable

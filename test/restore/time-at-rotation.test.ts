@@ -1,3 +1,4 @@
+// test-resources: env-mariadb
 /**
  * A time target between a binlog's last transaction and its Rotate event (a quiet server rotated later, as the
  * agent's rotateInterval does): the plan takes the next binlog too, whose first transaction shows the target is

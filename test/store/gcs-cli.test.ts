@@ -1,3 +1,4 @@
+// test-resources: gcpkms-key:shared
 /**
  * The real command line on Google Cloud: archive, verify and restore through gs:// (fake-gcs-server) with
  * gcpkms:// keys (the Cloud KMS stand-in), credentials only from the Google auth library's default chain (the

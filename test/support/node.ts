@@ -11,6 +11,10 @@ import { promisify } from 'node:util';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BinlogArchivePolicy, BinlogArchivePolicySpec } from '../../src/api/index.ts';
 import type { Endpoints } from '../../testenv/context.ts';
+import { allocatePort } from '../../testenv/ports.ts';
+import { stopProcess } from '../../testenv/proc.ts';
+import { launchMariadb, type MariadbTools } from '../../testenv/servers/mariadb.ts';
+import { ensureTools } from '../../testenv/tools.ts';
 import { stateDir } from '../../testenv/versions.ts';
 import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { tempDir } from './archive.ts';
@@ -125,14 +129,25 @@ export async function archiveNamespace(hostDir: string): Promise<ArchiveNamespac
   };
 }
 
-/** Closed binlogs of the environment's MariaDB (rotated twice), copied into a new directory a hostPath PV can hold. */
+/**
+ * Closed binlogs of a private MariaDB (written, rotated twice, shut down), copied into a new directory a hostPath PV
+ * can hold. Private, not the environment's server: test files run concurrently, and another file's writes or
+ * rotations on the shared server would change what these tests archive (and these rotations theirs).
+ */
 export async function closedBinlogsDir(): Promise<string> {
-  const mysql = needServer('mysql');
-  await launchSql(mysql, 'CREATE DATABASE IF NOT EXISTS nodee2e; CREATE TABLE IF NOT EXISTS nodee2e.t (id INT PRIMARY KEY AUTO_INCREMENT, v TEXT); INSERT INTO nodee2e.t (v) VALUES (REPEAT("x", 1000)); FLUSH BINARY LOGS; INSERT INTO nodee2e.t (v) VALUES ("y"); FLUSH BINARY LOGS');
+  needServer('mysql');
   const dir = tempDir('blarc-node-pv-');
+  const tools = (await ensureTools(new Set(['mysql']))) as MariadbTools;
+  const server = await launchMariadb({ name: 'node-pv', dir: path.join(dir, 'server'), tools, port: await allocatePort('node-pv'), binlog: true });
+  try {
+    await server.sql('CREATE DATABASE nodee2e; CREATE TABLE nodee2e.t (id INT PRIMARY KEY AUTO_INCREMENT, v TEXT); INSERT INTO nodee2e.t (v) VALUES (REPEAT("x", 1000)); FLUSH BINARY LOGS; INSERT INTO nodee2e.t (v) VALUES ("y"); FLUSH BINARY LOGS');
+  } finally {
+    await stopProcess(server.proc.pid, server.proc.exe);
+  }
   const binlogs = path.join(dir, 'binlog');
   fs.mkdirSync(binlogs);
-  for (const f of fs.readdirSync(mysql.binlogDir)) fs.copyFileSync(path.join(mysql.binlogDir, f), path.join(binlogs, f));
+  for (const f of fs.readdirSync(server.binlogDir)) fs.copyFileSync(path.join(server.binlogDir, f), path.join(binlogs, f));
+  fs.rmSync(path.join(dir, 'server'), { recursive: true, force: true });
   // The Job runs as uid 65532: a hostPath volume gets no fsGroup, so the copies are world-readable.
   for (const p of [dir, binlogs]) fs.chmodSync(p, 0o755);
   for (const f of fs.readdirSync(binlogs)) fs.chmodSync(path.join(binlogs, f), 0o644);

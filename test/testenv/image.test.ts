@@ -1,3 +1,4 @@
+// test-resources: project-image, cpu
 /**
  * The project image built without Docker (testenv/image/project-image.ts) adds on top of its base what the
  * Dockerfile's final stage adds on top of `node:24-bookworm-slim`: read from the Dockerfile itself, checked in

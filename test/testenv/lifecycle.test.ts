@@ -1,3 +1,4 @@
+// test-resources: cpu
 /**
  * `up` / `down` themselves: idempotent, stop exactly what they started, and fail fast, naming the server and
  * its log, when a port is taken, a server dies at start, or a tool is missing. Each case uses its own

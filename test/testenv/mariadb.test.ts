@@ -1,3 +1,4 @@
+// test-resources: env-mariadb
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
