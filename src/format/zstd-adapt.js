@@ -21,6 +21,13 @@ export const STORED_LEVEL = -131072;
 /** Bytes compressed from each end of a segment to decide. */
 export const PROBE_BYTES = 32 * 1024;
 
+/**
+ * Names this rule. Another rule gives other bytes for the same binlog, and re-encrypting other bytes under the
+ * same data key and identity would repeat GCM nonces: an interrupted upload is resumed only under the same rule
+ * (src/pipeline/encoding-plan.ts).
+ */
+export const ADAPT_RULE = 'store-below-1/32-v1';
+
 /** Segments shorter than this (at most the final one of a binlog, or tiny segment sizes) are not probed. */
 export const MIN_PROBED_LENGTH = 2 * PROBE_BYTES;
 

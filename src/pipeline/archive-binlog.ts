@@ -100,7 +100,8 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
       const written = plan.dek === null ? await storeCompatObject({ ctx, candidate, key, plan, before }) : await storeGcmObject({ ctx, candidate, key, plan, before });
       const { stored, info } = written;
       run.advance('stored', { objectBytes: stored.size });
-      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: written.formatVersion, sidecarKey: written.sidecar };
+      const object: ManifestEntry['object'] = { key, size: stored.size, sha256: stored.sha256, format: options.format, formatVersion: written.formatVersion, sidecarKey: written.sidecar,
+        ...(written.compression === undefined ? {} : { compression: written.compression }) };
       const keyRef: ManifestEntry['key'] = { provider: plan.dek !== null ? ctx.keys.provider().kind : 'passphrase', keyId: plan.keyId, keyVersion: plan.keyVersion,
         wrappedDek: plan.wrapped?.toString('base64') ?? null, context: plan.context };
       const entry = entryFor(ctx, written.identity, candidate, info, written.plaintextSha256, object, keyRef);
@@ -166,7 +167,8 @@ async function storeGcmObject(options: { ctx: BatchContext; candidate: Candidate
   if (stored.sha256 !== result.objectSha256 || stored.size !== result.objectLength) {
     throw new ArchiverError('EVERIFY', `${store.describe(key)} holds other bytes than were produced (sha256 ${stored.sha256} != ${result.objectSha256})`);
   }
-  return { stored, info: source.info(), identity: plan.identity, plaintextSha256: result.plaintextSha256, sidecar: null, formatVersion: result.formatVersion };
+  const compression = { level: encoded.header.zstdLevel, frames: result.frames, storedFrames: result.storedFrames ?? 0 };
+  return { stored, info: source.info(), identity: plan.identity, plaintextSha256: result.plaintextSha256, sidecar: null, formatVersion: result.formatVersion, compression };
 }
 
 /**

@@ -21,6 +21,7 @@ import { ArchiverError } from '../errors.ts';
 import { type ObjectIdentity, type OpensslSidecar, encodeOpensslObject, parseSidecar } from '../format/index.ts';
 import { planningDigest, planningFieldsOf } from '../restore/planning-fields.ts';
 import { sidecarKey } from '../store/layout.ts';
+import type { ObjectCompression } from '../store/manifest.ts';
 import { type PutResult, once, readAll } from '../store/object-store.ts';
 import type { BatchContext } from './archive-binlog.ts';
 import { binlogSource } from './binlog-source.ts';
@@ -38,6 +39,8 @@ export interface StoredObject {
   plaintextSha256: string;
   sidecar: string | null;
   formatVersion: number;
+  /** gcm: the frames' compression, for the manifest entry (object.compression). */
+  compression?: ObjectCompression;
 }
 
 /** The sidecar an interrupted run stored for `key` (and no object), checked to be this binlog's. */

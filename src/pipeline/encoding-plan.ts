@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import type { ObjectIdentity } from '../format/index.ts';
+import { ADAPT_RULE } from '../format/zstd-adapt.js';
 import type { BatchKeys } from '../keys/batch-keys.ts';
 import { zero } from '../keys/key-provider.ts';
 import type { ResolvedArchiveOptions } from './archive-options.ts';
@@ -43,7 +44,8 @@ export async function planEncoding(options: {
   const { ctx, candidate, objectKey } = options;
   const { store, format, level, segmentSize } = ctx.options;
   const stamp = await fileStamp(candidate.path);
-  const settings = { format, level: String(level), segmentSize: String(segmentSize), ...stamp };
+  // Everything the object's bytes depend on besides the file: a pending upload made otherwise is not resumed.
+  const settings = { format, level: String(level), segmentSize: String(segmentSize), ...(format === 'gcm' ? { adapt: ADAPT_RULE } : {}), ...stamp };
   const pending = await store.pendingUpload?.(objectKey);
   const m = pending?.meta;
   const sameFile = m !== undefined && Object.entries(settings).every(([k, v]) => m[k] === v);

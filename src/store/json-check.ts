@@ -91,19 +91,33 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 const join = (field: string, name: string): string => (field === '' ? name : `${field}.${name}`);
 
-/** An object with exactly these fields checked (each must be present; null only where the field is nullable). */
-export function record<S extends Record<string, Check<unknown>>>(shape: S): Check<{ [K in keyof S]: Out<S[K]> }> {
+const OPTIONAL: unique symbol = Symbol('optional');
+type Optional<T> = Check<T> & { [OPTIONAL]: true };
+
+/** A record field that may be absent (a field added later: documents written before it lack it); never null. */
+export function optional<T>(check: Check<T>): Optional<T> {
+  return Object.assign((value: unknown, field: string, problems: Problems) => check(value, field, problems), { [OPTIONAL]: true as const });
+}
+
+type Fields<S> = { [K in keyof S as S[K] extends Optional<unknown> ? never : K]: Out<S[K]> } & { [K in keyof S as S[K] extends Optional<unknown> ? K : never]?: Out<S[K]> };
+
+/**
+ * An object with exactly these fields checked (each must be present, unless `optional`; null only where the
+ * field is nullable).
+ */
+export function record<S extends Record<string, Check<unknown>>>(shape: S): Check<Fields<S>> {
   return (value, field, problems) => {
     if (!isObject(value)) return problems.add(field, `must be a JSON object (got ${shown(value)})`);
     const out: Record<string, unknown> = {};
     let ok = true;
     for (const [name, check] of Object.entries(shape)) {
       const at = join(field, name);
+      if (!Object.hasOwn(value, name) && OPTIONAL in check) continue;
       const checked = Object.hasOwn(value, name) ? check(value[name], at, problems) : problems.add(at, 'is missing');
       if (checked === BAD) ok = false;
       else out[name] = checked;
     }
-    return ok ? (out as { [K in keyof S]: Out<S[K]> }) : BAD;
+    return ok ? (out as Fields<S>) : BAD;
   };
 }
 

@@ -8,7 +8,7 @@
 import { type GtidFlavor, parseGtid, parseGtidSet, parseSequence } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { FORMAT_VERSION } from '../format/constants.ts';
-import { type Check, BAD, Problems, bool, integer, isObject, list, map, nullable, oneOf, record, shown, text } from './json-check.ts';
+import { type Check, BAD, Problems, bool, integer, isObject, list, map, nullable, oneOf, optional, record, shown, text } from './json-check.ts';
 import { ARCHIVE_FORMATS, type ArchiveFormat, binlogNameProblem, isSourceName, manifestKey, objectKey, sidecarKey } from './layout.ts';
 import type { IndexRecord, ManifestEntry, SourceIndex } from './manifest.ts';
 
@@ -78,6 +78,8 @@ const checkEntry: Check<ManifestEntry> = record({
     key: text({ max: 1024 }), size: count, sha256,
     format: oneOf(ARCHIVE_FORMATS), formatVersion: integer(1, 0xffff),
     sidecarKey: nullable(text({ max: 1024 })),
+    // Added with the per-segment level choice; older entries have none.
+    compression: optional(record({ level: integer(1, 19), frames: integer(1), storedFrames: count })),
   }),
   // The same limits as the object header these fields are copied from (docs/FORMAT.md 2.2).
   key: record({
@@ -141,6 +143,9 @@ function entryRelations(e: ManifestEntry, at: Site, p: Problems): void {
   }, p);
   if (!READABLE_FORMAT_VERSIONS[o.format].includes(o.formatVersion)) {
     p.add('object.formatVersion', `is ${o.formatVersion}; this build reads ${o.format} versions ${READABLE_FORMAT_VERSIONS[o.format].join(', ')}`);
+  }
+  if (o.compression !== undefined && o.compression.storedFrames > o.compression.frames) {
+    p.add('object.compression.storedFrames', `is ${o.compression.storedFrames}, more than the object's ${o.compression.frames} frames`);
   }
   const wrapped = e.key.wrappedDek;
   if ((o.format === 'gcm') !== (wrapped !== null)) p.add('key.wrappedDek', o.format === 'gcm' ? 'is missing (null) for a gcm object' : `must be null for format ${o.format}`);

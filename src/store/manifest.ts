@@ -51,6 +51,12 @@ export interface ManifestEntry {
     format: ArchiveFormat;
     formatVersion: number;
     sidecarKey: string | null;
+    /**
+     * How the frames were compressed (gcm objects written since the per-segment choice; absent in older
+     * entries, openssl-aes-256-cbc objects and adopted objects): the level, and how many of the frames were
+     * stored instead because that level would have gained less than 1/32 on them (src/format/zstd-adapt.js).
+     */
+    compression?: ObjectCompression;
   };
   key: {
     provider: string;
@@ -61,6 +67,12 @@ export interface ManifestEntry {
     wrappedDek: string | null;
     context: Record<string, string>;
   };
+}
+
+export interface ObjectCompression {
+  level: number;
+  frames: number;
+  storedFrames: number;
 }
 
 export type IndexRecord = Pick<ManifestEntry['binlog'], 'name' | 'sequence' | 'size' | 'sha256' | 'firstEventTime' | 'lastEventTime' | 'previousGtids' | 'gtidsAdded' | 'lastGtid'> & {

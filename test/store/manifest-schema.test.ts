@@ -125,6 +125,16 @@ describe('malformed entries are EFORMAT naming the entry and the field', () => {
     assert.match(refused(edited((e) => { e.object.formatVersion = 99; })), /object\.formatVersion is 99; this build reads gcm versions/);
   });
 
+  it('object.compression: optional (older entries have none), checked when present', () => {
+    assert.equal(parseManifestEntry(edited(() => undefined), site()).object.compression, undefined);
+    const good = { level: 2, frames: 3, storedFrames: 2 };
+    assert.deepEqual(parseManifestEntry(edited((e) => { e.object.compression = good; }), site()).object.compression, good);
+    assert.match(refused(edited((e) => { e.object.compression = null; })), /object\.compression must be a JSON object \(got null\)/);
+    assert.match(refused(edited((e) => { e.object.compression = { ...good, level: 0 }; })), /object\.compression\.level must be an integer from 1 to 19/);
+    assert.match(refused(edited((e) => { e.object.compression = { level: 2, frames: 3 }; })), /object\.compression\.storedFrames is missing/);
+    assert.match(refused(edited((e) => { e.object.compression = { ...good, storedFrames: 4 }; })), /object\.compression\.storedFrames is 4, more than the object's 3 frames/);
+  });
+
   it('hashes, times, ids and GTIDs of the wrong shape', () => {
     assert.match(refused(edited((e) => { e.binlog.sha256 = String(e.binlog.sha256).toUpperCase(); })), /binlog\.sha256 must be 64 lowercase hex digits/);
     assert.match(refused(edited((e) => { e.binlog.lastEventTime = '2018-02-30T00:00:00.000Z'; })), /binlog\.lastEventTime must be a UTC time/);
