@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- FILE] [--workload bulk|oltp|both] [--rounds N] [--level N] [--archive-level N] [--times N] [--s3] [--format F] [--cli PATH]`
+ * `npm run bench [-- FILE] [--workload bulk|oltp|both|txc|all] [--rounds N] [--level N] [--archive-level N] [--times N] [--s3] [--format F] [--cli PATH]`
  *
  * Archives real binlogs to a file:// store with full verification, running the CLI as the image runs it
  * (`node bin/binlog-archiver.js archive ...` of the JavaScript build, dist/, built first if the tree changed:
@@ -10,6 +10,9 @@
  * Two workloads of 256 MiB, each generated once by the test MariaDB and cached (~/.cache/binlog-archiver/bench/):
  *   bulk: bench/generate-binlog.ts, bulk inserts of 20,000 rows per statement (few, large events);
  *   oltp: bench/oltp-binlogs.ts oltpBinlog(), many small transactions of mixed statements and row widths.
+ * `--workload txc` (or `all`, with the two above) adds two MySQL binlogs written with binlog_transaction_compression,
+ * synthesised from the compressed fixtures without a server (bench/txc-binlog.ts): txc-large (large transactions,
+ * whose Transaction_payload events file-level zstd cannot shrink) and txc-small (small ones, which it still can).
  * Per workload it prints wall-time ratios, CPU time (user + sys of every process and thread, from wait4 via
  * /usr/bin/time) against the reference's, peak RSS, size against `zstd -<level>`, and the CLI's start time
  * (`--help`, and an archive run with nothing to archive), each beside the target of issue 13. Figures, not a
@@ -30,6 +33,7 @@ import { ensureBuilt } from '../scripts/build.ts';
 import { bigBinlog } from './big-binlog.ts';
 import { generateBinlog } from './generate-binlog.ts';
 import { oltpBinlog } from './oltp-binlogs.ts';
+import { txcBinlog } from './txc-binlog.ts';
 import { type Timed, median, timed } from './timed.ts';
 
 if (process.argv.includes('--restore')) {
@@ -65,8 +69,12 @@ const s3 = values.s3 === true ? await (await import('./s3-bench.ts')).s3Setup(wo
 
 const workloads: { name: string; file: () => Promise<string> }[] = positionals[0] !== undefined
   ? [{ name: path.basename(positionals[0]), file: () => Promise.resolve(positionals[0]!) }]
-  : [{ name: 'bulk', file: () => generateBinlog(mibTarget) }, { name: 'oltp', file: () => oltpBinlog(mibTarget) }]
-    .filter((w) => values.workload === 'both' || values.workload === w.name);
+  : [
+    { name: 'bulk', file: () => generateBinlog(mibTarget), sets: ['both', 'all'] },
+    { name: 'oltp', file: () => oltpBinlog(mibTarget), sets: ['both', 'all'] },
+    { name: 'txc-large', file: () => Promise.resolve(txcBinlog({ mib: mibTarget, shape: 'large' })), sets: ['txc', 'all'] },
+    { name: 'txc-small', file: () => Promise.resolve(txcBinlog({ mib: mibTarget, shape: 'small' })), sets: ['txc', 'all'] },
+  ].filter((w) => values.workload === w.name || w.sets.includes(values.workload));
 
 const cli = (args: string[], env?: NodeJS.ProcessEnv): Timed => timed(process.execPath, [CLI, ...args], env);
 const shell = (script: string): Timed => timed('sh', ['-c', script]);

@@ -1,21 +1,30 @@
 /**
- * `node bench/stage-costs.ts [FILE...]`: the CPU cost of each stage of archiving and decoding, measured alone on
- * one thread over the same binlog (ms per MiB of plaintext, median of 3). It tells what the ideal pipeline
- * costs, so the real pipeline's CPU time (`npm run bench` prints it per MiB) can be compared against the sum
- * of its parts (docs/PERFORMANCE.md). Without FILE: the bench's two cached workloads, bulk and OLTP (generated
- * on first use as `npm run bench` does).
+ * `node bench/stage-costs.ts [FILE...] [--txc] [--levels]`: the CPU cost of each stage of archiving and decoding,
+ * measured alone on one thread over the same binlog (ms per MiB of plaintext, median of 3). It tells what the
+ * ideal pipeline costs, so the real pipeline's CPU time (`npm run bench` prints it per MiB) can be compared
+ * against the sum of its parts (docs/PERFORMANCE.md). Without FILE: the bench's two cached workloads, bulk and
+ * OLTP (generated on first use as `npm run bench` does); `--txc` adds the two MySQL
+ * binlog_transaction_compression workloads synthesised by bench/txc-binlog.ts (large and small transactions).
+ * `--levels` adds, per file, a zstd level sweep: compression and verification (decompression) cost and size for
+ * levels 3, 2, 1, -3, -7 and stored (src/format/zstd-adapt.js), and for the encoder's per-segment choice at
+ * level 2 (probe included).
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { parseArgs } from 'node:util';
 import { createBinlogInspector } from '../src/binlog/index.ts';
+import { gainsTooLittle, STORED_LEVEL } from '../src/format/zstd-adapt.js';
 import { compressSegment, decompressSegment, ZstdCompressor, zstdCompressBound, ZstdDecompressor } from '../src/format/zstd.ts';
 import { generateBinlog } from './generate-binlog.ts';
 import { oltpBinlog } from './oltp-binlogs.ts';
+import { txcBinlog } from './txc-binlog.ts';
 
 const MiB = 1048576;
 const S = 4 * MiB;
-const files = process.argv.length > 2 ? process.argv.slice(2) : [await generateBinlog(256), await oltpBinlog(256)];
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { txc: { type: 'boolean', default: false }, levels: { type: 'boolean', default: false } } });
+const txc = values.txc === true ? [txcBinlog({ mib: 256, shape: 'large' }), txcBinlog({ mib: 256, shape: 'small' })] : [];
+const files = positionals.length > 0 ? [...positionals, ...txc] : [await generateBinlog(256), await oltpBinlog(256), ...txc];
 
 function cpu(): number {
   const u = process.cpuUsage();
@@ -83,4 +92,42 @@ function costs(file: string): void {
     h.digest();
   });
   process.stdout.write(`compressed: ${(clen / MiB).toFixed(1)} MiB (${(clen / data.length).toFixed(3)})\n`);
+  if (values.levels === true) levelSweep(segments, mib);
+}
+
+/** Median CPU ms of 3 runs of fn, and its last result. */
+function median3<T>(fn: () => T): { ms: number; value: T } {
+  const runs: number[] = [];
+  let value = fn();
+  for (let i = 0; i < 3; i++) {
+    const t0 = cpu();
+    value = fn();
+    runs.push(cpu() - t0);
+  }
+  return { ms: runs.sort((a, b) => a - b)[1] ?? NaN, value };
+}
+
+/** Compression and verification cost and size per zstd level, and for the encoder's per-segment choice. */
+function levelSweep(segments: Buffer[], mib: number): void {
+  const plainLength = segments.reduce((n, s) => n + s.length, 0);
+  const out = new Uint8Array(zstdCompressBound(S));
+  const decompressor = new ZstdDecompressor();
+  const plain = new Uint8Array(S);
+  const compressors = new Map<number, ZstdCompressor>();
+  const at = (level: number): ZstdCompressor => compressors.get(level) ?? compressors.set(level, new ZstdCompressor(level)).get(level)!;
+  const frames = (levelOf: (s: Buffer) => number): Buffer[] => segments.map((s) => Buffer.from(out.subarray(0, at(levelOf(s)).compressInto(s, out))));
+  const choices: [string, (s: Buffer) => number][] = [
+    ...[3, 2, 1, -3, -7].map((l): [string, (s: Buffer) => number] => [`level ${l}`, () => l]),
+    ['stored (level -131072)', () => STORED_LEVEL],
+    ['level 2, per-segment choice (probe + store)', (s) => (gainsTooLittle(s, (sample) => at(2).compressInto(sample, out)) ? STORED_LEVEL : 2)],
+  ];
+  let base = 0;
+  process.stdout.write(`zstd levels (one thread, 4 MiB segments; verify = decompress; size vs level 3):\n`);
+  for (const [name, levelOf] of choices) {
+    const c = median3(() => frames(levelOf));
+    const size = c.value.reduce((n, f) => n + f.length, 0);
+    if (base === 0) base = size;
+    const d = median3(() => c.value.forEach((f) => decompressor.decompressInto(f, plain)));
+    process.stdout.write(`  ${name.padEnd(44)} compress ${(c.ms / mib).toFixed(2).padStart(5)} ms/MiB, verify ${(d.ms / mib).toFixed(2).padStart(5)} ms/MiB, size ${(size / plainLength).toFixed(4)} of input, ${(size / base).toFixed(4)}x level 3\n`);
+  }
 }

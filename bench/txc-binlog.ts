@@ -21,10 +21,10 @@
  * Deterministic: the same arguments give the same bytes. Written once, cached, and reused.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { constants, crc32, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { cacheRoot } from '../testenv/versions.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '../test/fixtures/binlogs/compressed');
 const HEAD_FIXTURE = 'apecloud/mysql-bin.000057';
@@ -191,7 +191,7 @@ function copyInner(t: Transaction, shape: TxcShape, next: () => number): Buffer 
 
 /** Writes (once) and returns the path of a synthesised transaction-compressed binlog of about `mib` MiB. */
 export function txcBinlog(options: { mib: number; shape: TxcShape; out?: string }): string {
-  const target = options.out ?? path.join(os.homedir(), '.cache/binlog-archiver/bench', `mysql-txc-${options.shape}-${options.mib}mib.000001`);
+  const target = options.out ?? path.join(path.dirname(cacheRoot()), 'bench', `mysql-txc-${options.shape}-${options.mib}mib.000001`);
   if (fs.existsSync(target)) return target;
   const head = events(path.join(FIXTURES, HEAD_FIXTURE));
   const firstGtid = head.findIndex((e) => e.type === GTID);
