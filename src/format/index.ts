@@ -2,10 +2,10 @@
  * Archive object formats v1 and v2 (docs/FORMAT.md): encoder, decoder, openssl compatibility mode, worker pool.
  */
 export { encodeObject, type EncodeOptions, type EncodeResult, type EncodedObject } from './encoder.ts';
-export { readHeader, decodeObject, openAndDecode, type OpenedObject, type DecodeOptions, type DecodeResult, type DecodedObject } from './decoder.ts';
+export { readHeader, decodeObject, openAndDecode, holdDecodeBuffers, type OpenedObject, type DecodeOptions, type DecodeResult, type DecodedObject } from './decoder.ts';
 export { type ArchiveHeader, type KeyReference } from './header.ts';
 export { type ObjectIdentity, encodeIdentity, identityEquals, describeIdentity } from './identity.ts';
-export { SegmentPool, sharedPool, type PoolOptions } from './pool.ts';
+export { SegmentPool, sharedPool, sizeSharedPool, type PoolOptions } from './pool.ts';
 export { type ByteSource } from './byte-reader.ts';
 export { type PlaintextSource } from './segmenter.ts';
 export { type StreamWithResult } from './result-stream.ts';

@@ -5,8 +5,10 @@
  * name and renamed only when verified; replay.sh is written last, so a failed restore never looks complete.
  */
 import fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
+import { holdDecodeBuffers, sizeSharedPool } from '../format/index.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import type { KeyProvider } from '../keys/key-provider.ts';
 import { type Logger, silentLogger } from '../logger.ts';
@@ -74,19 +76,24 @@ async function chooseSource(store: ObjectStore, source: string | undefined): Pro
 }
 
 /**
- * The decode-ahead window of a file restore: the next file is downloaded, authenticated, decompressed and
- * scanned while the current one is written and synced, and each decode keeps a few frames on the worker pool
- * (4 MiB each, plus their ciphertext): at most files × (frames + 2) plaintext buffers (the one being written and
- * the one the SHA-256, on a pool worker, may still read count too) and the ciphertext of the frames in flight.
- * Measured on 2 cores (docs/PERFORMANCE.md §8.1): the main thread (the binlog reader, the boundary scan) is the
- * bottleneck, so a wider window only adds memory.
+ * The decode-ahead window of a file restore: each decode keeps a few frames on the worker pool (4 MiB each, plus
+ * their ciphertext), so the next frames are downloaded, authenticated and decompressed while the current one is
+ * written and inspected: at most files × (frames + 2) plaintext buffers (the one being written and the one the
+ * SHA-256, on a pool worker, may still read count too) and the ciphertext of the frames in flight. One file at a
+ * time, on one worker fewer than the cores (at least one, at most two). Measured on 2 cores (docs/PERFORMANCE.md
+ * §8.1): the main thread (the binlog reader, the boundary scan) is the bottleneck and one worker keeps up with it
+ * (GCM, zstd and the SHA-256 cost it about what the reader costs the main thread); a second file decoding at
+ * once or a second worker was no faster, and cost 15-30 MiB (series of small binlogs) and 14-16 MiB of peak RSS.
  */
-const DECODE_WINDOW = { files: 2, frames: 3 };
+const DECODE_WINDOW = { files: 1, frames: 3, workers: Math.max(1, Math.min(2, availableParallelism() - 1)) };
 
 /** Downloads, authenticates and writes every planned file (in order, DECODE_WINDOW ahead), scanning each for replay boundaries. */
 async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging: string, logger: Logger): Promise<RestoredFile[]> {
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   const results: RestoredFile[] = [];
+  sizeSharedPool(DECODE_WINDOW.workers);
+  // The decode buffers go from one file to the next instead of to the garbage collector.
+  const letGo = holdDecodeBuffers();
   try {
     let next = 0;
     // One file failing stops the others before they put a file in place: a failed restore leaves no binlog behind.
@@ -111,6 +118,7 @@ async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging:
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
   } finally {
+    letGo();
     keys.dispose();
   }
   return results;
