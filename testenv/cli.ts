@@ -94,7 +94,7 @@ async function keepImages(state: State): Promise<void> {
 
 function addNodeEndpoints(endpoints: Partial<Endpoints>, node: NodeEndpoints): void {
   if (endpoints.kube !== undefined) endpoints.kube = { ...endpoints.kube, nodes: node.nodes, podEndpoint: node.podEndpoints.kube };
-  for (const key of ['s3', 'kms', 'vault', 'mysql'] as const) {
+  for (const key of ['s3', 'kms', 'vault', 'mysql', 'gcs', 'gcpkms'] as const) {
     const server = endpoints[key];
     const url = node.podEndpoints[key];
     if (server !== undefined && url !== undefined) Object.assign(server, { podEndpoint: url });

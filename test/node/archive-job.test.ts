@@ -4,7 +4,9 @@
  * admitted in a namespace that enforces the `restricted` Pod Security level, runs the project image as non-root on
  * a read-only root filesystem, reads the binlogs through a PersistentVolumeClaim mounted read-only, writes to S3
  * through the node, and reports through its termination message. Then the restore Job, built the same way and
- * admitted under the same level, restores that archive into a claim, byte for byte.
+ * admitted under the same level, restores that archive into a claim, byte for byte. The same again with Google
+ * Cloud Storage (fake-gcs) and Cloud KMS (the test server), reached by the Pods at their podEndpoints with no
+ * credentials in the cluster.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -12,14 +14,58 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { BinlogRestore } from '../../src/api/index.ts';
+import type { BinlogArchivePolicySpec, BinlogRestore } from '../../src/api/index.ts';
 import { buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
 import { kubectl } from '../api/kubectl.ts';
 import { tempDir } from '../support/archive.ts';
 import { s3Client } from '../support/clients.ts';
 import { type ArchiveNamespace, archiveNamespace, closedBinlogsDir, hostPathClaim, need, nodeSkip, runJob } from '../support/node.ts';
+import { skipUnlessIn } from '../support/testenv.ts';
 
-describe('archive Job on the real node', { skip: nodeSkip() }, () => {
+interface Backend {
+  name: string;
+  skip: string | false;
+  /** The policy's storage and key provider, as Pods reach them; and the object names under the prefix. */
+  spec(prefix: string): Partial<BinlogArchivePolicySpec>;
+  list(prefix: string): Promise<string[]>;
+}
+
+const s3Backend: Backend = {
+  name: 'S3 and a local key', skip: nodeSkip(), spec: () => ({}),
+  async list(prefix) {
+    const s3 = need('s3');
+    const listed = await s3Client(s3).send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((o) => o.Key ?? '');
+  },
+};
+
+function gcpSkip(): string | false {
+  const skip = nodeSkip() || skipUnlessIn('gcs') || skipUnlessIn('gcpkms');
+  if (skip !== false) return skip;
+  return need('gcs').podEndpoint === undefined || need('gcpkms').podEndpoint === undefined
+    ? 'the node has no Pod endpoints for gcs and gcpkms: bring the environment up again (npm run testenv -- down, then up)' : false;
+}
+
+const gcpBackend: Backend = {
+  name: 'Google Cloud Storage and Cloud KMS',
+  skip: gcpSkip(),
+  spec(prefix) {
+    const gcs = need('gcs');
+    const gcpkms = need('gcpkms');
+    return {
+      storage: { gcs: { bucket: gcs.bucket, prefix, endpoint: gcs.podEndpoint } },
+      keyProvider: { gcpKms: { keyName: gcpkms.keyName, endpoint: gcpkms.podEndpoint } },
+    };
+  },
+  async list(prefix) {
+    const gcs = need('gcs');
+    const res = await fetch(`${gcs.endpoint}/storage/v1/b/${gcs.bucket}/o?prefix=${encodeURIComponent(prefix)}`);
+    const body = (await res.json()) as { items?: Array<{ name: string }> };
+    return (body.items ?? []).map((o) => o.name);
+  },
+};
+
+for (const backend of [s3Backend, gcpBackend]) describe(`archive Job on the real node: ${backend.name}`, { skip: backend.skip }, () => {
   let hostDir = '';
   let env: ArchiveNamespace;
   /** How many binlogs the archive test archived (the restore test restores them). */
@@ -35,15 +81,14 @@ describe('archive Job on the real node', { skip: nodeSkip() }, () => {
     fs.rmSync(hostDir, { recursive: true, force: true });
   });
 
-  it('is admitted under enforce=restricted, runs non-root on a read-only root, archives to S3 and reports', async () => {
-    const s3 = need('s3');
+  it('is admitted under enforce=restricted, runs non-root on a read-only root, archives to the store and reports', async () => {
     const { ns, image, nodeName, prefix } = env;
     // The namespace really enforces `restricted`: a Pod that may run as root is refused.
     const refused = await kubectl(['run', 'root-pod', '-n', ns, `--image=${image}`, '--restart=Never', '--command', '--', 'node', '-e', '0']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /violates PodSecurity "restricted/);
 
-    const job = buildArchiveJob(env.policy(), env.pod, { image, trigger: 'mysql-bin.000002', correlationId: 'node-e2e', summaryFile: '/dev/termination-log' });
+    const job = buildArchiveJob(env.policy(backend.spec(prefix)), env.pod, { image, trigger: 'mysql-bin.000002', correlationId: 'node-e2e', summaryFile: '/dev/termination-log' });
     const { job: done, pods } = await runJob(ns, job);
     const ran = pods[0];
     assert.ok(ran !== undefined, 'the Job made a Pod');
@@ -58,8 +103,8 @@ describe('archive Job on the real node', { skip: nodeSkip() }, () => {
     assert.ok((report.archived ?? 0) >= 2, `archived ${String(report.archived)} closed binlogs`);
     assert.equal(ran.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(ran.spec?.securityContext?.runAsUser, 65532);
-    const listed = await s3Client(s3).send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
-    assert.ok((listed.Contents ?? []).length >= (report.archived ?? 0), `objects under s3://${s3.bucket}/${prefix}`);
+    const objects = await backend.list(prefix);
+    assert.ok(objects.filter((k) => k.endsWith('.blarc')).length >= (report.archived ?? 0), `objects under ${prefix}: ${objects.join(', ')}`);
     archived = report.archived ?? 0;
   });
 
@@ -80,7 +125,7 @@ describe('archive Job on the real node', { skip: nodeSkip() }, () => {
       metadata: { name: 'node-restore', namespace: ns, uid: randomUUID(), generation: 1 },
       spec: { archive: { policyRef: { name: 'orders' } }, sourceServer: `${ns}-mysql-0`, target: { latest: true }, output: { volume: { claimName: 'restore-scratch', path: 'run-1' } } },
     };
-    const job = buildRestoreJob(restore, { image, correlationId: 'node-restore', policy: env.policy(), summaryFile: '/dev/termination-log' });
+    const job = buildRestoreJob(restore, { image, correlationId: 'node-restore', policy: env.policy(backend.spec(env.prefix)), summaryFile: '/dev/termination-log' });
     const { job: done, pods } = await runJob(ns, job);
     const terminated = pods[0]?.status?.containerStatuses?.[0]?.state?.terminated;
     assert.equal(done.status?.succeeded, 1, `restore Job failed: ${terminated?.message ?? ''}`);

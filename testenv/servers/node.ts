@@ -65,7 +65,7 @@ async function nodeReady(kubectl: string, kubeconfig: string): Promise<boolean> 
   return stdout.trim() === 'True';
 }
 
-type PodEndpoints = Partial<Record<'kube' | 's3' | 'kms' | 'vault' | 'mysql', string>>;
+type PodEndpoints = Partial<Record<'kube' | 's3' | 'kms' | 'vault' | 'mysql' | 'gcs' | 'gcpkms', string>>;
 
 /** Joins each host server's port to the node IP; returns the URL a Pod uses for each. */
 function exposeServers(ctx: NodeContext, ns: string, socat: string, fwdDir: string, endpoints: Partial<Endpoints>): PodEndpoints {
@@ -76,6 +76,9 @@ function exposeServers(ctx: NodeContext, ns: string, socat: string, fwdDir: stri
   if (endpoints.kms !== undefined) ports.kms = { port: portOf(endpoints.kms.endpoint), url: (p) => `http://${NODE_IP}:${p}` };
   if (endpoints.vault !== undefined) ports.vault = { port: portOf(endpoints.vault.addr), url: (p) => `http://${NODE_IP}:${p}` };
   if (endpoints.mysql !== undefined) ports.mysql = { port: endpoints.mysql.port, url: (p) => `mysql://${NODE_IP}:${p}` };
+  // fake-gcs builds a resumable upload's Location from the request's Host header, so the node IP works as is.
+  if (endpoints.gcs !== undefined) ports.gcs = { port: portOf(endpoints.gcs.endpoint), url: (p) => `http://${NODE_IP}:${p}` };
+  if (endpoints.gcpkms !== undefined) ports.gcpkms = { port: portOf(endpoints.gcpkms.endpoint), url: (p) => `http://${NODE_IP}:${p}` };
   const result: PodEndpoints = {};
   for (const [name, { port, url }] of Object.entries(ports)) {
     const bridge = exposeToPods(ns, socat, `fwd-${name}`, path.join(fwdDir, `${name}.sock`), port);
