@@ -13,6 +13,8 @@
  * bench's bulk and OLTP binlogs (--decode-mib each) and on the same OLTP series, with peak RSS.
  *
  *   node bench/restore-bench.ts [--rounds 3] [--mib 90] [--threads 4] [--session] [--decode-mib 256] [--cli OTHER/bin/binlog-archiver.js] [--decode-only | --apply-only]
+ *
+ * --cli measures another build's CLI in both halves (e.g. a frozen copy of a commit while the tree changes).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,20 +67,19 @@ function pipe(tools: MariadbTools, input: OltpBinlogs, socket: string): Promise<
   });
 }
 
-async function ours(mode: 'replication' | 'session', t: Twin, store: string, key: string, work: string, threads: number): Promise<void> {
-  // The JavaScript build, as the image runs it (scripts/build.ts).
-  const args = [ensureBuilt(), 'restore', '--store', store, '--key', key, '--source', 'oltp',
+async function ours(mode: 'replication' | 'session', t: Twin, store: string, key: string, work: string, threads: number, cli: string): Promise<void> {
+  const args = [cli, 'restore', '--store', store, '--key', key, '--source', 'oltp',
     '--apply-host', '127.0.0.1', '--apply-port', String(t.port), '--apply-user-file', t.userFile, '--apply-password-file', t.passwordFile, '-q', '--json',
     ...(mode === 'replication' ? ['--apply-mode', 'replication', '--apply-parallel', String(threads)] : ['--out', fs.mkdtempSync(path.join(work, 'out-'))])];
   await run(process.execPath, args, { maxBuffer: 16 << 20 });
 }
 
-async function oneRun(mode: Mode, ctx: { tools: MariadbTools; input: OltpBinlogs; store: string; key: string; work: string; threads: number }): Promise<{ ms: number; sums: string; gtid: string }> {
+async function oneRun(mode: Mode, ctx: { tools: MariadbTools; input: OltpBinlogs; store: string; key: string; work: string; threads: number; cli: string }): Promise<{ ms: number; sums: string; gtid: string }> {
   const t = await twin(ctx.tools, ctx.work, mode);
   try {
     const started = performance.now();
     if (mode === 'peer') await pipe(ctx.tools, ctx.input, t.server.socket);
-    else await ours(mode, t, ctx.store, ctx.key, ctx.work, ctx.threads);
+    else await ours(mode, t, ctx.store, ctx.key, ctx.work, ctx.threads, ctx.cli);
     const ms = performance.now() - started;
     return { ms, sums: (await t.server.sql(checksumSql)).trim(), gtid: (await t.server.sql('SELECT @@gtid_binlog_pos')).trim() };
   } finally {
@@ -109,10 +110,12 @@ export async function restoreBench(argv: string[]): Promise<void> {
   fs.writeFileSync(path.join(work, 'master.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
   const store = `file://${path.join(work, 'store')}`;
   await runArchive({ binlogDir: input.dir, store: openStore(store), keyUrl: key, source: 'oltp' });
-  const ctx = { tools, input, store, key, work, threads: Number(values.threads) };
+  // The JavaScript build, as the image runs it (scripts/build.ts), or the --cli given (another checkout's build).
+  const ctx = { tools, input, store, key, work, threads: Number(values.threads), cli: values.cli === undefined ? ensureBuilt() : path.resolve(values.cli) };
   console.log(`restore bench: ${input.files.length} OLTP binlogs, ${(input.bytes / 1048576).toFixed(1)} MiB; twins with sync_binlog=1, innodb_flush_log_at_trx_commit=1; slave_parallel_threads=${ctx.threads}; load ${os.loadavg()[0]!.toFixed(2)}`);
   const modes: Mode[] = values.session === true ? ['peer', 'replication', 'session'] : ['peer', 'replication'];
   const ratios: number[] = [];
+  const sessionRatios: number[] = [];
   const times: Record<Mode, number[]> = { peer: [], replication: [], session: [] };
   try {
     for (let r = 0; r < Number(values.rounds); r++) {
@@ -125,9 +128,11 @@ export async function restoreBench(argv: string[]): Promise<void> {
         if (!ok) process.exitCode = 1;
       }
       ratios.push(times.peer[r]! / times.replication[r]!);
-      console.log(`round ${r + 1}: replication is ${ratios[r]!.toFixed(2)}× the peer (load ${os.loadavg()[0]!.toFixed(2)})`);
+      if (times.session[r] !== undefined) sessionRatios.push(times.peer[r]! / times.session[r]!);
+      console.log(`round ${r + 1}: replication is ${ratios[r]!.toFixed(2)}× the peer${times.session[r] !== undefined ? `, session ${sessionRatios[r]!.toFixed(2)}×` : ''} (load ${os.loadavg()[0]!.toFixed(2)})`);
     }
-    console.log(`\npeer ${range(times.peer)} s, replication ${range(times.replication)} s${times.session.length > 0 ? `, session ${range(times.session)} s` : ''}; ratio peer/replication ${range(ratios)}× over ${ratios.length} rounds`);
+    console.log(`\npeer ${range(times.peer)} s, replication ${range(times.replication)} s${times.session.length > 0 ? `, session ${range(times.session)} s` : ''}; ratio peer/replication ${range(ratios)}×` +
+      `${sessionRatios.length > 0 ? `, peer/session ${range(sessionRatios)}×` : ''} over ${ratios.length} rounds`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
