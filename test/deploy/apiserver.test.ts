@@ -96,8 +96,9 @@ describe('deploy/ on the real kube-apiserver', { skip: skipUnlessIn('kube') }, (
     const samples = await ok(['apply', '-n', samplesNs, '-f', path.join(DEPLOY, 'samples')]);
     assert.match(samples, /binlogarchivepolicy\.binlog\.archiver\.dev\/mysql-prod created/);
     assert.match(samples, /binlogarchivepolicy\.binlog\.archiver\.dev\/mysql-staging created/);
+    assert.match(samples, /binlogarchivepolicy\.binlog\.archiver\.dev\/mysql-gke created/);
     const names = (await ok(['get', 'bap', '-n', samplesNs, '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').sort();
-    assert.deepEqual(names, ['mysql-prod', 'mysql-staging']);
+    assert.deepEqual(names, ['mysql-gke', 'mysql-prod', 'mysql-staging']);
   });
 
   it('the controller\'s service account can do exactly what deploy/ grants, and no more', async () => {
