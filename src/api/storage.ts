@@ -24,6 +24,11 @@ const gcs = object('A Google Cloud Storage bucket (JSON API, resumable uploads, 
   endpoint: string('A JSON-API-compatible endpoint as scheme://host[:port] (private endpoints, test servers). Empty: Google\'s.', {
     pattern: '^https?://[^/?#@\\s]+$', maxLength: 2048,
   }),
+  retention: object('GCS object retention for every archive object and manifest entry (the bucket must have object retention enabled): the counterpart of S3 Object Lock. A bucket retention policy, set on the bucket, needs nothing here.', {
+    mode: oneOf('Unlocked (can be shortened by users with storage.objects.overrideUnlockedRetention) or Locked (can only be extended).', ['Unlocked', 'Locked']),
+    days: integer('How many days each object is retained after it is written (1 to 36500).', { minimum: 1, maximum: 36500 }),
+  }, { required: ['mode', 'days'] }),
+  eventBasedHold: boolean('Put an event-based hold on every object written (with a bucket retention policy, its period starts when the hold is released). Default false.'),
 }, { required: ['bucket'] });
 
 export const storage = object('Where the archive lives: an S3 or S3-compatible bucket (the flat fields), or a Google Cloud Storage bucket (gcs). Objects are written once and never overwritten.', {

@@ -18,11 +18,19 @@ function prefixPath(prefix: string | undefined): string {
 }
 
 /**
- * `gs://bucket[/prefix]?endpoint=` for storage.gcs (credentials: the Pod's ServiceAccount), else
+ * `gs://bucket[/prefix]?endpoint=&retentionMode=&retentionDays=&eventBasedHold=true` for storage.gcs (credentials: the Pod's ServiceAccount), else
  * `s3://bucket[/prefix]?endpoint=&region=&forcePathStyle=true&objectLockMode=&objectLockDays=`.
  */
 export function storeUrl(storage: ResolvedStorage): string {
-  if (storage.gcs !== undefined) return `gs://${storage.gcs.bucket}${prefixPath(storage.gcs.prefix)}${query([['endpoint', storage.gcs.endpoint]])}`;
+  const gcs = storage.gcs;
+  if (gcs !== undefined) {
+    return `gs://${gcs.bucket}${prefixPath(gcs.prefix)}${query([
+      ['endpoint', gcs.endpoint],
+      ['retentionMode', gcs.retention?.mode],
+      ['retentionDays', gcs.retention === undefined ? undefined : String(gcs.retention.days)],
+      ['eventBasedHold', gcs.eventBasedHold === true ? 'true' : undefined],
+    ])}`;
+  }
   if (storage.bucket === undefined) throw new Error('storage has neither bucket nor gcs (the schema requires exactly one)');
   return `s3://${storage.bucket}${prefixPath(storage.prefix)}${query([
     ['endpoint', storage.endpoint],

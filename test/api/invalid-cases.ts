@@ -31,7 +31,7 @@ const GCP_KEY = 'projects/acme-prod/locations/europe-west1/keyRings/binlogs/cryp
 
 /** Valid objects on Google Cloud (GCS + Cloud KMS, Workload Identity): the API server must accept them. */
 export function validGooglePolicy(): Json {
-  return set(set(validPolicy(), 'spec.storage', { gcs: { bucket: 'acme_binlogs.eu', prefix: 'prod/mysql', endpoint: 'https://storage.internal:8443' }, credentials: { serviceAccountName: 'archiver-wi' } }),
+  return set(set(validPolicy(), 'spec.storage', { gcs: { bucket: 'acme_binlogs.eu', prefix: 'prod/mysql', endpoint: 'https://storage.internal:8443', retention: { mode: 'Locked', days: 35 }, eventBasedHold: true }, credentials: { serviceAccountName: 'archiver-wi' } }),
     'spec.keyProvider', { gcpKms: { keyName: GCP_KEY } });
 }
 
@@ -93,6 +93,10 @@ export const INVALID_POLICIES: InvalidCase[] = [
     messages: [/with gcs, set prefix and endpoint inside gcs; region and objectLock are S3 fields/] },
   { name: 'gcs with a credentials Secret', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs' }, credentials: { secretName: 'aws' } }),
     messages: [/spec\.storage: Invalid value: "object": gcs takes no credentials Secret: the Jobs use their ServiceAccount \(Workload Identity\)/] },
+  { name: 'gcs retention with an S3 lock mode', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs', retention: { mode: 'COMPLIANCE', days: 30 } } }),
+    messages: [/spec\.storage\.gcs\.retention\.mode: Unsupported value: "COMPLIANCE": supported values: "Unlocked", "Locked"/] },
+  { name: 'gcs retention without days', object: with_('spec.storage', { gcs: { bucket: 'acme-binlogs', retention: { mode: 'Locked' } } }),
+    messages: [/spec\.storage\.gcs\.retention\.days: Required value/] },
   { name: 'gcs without a bucket', object: with_('spec.storage', { gcs: { prefix: 'prod' } }), messages: [/spec\.storage\.gcs\.bucket: Required value/] },
   { name: 'a GCS bucket name with capitals', object: with_('spec.storage', { gcs: { bucket: 'Acme-Binlogs' } }),
     messages: [/spec\.storage\.gcs\.bucket: Invalid value: "Acme-Binlogs": spec\.storage\.gcs\.bucket in body should match/] },

@@ -30,6 +30,13 @@ describe('--store URL from spec.storage', () => {
     assert.throws(() => storeUrl({ forcePathStyle: false }), /neither bucket nor gcs/);
   });
 
+  it('storage.gcs.retention and eventBasedHold become the store\'s retention parameters, read back by its parser', () => {
+    const url = storeUrl({ forcePathStyle: false, gcs: { bucket: 'b-1', retention: { mode: 'Locked', days: 35 }, eventBasedHold: true } });
+    assert.equal(url, 'gs://b-1?retentionMode=Locked&retentionDays=35&eventBasedHold=true');
+    assert.deepEqual(parseGcsStoreUrl(url), { bucket: 'b-1', prefix: '', retention: { mode: 'Locked', days: 35 }, eventBasedHold: true });
+    assert.equal(storeUrl({ forcePathStyle: false, gcs: { bucket: 'b-1', eventBasedHold: false } }), 'gs://b-1');
+  });
+
   for (const c of cases) {
     it(c.url, () => {
       assert.equal(storeUrl(c.storage), c.url);
