@@ -26,7 +26,7 @@ const MiB = 1048576;
 
 export interface DecodeWorkload { name: string; dir: string; files: string[]; bytes: number }
 
-interface Prepared extends DecodeWorkload { store: string; key: string; refDir: string; refKey: string; refIv: string; work: string }
+export interface Prepared extends DecodeWorkload { store: string; key: string; refDir: string; refKey: string; refIv: string; work: string }
 
 /** One binlog as a one-file series (an empty successor closes it). */
 function oneFile(name: string, file: string, work: string): DecodeWorkload {
@@ -52,7 +52,7 @@ function sh(script: string): void {
   if (r.status !== 0) throw new Error(`command failed: ${script}`);
 }
 
-async function prepare(w: DecodeWorkload, root: string): Promise<Prepared> {
+export async function prepare(w: DecodeWorkload, root: string): Promise<Prepared> {
   const work = fs.mkdtempSync(path.join(root, 'decode-'));
   const keyFile = path.join(work, 'master.key');
   fs.writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
@@ -66,7 +66,7 @@ async function prepare(w: DecodeWorkload, root: string): Promise<Prepared> {
   return { ...w, store, key: `file://${keyFile}`, refDir, refKey, refIv, work };
 }
 
-interface Timed { ms: number; cpuMs: number; rssKiB: number; stdout: string }
+export interface Timed { ms: number; cpuMs: number; rssKiB: number; stdout: string }
 
 /** Wall time, CPU time (user + system, of the command and the children it waited for) and peak RSS, by /usr/bin/time. */
 function timed(command: string, args: string[]): Timed {
@@ -78,11 +78,11 @@ function timed(command: string, args: string[]): Timed {
   return { ms, cpuMs: (Number(user) + Number(sys)) * 1000, rssKiB: Number(rss), stdout: r.stdout };
 }
 
-function reference(p: Prepared, out: string): Timed {
+export function reference(p: Prepared, out: string): Timed {
   return timed('sh', ['-c', p.files.map((f) => `openssl enc -d -aes-256-cbc -K ${p.refKey} -iv ${p.refIv} -in "${path.join(p.refDir, f)}" | zstd -d -q -o "${path.join(out, f)}"`).join(' && ')]);
 }
 
-function ours(p: Prepared, out: string, cli: string): Timed & { inProcessMs: number } {
+export function ours(p: Prepared, out: string, cli: string): Timed & { inProcessMs: number } {
   const m = timed(process.execPath, [cli, 'restore', '--store', p.store, '--key', p.key, '--source', 'bench', '--out', out, '--json', '-q']);
   return { ...m, inProcessMs: (JSON.parse(m.stdout) as { durationMs: number }).durationMs };
 }

@@ -32,7 +32,14 @@ export interface InspectorOptions extends WalkOptions {
  * ends is passed to onTransaction before the event is passed here.
  */
 export interface EventObserver {
+  /** When true, `event` is called only for events with a decoded detail (a few per transaction), not for each. */
+  readonly detailsOnly?: boolean;
   event(position: number, type: number, length: number, detail: EventDetail | null): void;
+  /**
+   * Called by `finish` with the number of events that were outside any transaction and are neither GTID nor
+   * file-level events (Rotate, Stop, FDE, Previous_gtids, Incident, Gtid_list, Binlog_checkpoint, Start_encryption).
+   */
+  end?(eventsOutsideTransactions: number): void;
 }
 
 const CRC_NAMES = ['skipped', 'ok', 'bad'] as const;
@@ -40,8 +47,9 @@ const CRC_NAMES = ['skipped', 'ok', 'bad'] as const;
 export interface BinlogInspector {
   /**
    * Parses as much of `chunk` as it can; chunks may be split anywhere and may be reused by the caller once this
-   * returns. Throws ArchiverError ENOTBINLOG, EBINLOGCHECKSUM or EBINLOGCORRUPT (naming the path and offset) as
-   * soon as the damage is seen; after an error every call throws it again.
+   * returns. Throws ArchiverError ENOTBINLOG, EBINLOGCHECKSUM or EBINLOGCORRUPT (naming the path and offset) before
+   * it returns if the chunk shows damage (the callbacks may have seen events of that chunk, including the damaged
+   * one: the CRC32s of a chunk's events are checked together); after an error every call throws it again.
    */
   write(chunk: Uint8Array): void;
   /**
@@ -64,6 +72,8 @@ export class Inspector implements BinlogInspector, EventSink {
   readonly #builder: InfoBuilder;
   readonly #tracker: TransactionTracker;
   readonly #observer: EventObserver | null;
+  /** The observer, when it wants every event (not only those with a detail). */
+  readonly #everyEvent: EventObserver | null;
   readonly #onEvent: ((e: BinlogEvent) => void) | null;
 
   /** `size`: the total when known up front (a file), so a cut event is reported before its bytes are read. */
@@ -83,6 +93,7 @@ export class Inspector implements BinlogInspector, EventSink {
     this.#builder = builder;
     this.#tracker = tracker;
     this.#observer = opts.observer ?? null;
+    this.#everyEvent = opts.observer?.detailsOnly === true ? null : (opts.observer ?? null);
     this.#onEvent = opts.onEvent ?? null;
     this.#walker = new EventWalker(path, opts, this, size);
   }
@@ -91,7 +102,8 @@ export class Inspector implements BinlogInspector, EventSink {
   event(position: number, type: number, length: number, timestamp: number, serverId: number, logPos: number, flags: number, crc: CrcVerdict, detail: EventDetail | null): void {
     this.#builder.event(position, type, length, timestamp, serverId, flags, crc, detail);
     this.#tracker.event(position, type, length, timestamp, detail);
-    this.#observer?.event(position, type, length, detail);
+    if (this.#everyEvent !== null) this.#everyEvent.event(position, type, length, detail);
+    else if (detail !== null) this.#observer?.event(position, type, length, detail);
     const onEvent = this.#onEvent;
     if (onEvent !== null) onEvent({ position, timestamp, type, serverId, length, logPos, flags, crc: CRC_NAMES[crc], detail });
   }
@@ -127,6 +139,7 @@ export class Inspector implements BinlogInspector, EventSink {
       return { path: this.#path, size, magic: 'mysql-encrypted', flavor: 'mysql', encryption };
     }
     this.#tracker.finish();
+    this.#observer?.end?.(this.#tracker.outside);
     return this.#builder.build(size);
   }
 }

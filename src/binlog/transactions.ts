@@ -66,9 +66,18 @@ interface Open {
   lastType: number;
 }
 
+/** Types not counted by `outside`: file-level events, and MariaDB's Start_encryption (also a file's preamble). */
+const NOT_OUTSIDE = BOUNDARY.slice();
+NOT_OUTSIDE[EventType.MARIA_START_ENCRYPTION] = 1;
+
 export class TransactionTracker {
   readonly #emit: (t: BinlogTransaction) => void;
   #open: Open | null = null;
+  /**
+   * Events seen while no transaction was open that are neither GTID events nor file-level: what a file holds
+   * outside transactions (in a file without GTID events, every event but the file-level ones).
+   */
+  outside = 0;
 
   constructor(emit: (t: BinlogTransaction) => void) {
     this.#emit = emit;
@@ -99,7 +108,10 @@ export class TransactionTracker {
       return;
     }
     const t = this.#open;
-    if (t === null) return;
+    if (t === null) {
+      if (NOT_OUTSIDE[type] !== 1) this.outside++;
+      return;
+    }
     t.endPosition = position + length;
     t.eventCount++;
     t.lastType = type;

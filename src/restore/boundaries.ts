@@ -105,7 +105,19 @@ export class FileBoundaryScan {
     this.#appliedAfterStart = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
   }
 
-  /** The inspector's EventObserver: called for every event, so it allocates nothing unless a position lies in this file. */
+  /**
+   * EventObserver: only the events with a detail (GTID, Previous_gtids, Gtid_list...) unless a position lies in
+   * this file, which every event is checked against; the events outside transactions are then counted here, else
+   * the inspector's count comes through `end`.
+   */
+  get detailsOnly(): boolean {
+    return this.#fromPosition === null && this.#untilPosition === null;
+  }
+
+  end(eventsOutsideTransactions: number): void {
+    if (this.detailsOnly) this.#looseEvents = eventsOutsideTransactions;
+  }
+
   event(position: number, type: number, length: number, d: EventDetail | null): void {
     if (this.#fromPosition !== null || this.#untilPosition !== null) {
       for (const [option, p] of [['--from-position', this.#fromPosition], ['--until-position', this.#untilPosition]] as const) {
@@ -116,6 +128,9 @@ export class FileBoundaryScan {
     // The file's own starting state (Previous_gtids / Gtid_list), which comes before its first transaction.
     if (d?.kind === 'previous-gtids' && this.#state === null) this.#state = this.#withFrom(d.set);
     else if (d?.kind === 'mariadb-gtid-list' && this.#state === null) this.#state = this.#withFrom(d.list);
+    // Events outside transactions (counted here only when every event comes): a file of them without any
+    // transaction cannot be cut by time or GTID (finish). In a file without GTID events this counts exactly the
+    // events that are not file-level, as the inspector's count does.
     if (d?.kind === 'gtid' || d?.kind === 'mariadb-gtid') this.#inTransaction = true;
     else if (FILE_LEVEL[type] === 1) this.#inTransaction = false;
     else if (!this.#inTransaction) this.#looseEvents++;
