@@ -12,6 +12,7 @@ import type { BinlogEvent, BinlogInfo, BinlogTransaction, GtidSet, PlainBinlogIn
 import type { InspectorOptions } from '../../src/binlog/inspector.ts';
 import { FileBoundaryScan, type ScanGoal } from '../../src/restore/boundaries.ts';
 import type { RestoreTarget } from '../../src/restore/target.ts';
+import { REPO_ROOT } from '../../testenv/versions.ts';
 
 /** JSON of anything the reader returns: GTID sets by their text, bigints as strings, errors by code and message. */
 export function plain(v: unknown): unknown {
@@ -153,6 +154,11 @@ export interface FileResults {
   damaged: Record<string, unknown>;
 }
 
+/** `value` with the checkout's directory replaced by `<repo>`: the recorded results hold in any clone. */
+function checkoutFree(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value).replaceAll(JSON.stringify(REPO_ROOT).slice(1, -1), '<repo>')) as unknown;
+}
+
 /** All results for one fixture file; also checks that every chunking gives the file reader's BinlogInfo. */
 export async function resultsFor(path: string, name: string): Promise<{ results: FileResults; chunkMismatches: string[] }> {
   const bytes = readFileSync(path);
@@ -185,11 +191,11 @@ export async function resultsFor(path: string, name: string): Promise<{ results:
   return {
     results: {
       sha256: createHash('sha256').update(bytes).digest('hex'),
-      info,
-      infoUnchecked,
+      info: checkoutFree(info),
+      infoUnchecked: checkoutFree(infoUnchecked),
       events: digest(events),
       eventCount: events.length,
-      transactions: trxResult,
+      transactions: checkoutFree(trxResult),
       scans: scanResults,
       damaged: bytes.length > 4 ? damaged(bytes) : {},
     },
