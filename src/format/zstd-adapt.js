@@ -15,7 +15,7 @@
  * Plain JavaScript, like everything the worker threads load (see segment-worker.js).
  */
 
-/** zstd's fastest level (ZSTD_minCLevel, -ZSTD_TARGETLENGTH_MAX): it finds no matches and writes raw blocks. */
+/** zstd's fastest level (ZSTD_minCLevel, -ZSTD_TARGETLENGTH_MAX): it skips the match search and, in practice, writes raw blocks. */
 export const STORED_LEVEL = -131072;
 
 /** Bytes compressed from each end of a segment to decide. */
