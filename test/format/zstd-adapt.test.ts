@@ -45,7 +45,7 @@ test('binlogs that compress are encoded exactly as without adapting: ordinary an
   const dir = mkdtempSync(join(tmpdir(), 'format-adapt-'));
   try {
     const small = readFileSync(txcBinlog({ mib: 2, shape: 'small', out: join(dir, 'small.000001') }));
-    const ordinary = readFileSync('/work/shared/fixtures/binlogs/other-versions/osheroff/mysql-bin.checksum-none');
+    const ordinary = readFileSync(join(import.meta.dirname, '../fixtures/binlogs/other-versions/osheroff/mysql-bin.checksum-none'));
     for (const [name, data, segmentSize] of [['small transactions', small, S], ['ordinary binlog', Buffer.concat(Array(8).fill(ordinary) as Buffer[]), 65536]] as const) {
       const on = await encodeToBuffer(data, { segmentSize });
       const off = await encodeToBuffer(data, { segmentSize, adapt: false });
