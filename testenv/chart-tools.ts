@@ -1,8 +1,9 @@
 /**
  * The chart's peers in tests, built once from Go modules into the version-keyed cache like the servers
  * (testenv/tools.ts): helm, promtool, the Lua runner of Argo CD health checks (gopher-lua, the interpreter Argo CD
- * embeds), and the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs from its module. `up` builds them
- * (so a test run on a fresh machine starts with them); a test that finds one missing builds it on first use.
+ * embeds), and the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs from its module. The first test that
+ * needs one builds it (under the cache's build lock, so concurrent test files build it once); `up` does not, so a
+ * cold `up` spends the two cores on the servers and the node alone.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
