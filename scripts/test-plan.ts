@@ -14,6 +14,8 @@ export interface Claim { name: string; shared: boolean }
 export interface TestFile { file: string; claims: Claim[]; expectedMs: number }
 
 const MARK = /^\/\/ test-resources:(.*)$/m;
+/** The shared state files may claim (docs/TESTING.md says who claims which, and why); a typo would protect nothing. */
+export const RESOURCES = ['env-mariadb', 'kube-node', 'node-heavy', 'cpu', 'gcpkms-key', 'project-image'] as const;
 const CLAIM = /^([a-z0-9][a-z0-9:-]*?)(:shared)?$/;
 /** Recorded durations (ms) per file relative to the repo: the committed baseline, then this machine's last run. */
 const BASELINE = path.join(REPO_ROOT, 'test', 'timings.json');
@@ -39,6 +41,7 @@ export function claimsOf(file: string, source: string): Claim[] {
   return line[1]!.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
     const m = CLAIM.exec(s);
     if (m === null) throw new Error(`${file}: bad test-resources entry "${s}" (expected NAME or NAME:shared, lower-case)`);
+    if (!(RESOURCES as readonly string[]).includes(m[1]!)) throw new Error(`${file}: unknown test resource "${m[1]!}" (known: ${RESOURCES.join(', ')}; add a new one to scripts/test-plan.ts and docs/TESTING.md)`);
     return { name: m[1]!, shared: m[2] !== undefined };
   });
 }
