@@ -48,7 +48,12 @@ export interface EncodeOptions {
   adapt?: boolean;
   /** Worker pool; default: the process-wide shared pool. */
   pool?: SegmentPool;
-  /** Segments between reader and output at most; default 2 × pool size. */
+  /**
+   * Segments being read or sealed at most (a frame the consumer holds no longer counts: its segment buffer went
+   * back when its task ended); default the pool size + 1, one per worker and one read ahead. Each is 4 MiB of RSS:
+   * on the archive bench 2 × pool size was no faster, the pool size alone 10-20 % slower on bulk binlogs
+   * (docs/PERFORMANCE.md 4d).
+   */
   maxInFlight?: number;
   /** Name used in error messages (e.g. the object key); default derived from the identity. */
   objectName?: string;
@@ -136,7 +141,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
     });
   }
   const pool = options.pool ?? sharedPool();
-  const maxInFlight = inFlightLimit(options.maxInFlight, pool.size);
+  const maxInFlight = inFlightLimit(options.maxInFlight ?? pool.size + 1, pool.size);
   pool.warm();
   const headerBytes = encoded.bytes;
   // Exactly-sized copies: structured clone sends a typed array's whole ArrayBuffer, which may be shared.
@@ -165,6 +170,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
           segmenter, { object: objectName, frame: index },
         ),
         maxInFlight,
+        false, // a record the consumer holds is not a segment buffer (recycled when its task ended)
       );
       for await (const result of sealed) {
         frames++;

@@ -12,11 +12,15 @@ import { ArchiverError, withContext } from '../errors.ts';
  * then). Reading stops while the window is full: that is the backpressure. A read error is thrown at the next
  * result the consumer asks for; a task error when its result is due. If the consumer stops early, reading
  * stops and the source is closed; tasks already started run to completion and their results are dropped.
+ * With `holdResult` false a result leaves the window when it is yielded: for results that hold nothing the
+ * window bounds (the encoder's records: its segment buffers are recycled when a task ends), so the next item
+ * is read while the consumer writes this one.
  */
 export async function* mapOrdered<T, R>(
   items: AsyncIterable<T>,
   start: (item: T) => Promise<R>,
   maxInFlight: number,
+  holdResult = true,
 ): AsyncGenerator<R> {
   const iterator = items[Symbol.asyncIterator]();
   const window: Promise<R>[] = [];
@@ -71,10 +75,16 @@ export async function* mapOrdered<T, R>(
         continue;
       }
       const result = await head;
+      if (!holdResult) {
+        void window.shift();
+        wakeReader();
+      }
       yield result;
-      // The slot is free once the consumer asks for the next result: until then it may still hold this one.
-      void window.shift();
-      wakeReader();
+      if (holdResult) {
+        // The slot is free once the consumer asks for the next result: until then it may still hold this one.
+        void window.shift();
+        wakeReader();
+      }
     }
   } finally {
     stopped = true;

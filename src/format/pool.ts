@@ -27,11 +27,14 @@ const WORKER_URL = new URL('./segment-worker.js', import.meta.url);
 
 /**
  * Workers hold almost no JS objects and, since they reuse their zstd contexts and scratch buffers and free what
- * node:crypto returns (segment-core.js), leave next to no garbage either. A small old-space limit still keeps
- * V8 from growing their heaps lazily: measured without it, ~5 MiB more peak RSS at the same CPU time. Buffers
- * do not count toward the limit itself (64 MiB segments run fine).
+ * node:crypto returns (segment-core.js), leave next to no garbage either: their old space holds ~5.5 MiB (Node's
+ * worker bootstrap and the task modules), their young generation the few objects of a task. Small limits keep
+ * V8 from growing their heaps lazily: measured on the archive bench (2026-12-04), 48 MiB old space and the
+ * default young generation cost ~7 MiB more peak RSS than 16 and 1 at the same CPU time. Buffers do not count
+ * toward the limits (64 MiB segments run fine).
  */
-const WORKER_OLD_SPACE_MB = 48;
+const WORKER_OLD_SPACE_MB = 16;
+const WORKER_YOUNG_SPACE_MB = 1;
 
 export interface PoolOptions {
   /** Number of worker threads; defaults to os.availableParallelism(). */
@@ -120,7 +123,7 @@ export class SegmentPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } });
+    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_SPACE_MB } });
     const slot: Slot = { worker, current: undefined, pinned: [] };
     worker.on('message', (reply: TaskReply) => {
       const pending = slot.current;

@@ -55,7 +55,6 @@ export function ownArrayBuffer(b) {
 const compressors = new Map();
 const decompressor = new ZstdDecompressor();
 let compressScratch = new Uint8Array(0);
-let verifyScratch = new Uint8Array(0);
 
 /**
  * @param {number} level
@@ -94,24 +93,30 @@ function decompressOneFrame(data, out) {
   return decompressor.decompressInto(data, out);
 }
 
+/** The piece size a frame is decompressed in to be compared with its source (verifyDecompressed). */
+const VERIFY_CHUNK = 128 * 1024;
+let verifyChunk = new Uint8Array(0);
+
 /**
+ * Decompresses `compressed`, which must be exactly one zstd frame, and compares the content with `source`. In
+ * pieces (ZstdDecompressor.matches): a segment-sized output buffer per worker would cost up to 4 MiB of RSS each
+ * (docs/PERFORMANCE.md 4d).
  * @param {Uint8Array} source
  * @param {Uint8Array} compressed
  * @param {number} index
  * @returns {void}
  */
 function verifyDecompressed(source, compressed, index) {
-  if (verifyScratch.length < source.length) verifyScratch = new Uint8Array(newBuffer(source.length));
-  const out = verifyScratch.subarray(0, source.length);
-  let length;
+  if (verifyChunk.length === 0) verifyChunk = new Uint8Array(newBuffer(VERIFY_CHUNK));
+  let same;
   try {
-    length = decompressOneFrame(compressed, out);
+    const frameLength = zstdFrameLength(compressed);
+    if (frameLength !== compressed.length) throw new TypeError(`${compressed.length - frameLength} bytes follow the zstd frame`);
+    same = decompressor.matches(compressed, source, verifyChunk);
   } catch (err) {
     throw new TaskError('EVERIFY', `segment ${index}: the frame just compressed does not decompress (${/** @type {Error} */ (err).message})`);
   }
-  if (length !== source.length || !Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(source)) {
-    throw new TaskError('EVERIFY', `segment ${index}: decompressing the frame just written does not reproduce the ${source.length} source bytes`);
-  }
+  if (!same) throw new TaskError('EVERIFY', `segment ${index}: decompressing the frame just written does not reproduce the ${source.length} source bytes`);
 }
 
 /**
@@ -140,6 +145,7 @@ export function seal(task) {
     record.set(ciphertext, RECORD_PREFIX_LENGTH);
     record.set(tag, RECORD_PREFIX_LENGTH + ciphertext.length);
     release(ciphertext);
+    const compressedLength = compressed.length;
     if (task.verify) {
       // Decrypt the record exactly as it will be written (tag included), decompress that, compare with the source.
       const opened = openRecordBody(task.key, nonce, aad, record.subarray(RECORD_PREFIX_LENGTH));
@@ -150,7 +156,7 @@ export function seal(task) {
         release(opened);
       }
     }
-    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength: compressed.length, stored, segment: task.segment };
+    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength, stored, segment: task.segment };
   } finally {
     task.key.fill(0);
   }

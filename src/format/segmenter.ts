@@ -87,10 +87,13 @@ export class Segmenter {
     }
   }
 
-  /** Fills `buffer` with `read`; returns the byte count (short only at the end). */
-  async #readFull(read: (view: Uint8Array) => Promise<number>, buffer: ArrayBuffer): Promise<number> {
+  /**
+   * Fills `buffer` with `read` from offset `start` (bytes before it are already in place and not yet hashed);
+   * returns the byte count including them (short only at the end).
+   */
+  async #readFull(read: (view: Uint8Array) => Promise<number>, buffer: ArrayBuffer, start: number): Promise<number> {
     const view = new Uint8Array(buffer);
-    let filled = 0;
+    let filled = start;
     while (filled < view.length) {
       const n = await read(view.subarray(filled));
       if (n === 0) break;
@@ -101,23 +104,27 @@ export class Segmenter {
     return filled;
   }
 
+  /**
+   * Whether a full segment is the final one is known by reading one byte past it (into `peek`), not a whole
+   * next segment: a read-ahead segment buffer would be one more 4 MiB of RSS held while the window is full.
+   * The peeked byte becomes the first byte of the next segment.
+   */
   async *#fileSegments(read: (view: Uint8Array) => Promise<number>): AsyncGenerator<Segment> {
     const size = this.#segmentSize;
+    const peek = new Uint8Array(1);
     let index = 0;
-    let current = this.#allocate();
-    let filled = await this.#readFull(read, current);
-    while (filled === size) {
-      const next = this.#allocate();
-      const more = await this.#readFull(read, next);
-      if (more === 0) {
-        this.recycle(next);
-        break;
+    let carried = 0;
+    for (;;) {
+      const buffer = this.#allocate();
+      if (carried > 0) new Uint8Array(buffer)[0] = peek[0]!;
+      const filled = await this.#readFull(read, buffer, carried);
+      carried = filled === size && size > 0 ? await read(peek) : 0;
+      if (carried === 0) {
+        yield { index, buffer, length: filled, final: true };
+        return;
       }
-      yield { index: index++, buffer: current, length: size, final: false };
-      current = next;
-      filled = more;
+      yield { index: index++, buffer, length: size, final: false };
     }
-    yield { index, buffer: current, length: filled, final: true };
   }
 
   async *#chunkSegments(source: ByteSource): AsyncGenerator<Segment> {

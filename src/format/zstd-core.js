@@ -311,6 +311,45 @@ export class ZstdDecompressor {
     }
   }
 
+  /**
+   * Decompresses `frame` (exactly one complete zstd frame, checked by the caller) piece by piece through `chunk`
+   * and compares its content with `expected`: whether they are equal, without an output buffer of the content's
+   * size (zstd decodes through its own window instead: 512 KiB at level 2, 2 MiB at level 3). Throws zstd's
+   * Error when the frame is corrupt (bad block, checksum).
+   * @param {Uint8Array} frame
+   * @param {Uint8Array} expected
+   * @param {Uint8Array} chunk
+   * @returns {boolean}
+   */
+  matches(frame, expected, chunk) {
+    const engine = this.#open();
+    if (engine === undefined) {
+      const plain = decompressSegment(frame, expected.length, expected.length + 1);
+      return Buffer.compare(plain, expected) === 0;
+    }
+    try {
+      let inOff = 0;
+      let outPos = 0;
+      for (;;) {
+        const [consumed, produced] = step(engine, frame, inOff, chunk, 0, chunk.length);
+        inOff += consumed;
+        const end = outPos + produced;
+        if (end > expected.length || Buffer.compare(chunk.subarray(0, produced), expected.subarray(outPos, end)) !== 0) {
+          this.close(); // mid-frame: the next frame needs a fresh context
+          return false;
+        }
+        outPos = end;
+        // Room left in the output with every input byte taken: the frame, its checksum included, is done.
+        if (produced < chunk.length && inOff === frame.length) break;
+        if (consumed === 0 && produced === 0) throw new Error('zstd stopped before the end of the frame');
+      }
+      return outPos === expected.length;
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
   /** @returns {void} */
   close() {
     this.#engine?.stream.close();

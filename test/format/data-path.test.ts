@@ -100,6 +100,39 @@ test('a DirectSource (read straight into segment buffers) encodes to the same by
   assert.ok(empty.object.equals((await encodeToBuffer(Buffer.alloc(0))).object));
 });
 
+test('a DirectSource at and around segment boundaries encodes like a stream (the final flag comes from one byte read past a segment)', async () => {
+  for (const length of [4095, 4096, 4097, 3 * 4096 - 1, 3 * 4096, 3 * 4096 + 1]) {
+    const data = pseudoRandom(length, length);
+    const fromStream = await encodeToBuffer(data);
+    for (const step of [1000, 4096, 5000]) {
+      const fromDirect = await encodeToBuffer(data, { source: direct(data, step) });
+      assert.ok(fromDirect.object.equals(fromStream.object), `${length} bytes read ${step} at a time`);
+      assert.equal(fromDirect.result.frames, Math.max(1, Math.ceil(length / 4096)));
+      assert.equal(fromDirect.result.plaintextSha256, sha256(data));
+    }
+  }
+});
+
+test('with a stalled consumer a DirectSource is read only as far as the window: maxInFlight segments and one byte', async () => {
+  const segments = 20;
+  const data = pseudoRandom(segments * 4096, 9);
+  let read = 0;
+  const inner = direct(data, 4096);
+  const source: DirectSource = { readInto: async (into) => { const n = await inner.readInto(into); read += n; return n; } };
+  const encoded = encodeObject({ source, dek: DEK, wrappedKey: WRAPPED, key: KEY_REF, identity: IDENTITY, segmentSize: 4096, maxInFlight: 2 });
+  const it = encoded[Symbol.asyncIterator]();
+  await it.next(); // header
+  await it.next(); // frame 0, held by the consumer
+  await tick(100);
+  // Frame 0, held by the consumer, is a record (its segment buffer went back when its task ended): segments 1 and
+  // 2 fill the window, and one byte tells segment 2 is not final. A whole read-ahead segment would be 4096 more.
+  assert.equal(read, 3 * 4096 + 1);
+  let frames = 1;
+  while ((await it.next()).done !== true) frames++;
+  assert.equal(frames, segments + 1); // frames plus trailer
+  assert.equal((await encoded.result).plaintextLength, data.length);
+});
+
 test('a DirectSource is closed when the consumer of the encoder stops early', async () => {
   const source = direct(pseudoRandom(64 * 1024, 3), 1000);
   const encoded = encodeObject({ source, dek: DEK, wrappedKey: WRAPPED, key: KEY_REF, identity: IDENTITY, segmentSize: 4096 });

@@ -143,9 +143,10 @@ test('encoder reads ahead at most maxInFlight segments when the consumer is slow
   await it.next(); // header
   await it.next(); // frame 0
   await new Promise((r) => setTimeout(r, 100));
-  // Segments 0..2 fill the window of 3 (segment 2 is released once chunk 3 shows it is not final); frame 0
-  // was emitted and the encoder now waits for the consumer: nothing more is read.
-  assert.equal(pulled, 4, `source read ${pulled} chunks with a stalled consumer`);
+  // Frame 0 was emitted and left the window (its segment buffer went back when its task ended); segments 1..3
+  // fill the window of 3 (segment 3 is released once chunk 4 shows it is not final), and the encoder now waits
+  // for the consumer: nothing more is read.
+  assert.equal(pulled, 5, `source read ${pulled} chunks with a stalled consumer`);
   let frames = 1;
   for (;;) {
     const step = await it.next();

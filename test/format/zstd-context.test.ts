@@ -70,3 +70,26 @@ test('decompressInto: exact content, content longer than the buffer, corrupt fra
   assert.ok(Buffer.from(plain).equals(big));
   d.close();
 });
+
+test('matches (the seal step\'s verification, in pieces): equal content only; the context survives a mismatch and a corrupt frame', () => {
+  const d = new ZstdDecompressor();
+  const chunk = new Uint8Array(128 * 1024);
+  for (const [level, size] of [[2, 4 << 20], [3, 4 << 20], [2, 300_000], [2, 0], [-131072, 1 << 20]] as const) {
+    const input = level < 0 ? pseudoRandom(size, 5) : compressible(size);
+    const frame = compressSegment(input, level);
+    assert.equal(d.matches(frame, input, chunk), true, `level ${level}, ${size} bytes`);
+    if (size === 0) continue;
+    const other = Buffer.from(input);
+    other.writeUInt8(other.readUInt8(size - 1) ^ 1, size - 1); // differs in its last byte only
+    assert.equal(d.matches(frame, other, chunk), false, `last byte differs, ${size} bytes`);
+    assert.equal(d.matches(frame, input.subarray(0, size - 1), chunk), false, 'content longer than expected');
+    assert.equal(d.matches(frame, Buffer.concat([input, Buffer.alloc(1)]), chunk), false, 'content shorter than expected');
+    assert.equal(d.matches(frame, input, chunk), true, 'the context is usable after a mismatch');
+  }
+  const frame = compressSegment(compressible(200_000), 2);
+  const corrupt = Buffer.from(frame);
+  corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 2) ^ 0xff, corrupt.length - 2); // the content checksum
+  assert.throws(() => d.matches(corrupt, compressible(200_000), chunk));
+  assert.equal(d.matches(frame, compressible(200_000), chunk), true, 'the context is usable after a corrupt frame');
+  d.close();
+});
