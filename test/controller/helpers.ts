@@ -7,7 +7,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -25,13 +24,14 @@ import { runCli } from '../support/cli.ts';
 import { s3Client } from '../support/clients.ts';
 import { nodeSkip } from '../support/node.ts';
 import { FakeKubelet } from '../support/kubelet.ts';
+import { tempDir as archiveTempDir } from '../support/archive.ts';
 import { REPO_ROOT, need } from '../support/testenv.ts';
 
 export const BIN = path.join(REPO_ROOT, 'bin', 'binlog-archiver.js');
 export const CRDS = path.join(REPO_ROOT, 'crds');
 
 export function tempDir(prefix = 'blarc-ctl-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return archiveTempDir(prefix);
 }
 
 /** Polls fn until it returns a value (not undefined); fails after timeoutMs saying what it waited for and what it last saw. */

@@ -15,8 +15,27 @@ export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'binlogs');
 export const KINGBUS = ['mysql_bin.000011', 'mysql_bin.000012'].map((n) => path.join(FIXTURES, 'relaylog/kingbus/5.7', n))
   .concat(closedFixture(path.join(FIXTURES, 'relaylog/kingbus/5.7/mysql_bin.000013'), 'mysql_bin.000013', 'mysql_bin.000014'));
 
+const made: string[] = [];
+
+/**
+ * A new temporary directory, removed when the test process exits (a test run directly with `node --test FILE`
+ * left thousands in /tmp; `npm test` also removes each file's whole TMPDIR).
+ */
 export function tempDir(prefix = 'blarc-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (made.length === 0) process.once('exit', removeMade);
+  made.push(dir);
+  return dir;
+}
+
+function removeMade(): void {
+  for (const dir of made) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // still mounted or held by a process that outlives the test: npm test's sweep deals with it
+    }
+  }
 }
 
 export function sha256(file: string): string {
