@@ -108,17 +108,21 @@ function foreignTo(flavor: BinlogFlavor, detail: EventDetail): string | null {
   return (flavor === 'mariadb' && mysqlOnly) || (flavor === 'mysql' && mariadbOnly) ? flavor : null;
 }
 
-/** Decoders throw RangeError on short or inconsistent bodies; returned here so the CRC verdict can come first. */
-function tryDecode(type: number, body: Buffer, serverId: number): EventDetail | RangeError | null {
+/**
+ * Decodes the body b[start, end). Decoders throw RangeError on short or inconsistent bodies; returned here so the CRC
+ * verdict can come first.
+ */
+function tryDecode(type: number, b: Buffer, start: number, end: number, serverId: number): EventDetail | RangeError | null {
   try {
-    return decodeBody(type, body, serverId);
+    // The GTID event of every MariaDB transaction is decoded in place, without a view of its body.
+    return type === EventType.MARIA_GTID ? parseMariadbGtid(b, serverId, start, end) : decodeBody(type, b.subarray(start, end));
   } catch (err) {
     if (err instanceof RangeError) return err;
     throw err;
   }
 }
 
-function decodeBody(type: number, body: Buffer, serverId: number): EventDetail | null {
+function decodeBody(type: number, body: Buffer): EventDetail | null {
   switch (type) {
     case EventType.ROTATE: return parseRotate(body);
     case EventType.PREVIOUS_GTIDS: return parsePreviousGtids(body);
@@ -126,7 +130,6 @@ function decodeBody(type: number, body: Buffer, serverId: number): EventDetail |
     case EventType.ANONYMOUS_GTID: return parseGtid(body, true);
     case EventType.GTID_TAGGED: return parseTaggedGtid(body);
     case EventType.TRANSACTION_PAYLOAD: return parsePayloadHeader(body);
-    case EventType.MARIA_GTID: return parseMariadbGtid(body, serverId);
     case EventType.MARIA_GTID_LIST: return parseMariadbGtidList(body);
     case EventType.MARIA_BINLOG_CHECKPOINT: return parseMariadbCheckpoint(body);
     case EventType.MARIA_START_ENCRYPTION: return parseMariadbStartEncryption(body);
@@ -568,7 +571,7 @@ export class EventWalker {
     const serverId = this.#serverId;
     if (want > 0) {
       const start = at + this.#headerLen;
-      const decoded = tryDecode(type, b.subarray(start, start + want), serverId);
+      const decoded = tryDecode(type, b, start, start + want, serverId);
       // Checked after the CRC: a bad checksum explains an undecodable body better than the decoder can.
       if (decoded instanceof RangeError) throw corrupt(path, pos, `${eventTypeName(type)} event body cannot be decoded: ${decoded.message}`);
       if (decoded !== null) {

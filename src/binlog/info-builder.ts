@@ -9,7 +9,8 @@ import type { CrcVerdict } from './event-walker.ts';
 import type { EventDetail, FormatDescription } from './event-types.ts';
 import { MariadbGtidList, MysqlGtidSet, addGtidTo, emptyGtidSet, formatGtid } from './gtid.ts';
 import type { Gtid, GtidSet } from './gtid.ts';
-import type { BinlogTransaction } from './transactions.ts';
+import type { MariadbGtid } from './mariadb-gtid-list.ts';
+import type { MysqlGtid } from './mysql-gtid-set.ts';
 
 const MAX_BAD_POSITIONS = 100;
 
@@ -41,7 +42,9 @@ export class InfoBuilder {
   #previous: GtidSet | null = null;
   #added: GtidSet | null = null;
   #firstGtid: Gtid | null = null;
-  #lastGtid: Gtid | null = null;
+  /** The last GTID, as its event's detail holds it (one of the two). */
+  #lastMysql: MysqlGtid | null = null;
+  #lastMariadb: MariadbGtid | null = null;
   #gtidEvents = 0;
   #anonymous = 0;
   #transactions = 0;
@@ -96,21 +99,25 @@ export class InfoBuilder {
       case 'mariadb-gtid-list':
         this.#previous ??= d.list;
         break;
+      // Once per transaction: the detail's GTID object is kept as it is, not copied (docs/PERFORMANCE.md 4e).
       case 'gtid':
         if (d.gtid === null) {
           this.#anonymous++;
         } else {
           this.#gtidEvents++;
-          this.#lastGtid = { flavor: 'mysql', ...d.gtid };
-          this.#firstGtid ??= this.#lastGtid;
+          this.#lastMysql = d.gtid;
+          this.#lastMariadb = null;
+          this.#firstGtid ??= { flavor: 'mysql', ...d.gtid };
           if (this.#added?.flavor === 'mysql') this.#added.addGtid(d.gtid.uuid, d.gtid.gno, d.gtid.tag);
         }
         break;
       case 'mariadb-gtid':
         this.#gtidEvents++;
-        this.#lastGtid = { flavor: 'mariadb', ...d.gtid };
-        this.#firstGtid ??= this.#lastGtid;
-        if (this.#added !== null) addGtidTo(this.#added, this.#lastGtid);
+        this.#lastMariadb = d.gtid;
+        this.#lastMysql = null;
+        this.#firstGtid ??= { flavor: 'mariadb', ...d.gtid };
+        if (this.#added?.flavor === 'mariadb') this.#added.add(d.gtid);
+        else if (this.#added !== null) addGtidTo(this.#added, { flavor: 'mariadb', ...d.gtid });
         break;
       case 'payload':
         this.#payloads++;
@@ -128,12 +135,18 @@ export class InfoBuilder {
     }
   }
 
-  onTransaction(t: BinlogTransaction): void {
+  /** A transaction ended (TransactionTracker); its commit time when the binlog records one. */
+  transactionEnded(commitTimestampUs: number | null): void {
     this.#transactions++;
-    if (t.commitTimestampUs !== null) {
-      this.#firstCommitUs ??= t.commitTimestampUs;
-      this.#lastCommitUs = t.commitTimestampUs;
+    if (commitTimestampUs !== null) {
+      this.#firstCommitUs ??= commitTimestampUs;
+      this.#lastCommitUs = commitTimestampUs;
     }
+  }
+
+  #lastGtidText(): string | null {
+    if (this.#lastMysql !== null) return formatGtid({ flavor: 'mysql', ...this.#lastMysql });
+    return this.#lastMariadb === null ? null : formatGtid({ flavor: 'mariadb', ...this.#lastMariadb });
   }
 
   #eventCounts(): Record<number, number> {
@@ -181,7 +194,7 @@ export class InfoBuilder {
       previousGtids: previous === null ? null : { text: previous.format(), set: previous },
       gtidsAdded: this.#added ?? (fde.flavor === 'mysql' ? MysqlGtidSet.empty() : MariadbGtidList.empty()),
       firstGtid: this.#firstGtid === null ? null : formatGtid(this.#firstGtid),
-      lastGtid: this.#lastGtid === null ? null : formatGtid(this.#lastGtid),
+      lastGtid: this.#lastGtidText(),
       gtidEventCount: this.#gtidEvents,
       anonymousGtidCount: this.#anonymous,
       transactionCount: this.#transactions,

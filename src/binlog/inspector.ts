@@ -82,14 +82,8 @@ export class Inspector implements BinlogInspector, EventSink {
     this.#path = path;
     const builder = new InfoBuilder(path);
     const onTransaction = opts.onTransaction;
-    const tracker = new TransactionTracker(
-      onTransaction === undefined
-        ? (t) => builder.onTransaction(t)
-        : (t) => {
-            builder.onTransaction(t);
-            onTransaction(t);
-          },
-    );
+    // Without a consumer of transactions, none is built: the builder counts them (docs/PERFORMANCE.md 4e).
+    const tracker = new TransactionTracker(onTransaction ?? null, (commitUs) => builder.transactionEnded(commitUs));
     this.#builder = builder;
     this.#tracker = tracker;
     this.#observer = opts.observer ?? null;

@@ -12,12 +12,22 @@ import { MariadbGtidList } from './mariadb-gtid-list.ts';
 
 const FL_STANDALONE = 1;
 
-/** GTID (162): seq_no 8, domain_id 4, flags 1, then optional fields; the server id comes from the event header. */
-export function parseMariadbGtid(body: Buffer, serverId: number): MariadbGtidDetail {
-  if (body.length < 13) throw new RangeError(`MariaDB GTID body is ${body.length} bytes, needs at least 13`);
-  const seqNo = body.readBigUInt64LE(0);
-  const domainId = body.readUInt32LE(8);
-  const flags = body[12] as number;
+function u32(b: Buffer, i: number): number {
+  return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24)) >>> 0;
+}
+
+/**
+ * GTID (162): seq_no 8, domain_id 4, flags 1, then optional fields; the server id comes from the event header.
+ * The body is b[at, end): once per transaction, so without a view of it, and with one BigInt rather than the four
+ * readBigUInt64LE makes (docs/PERFORMANCE.md 4e).
+ */
+export function parseMariadbGtid(b: Buffer, serverId: number, at = 0, end = b.length): MariadbGtidDetail {
+  if (end - at < 13) throw new RangeError(`MariaDB GTID body is ${end - at} bytes, needs at least 13`);
+  const lo = u32(b, at);
+  const hi = u32(b, at + 4);
+  const seqNo = hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+  const domainId = u32(b, at + 8);
+  const flags = b[at + 12] as number;
   return { kind: 'mariadb-gtid', gtid: { domainId, serverId, seqNo }, flags, standalone: (flags & FL_STANDALONE) !== 0 };
 }
 

@@ -8,6 +8,8 @@ import { EventType } from './constants.ts';
 import type { EventDetail } from './event-types.ts';
 import { formatGtid } from './gtid.ts';
 import type { Gtid } from './gtid.ts';
+import type { MariadbGtid } from './mariadb-gtid-list.ts';
+import type { MysqlGtid } from './mysql-gtid-set.ts';
 
 export interface BinlogTransaction {
   /** Text form (`uuid:5`, `uuid:tag:5`, `0-1-100`); null for anonymous transactions (GTID_MODE=OFF). */
@@ -52,35 +54,49 @@ for (const t of [
   BOUNDARY[t] = 1;
 }
 
-interface Open {
-  gtidValue: Gtid | null;
-  startPosition: number;
-  endPosition: number;
-  timestamp: number;
-  lastEventTimestamp: number;
-  commitTimestampUs: number | null;
-  originalCommitTimestampUs: number | null;
-  declaredLength: number | null;
-  eventCount: number;
-  compressed: boolean;
-  lastType: number;
-}
-
 /** Types not counted by `outside`: file-level events, and MariaDB's Start_encryption (also a file's preamble). */
 const NOT_OUTSIDE = BOUNDARY.slice();
 NOT_OUTSIDE[EventType.MARIA_START_ENCRYPTION] = 1;
 
+/**
+ * Called when a transaction ends, with its commit time (MySQL 8.0.1+, else null): what a consumer that only counts
+ * needs, without the BinlogTransaction object.
+ */
+export type TransactionEnded = (commitTimestampUs: number | null) => void;
+
+/**
+ * Follows the open transaction in fields of its own, reused from one transaction to the next: on a binlog of small
+ * transactions (hundreds of thousands per file) an object per transaction was most of what the archive's main
+ * thread allocated, and what made its young generation grow (docs/PERFORMANCE.md 4e). The BinlogTransaction, its
+ * GTID and the GTID's text are built only for a consumer that asked for them (`emit`).
+ */
 export class TransactionTracker {
-  readonly #emit: (t: BinlogTransaction) => void;
-  #open: Open | null = null;
+  readonly #emit: ((t: BinlogTransaction) => void) | null;
+  readonly #ended: TransactionEnded | null;
+  #isOpen = false;
+  /** The GTID event's detail (its GTID object is shared, not copied); null for an anonymous transaction. */
+  #mysqlGtid: MysqlGtid | null = null;
+  #mariadbGtid: MariadbGtid | null = null;
+  #startPosition = 0;
+  #endPosition = 0;
+  #timestamp = 0;
+  #lastEventTimestamp = 0;
+  #commitTimestampUs: number | null = null;
+  #originalCommitTimestampUs: number | null = null;
+  #declaredLength: number | null = null;
+  #eventCount = 0;
+  #compressed = false;
+  #lastType = 0;
   /**
    * Events seen while no transaction was open that are neither GTID events nor file-level: what a file holds
    * outside transactions (in a file without GTID events, every event but the file-level ones).
    */
   outside = 0;
 
-  constructor(emit: (t: BinlogTransaction) => void) {
+  /** `emit` gets every transaction as an object; `ended` only its end (either may be null). */
+  constructor(emit: ((t: BinlogTransaction) => void) | null, ended: TransactionEnded | null = null) {
     this.#emit = emit;
+    this.#ended = ended;
   }
 
   /** One event (EventSink's arguments, those it needs). */
@@ -88,35 +104,34 @@ export class TransactionTracker {
     if (d !== null && (d.kind === 'gtid' || d.kind === 'mariadb-gtid')) {
       this.#close('followed');
       const mysql = d.kind === 'gtid';
-      this.#open = {
-        gtidValue: mysql ? (d.gtid === null ? null : { flavor: 'mysql', ...d.gtid }) : { flavor: 'mariadb', ...d.gtid },
-        startPosition: position,
-        endPosition: position + length,
-        timestamp,
-        lastEventTimestamp: timestamp,
-        commitTimestampUs: mysql ? d.immediateCommitTimestampUs : null,
-        originalCommitTimestampUs: mysql ? d.originalCommitTimestampUs : null,
-        declaredLength: mysql ? d.transactionLength : null,
-        eventCount: 1,
-        compressed: false,
-        lastType: type,
-      };
+      this.#isOpen = true;
+      this.#mysqlGtid = mysql ? d.gtid : null;
+      this.#mariadbGtid = mysql ? null : d.gtid;
+      this.#startPosition = position;
+      this.#endPosition = position + length;
+      this.#timestamp = timestamp;
+      this.#lastEventTimestamp = timestamp;
+      this.#commitTimestampUs = mysql ? d.immediateCommitTimestampUs : null;
+      this.#originalCommitTimestampUs = mysql ? d.originalCommitTimestampUs : null;
+      this.#declaredLength = mysql ? d.transactionLength : null;
+      this.#eventCount = 1;
+      this.#compressed = false;
+      this.#lastType = type;
       return;
     }
     if (BOUNDARY[type] === 1) {
       this.#close('followed');
       return;
     }
-    const t = this.#open;
-    if (t === null) {
+    if (!this.#isOpen) {
       if (NOT_OUTSIDE[type] !== 1) this.outside++;
       return;
     }
-    t.endPosition = position + length;
-    t.eventCount++;
-    t.lastType = type;
-    if (timestamp !== 0) t.lastEventTimestamp = timestamp;
-    if (type === EventType.TRANSACTION_PAYLOAD) t.compressed = true;
+    this.#endPosition = position + length;
+    this.#eventCount++;
+    this.#lastType = type;
+    if (timestamp !== 0) this.#lastEventTimestamp = timestamp;
+    if (type === EventType.TRANSACTION_PAYLOAD) this.#compressed = true;
   }
 
   /** Call once after the last event. */
@@ -125,26 +140,31 @@ export class TransactionTracker {
   }
 
   #close(how: 'followed' | 'eof'): void {
-    const t = this.#open;
-    if (t === null) return;
-    this.#open = null;
+    if (!this.#isOpen) return;
+    this.#isOpen = false;
+    this.#ended?.(this.#commitTimestampUs);
+    if (this.#emit === null) return;
+    const declared = this.#declaredLength;
     let complete: boolean | null;
-    if (t.declaredLength !== null) complete = t.endPosition - t.startPosition === t.declaredLength;
+    if (declared !== null) complete = this.#endPosition - this.#startPosition === declared;
     else if (how === 'followed') complete = true;
-    else if (t.lastType === EventType.XID || t.lastType === EventType.XA_PREPARE) complete = true;
-    else complete = t.eventCount === 1 ? false : null;
+    else if (this.#lastType === EventType.XID || this.#lastType === EventType.XA_PREPARE) complete = true;
+    else complete = this.#eventCount === 1 ? false : null;
+    const mysql = this.#mysqlGtid;
+    const mariadb = this.#mariadbGtid;
+    const gtidValue: Gtid | null = mysql !== null ? { flavor: 'mysql', ...mysql } : mariadb !== null ? { flavor: 'mariadb', ...mariadb } : null;
     this.#emit({
-      gtid: t.gtidValue === null ? null : formatGtid(t.gtidValue),
-      gtidValue: t.gtidValue,
-      startPosition: t.startPosition,
-      endPosition: t.endPosition,
-      timestamp: t.timestamp,
-      lastEventTimestamp: t.lastEventTimestamp,
-      commitTimestampUs: t.commitTimestampUs,
-      originalCommitTimestampUs: t.originalCommitTimestampUs,
-      declaredLength: t.declaredLength,
-      eventCount: t.eventCount,
-      compressed: t.compressed,
+      gtid: gtidValue === null ? null : formatGtid(gtidValue),
+      gtidValue,
+      startPosition: this.#startPosition,
+      endPosition: this.#endPosition,
+      timestamp: this.#timestamp,
+      lastEventTimestamp: this.#lastEventTimestamp,
+      commitTimestampUs: this.#commitTimestampUs,
+      originalCommitTimestampUs: this.#originalCommitTimestampUs,
+      declaredLength: declared,
+      eventCount: this.#eventCount,
+      compressed: this.#compressed,
       complete,
     });
   }

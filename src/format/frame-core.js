@@ -7,6 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { createDecipheriv } from 'node:crypto';
+import { release } from './buffers.js';
 
 export const NONCE_LENGTH = 12;
 export const TAG_LENGTH = 16;
@@ -74,6 +75,41 @@ export function openRecordBody(key, nonce, aad, body) {
   if (body.length < TAG_LENGTH) return undefined;
   const split = body.length - TAG_LENGTH;
   return openCiphertext(key, nonce, aad, body.subarray(0, split), body.subarray(split));
+}
+
+/**
+ * Whether a record body (ciphertext || tag) authenticates and decrypts to exactly `expected`: 'ok', 'auth' (the tag
+ * does not verify) or 'differs'. Decrypts in pieces of `piece` bytes compared as they come, freed at once: no
+ * buffer of the record's size (docs/PERFORMANCE.md 4e).
+ * @param {Uint8Array} key
+ * @param {Buffer} nonce
+ * @param {Buffer} aad
+ * @param {Uint8Array} body
+ * @param {Uint8Array} expected
+ * @param {number} piece
+ * @returns {'ok' | 'auth' | 'differs'}
+ */
+export function recordMatches(key, nonce, aad, body, expected, piece) {
+  if (body.length < TAG_LENGTH) return 'auth';
+  const split = body.length - TAG_LENGTH;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(body.subarray(split));
+  let same = split === expected.length;
+  let at = 0;
+  for (let off = 0; off < split; off += piece) {
+    const plain = decipher.update(body.subarray(off, Math.min(off + piece, split)));
+    const end = at + plain.length;
+    same = same && end <= expected.length && Buffer.compare(plain, expected.subarray(at, end)) === 0;
+    at = end;
+    release(plain);
+  }
+  try {
+    if (decipher.final().length !== 0) same = false;
+  } catch {
+    return 'auth';
+  }
+  return same && at === expected.length ? 'ok' : 'differs';
 }
 
 /**

@@ -15,10 +15,9 @@
  *
  * Plain JavaScript, like everything the worker threads load (see segment-worker.js).
  */
-import { Buffer } from 'node:buffer';
 import { createCipheriv, createHash } from 'node:crypto';
 import { newBuffer, release } from './buffers.js';
-import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, TAG_LENGTH } from './frame-core.js';
+import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, recordMatches, TAG_LENGTH } from './frame-core.js';
 import { gainsTooLittle, STORED_LEVEL } from './zstd-adapt.js';
 import { ZstdCompressor, ZstdDecompressor, zstdCompressBound, zstdFrameLength } from './zstd-core.js';
 
@@ -120,6 +119,43 @@ function verifyDecompressed(source, compressed, index) {
 }
 
 /**
+ * The piece size frames are encrypted and decrypted in: what node:crypto returns per call is that large, not a
+ * frame (up to ~4 MiB) per call (docs/PERFORMANCE.md 4e).
+ */
+const CRYPTO_PIECE = 128 * 1024;
+
+/**
+ * The sealed record nonce || u32 length || ciphertext || tag, in a buffer of its own that moves to the main thread;
+ * the frame is encrypted in pieces copied into it as they come.
+ * @param {Uint8Array} key
+ * @param {Buffer} nonce
+ * @param {Buffer} aad
+ * @param {Uint8Array} compressed
+ * @returns {Uint8Array}
+ */
+function encryptToRecord(key, nonce, aad, compressed) {
+  const bodyLength = compressed.length + TAG_LENGTH;
+  const record = new Uint8Array(newBuffer(RECORD_PREFIX_LENGTH + bodyLength));
+  record.set(nonce, 0);
+  new DataView(record.buffer).setUint32(NONCE_LENGTH, bodyLength);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  cipher.setAAD(aad);
+  let at = RECORD_PREFIX_LENGTH;
+  const put = (/** @type {Buffer} */ piece) => {
+    // GCM's ciphertext is as long as its plaintext: never past the tag's place.
+    if (at + piece.length > RECORD_PREFIX_LENGTH + compressed.length) throw new TaskError('EINTERNAL', 'AES-256-GCM returned more ciphertext than plaintext');
+    record.set(piece, at);
+    at += piece.length;
+    release(piece);
+  };
+  for (let off = 0; off < compressed.length; off += CRYPTO_PIECE) put(cipher.update(compressed.subarray(off, Math.min(off + CRYPTO_PIECE, compressed.length))));
+  put(cipher.final());
+  if (at !== RECORD_PREFIX_LENGTH + compressed.length) throw new TaskError('EINTERNAL', 'AES-256-GCM returned less ciphertext than plaintext');
+  record.set(cipher.getAuthTag(), at);
+  return record;
+}
+
+/**
  * @param {SealTask} task
  * @returns {SealResult}
  */
@@ -131,30 +167,16 @@ export function seal(task) {
     const compressed = compressToScratch(source, stored ? STORED_LEVEL : task.level);
     const aad = frameAad(task.headerDigest, task.index, task.final);
     const nonce = frameNonce(task.index);
-    const cipher = createCipheriv('aes-256-gcm', task.key, nonce, { authTagLength: TAG_LENGTH });
-    cipher.setAAD(aad);
-    let ciphertext = cipher.update(compressed);
-    const rest = cipher.final();
-    if (rest.length > 0) ciphertext = Buffer.concat([ciphertext, rest]);
-    const tag = cipher.getAuthTag();
-    // nonce || u32 length || ciphertext || tag, in a buffer of its own that moves to the main thread.
-    const bodyLength = ciphertext.length + TAG_LENGTH;
-    const record = new Uint8Array(newBuffer(RECORD_PREFIX_LENGTH + bodyLength));
-    record.set(nonce, 0);
-    new DataView(record.buffer).setUint32(NONCE_LENGTH, bodyLength);
-    record.set(ciphertext, RECORD_PREFIX_LENGTH);
-    record.set(tag, RECORD_PREFIX_LENGTH + ciphertext.length);
-    release(ciphertext);
+    const record = encryptToRecord(task.key, nonce, aad, compressed);
     const compressedLength = compressed.length;
     if (task.verify) {
-      // Decrypt the record exactly as it will be written (tag included), decompress that, compare with the source.
-      const opened = openRecordBody(task.key, nonce, aad, record.subarray(RECORD_PREFIX_LENGTH));
-      if (opened === undefined) throw new TaskError('EVERIFY', `segment ${task.index}: the frame just encrypted fails authentication`);
-      try {
-        verifyDecompressed(source, opened, task.index);
-      } finally {
-        release(opened);
-      }
+      // The record exactly as it will be written (tag included) must authenticate and decrypt to the frame, and
+      // the frame decompress to the source: together, what decompressing the decrypted record checked.
+      const body = record.subarray(RECORD_PREFIX_LENGTH);
+      const opened = recordMatches(task.key, nonce, aad, body, compressed, CRYPTO_PIECE);
+      if (opened === 'auth') throw new TaskError('EVERIFY', `segment ${task.index}: the frame just encrypted fails authentication`);
+      if (opened === 'differs') throw new TaskError('EVERIFY', `segment ${task.index}: the frame just encrypted does not decrypt to the ${compressedLength} bytes compressed`);
+      verifyDecompressed(source, compressed, task.index);
     }
     return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength, stored, segment: task.segment };
   } finally {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { PinnedSha256 } from '../../src/format/pinned-hash.ts';
 import { SegmentPool } from '../../src/format/pool.ts';
 import { open, seal, TaskError, type Task } from '../../src/format/segment-tasks.ts';
 import { frameAad, frameNonce, openRecordBody } from '../../src/format/frame.ts';
+import { recordMatches } from '../../src/format/frame-core.js';
+import { zstdFrameLength } from '../../src/format/zstd-core.js';
 import { compressible } from './helpers.ts';
 
 const key = () => new Uint8Array(32).fill(7);
@@ -38,6 +40,47 @@ test('a sealed frame opens with the same index and final flag only', () => {
     () => open({ kind: 'open', key: key(), headerDigest: digest, index: 1, final: false, segmentSize: 4096, body: segment(Buffer.from(new Uint8Array(short.record).subarray(16))) }),
     (e: unknown) => e instanceof TaskError && e.code === 'EFORMAT' && /decompresses to 3000 bytes, expected 4096 for a non-final frame/.test(e.message),
   );
+});
+
+test('a frame of many crypto pieces is sealed as one GCM encryption of the whole frame, and verified', () => {
+  // Incompressible: a frame of ~1.2 MiB, encrypted and decrypted in 128 KiB pieces (segment-core.js).
+  const data = Buffer.concat([randomBytes(1200 * 1024), compressible(300 * 1024)]);
+  const sealed = seal({ kind: 'seal', key: key(), headerDigest: digest, index: 2, final: false, level: 3, adapt: false, segment: segment(data), length: data.length, verify: true });
+  const record = new Uint8Array(sealed.record);
+  const body = record.subarray(16);
+  const frame = openRecordBody(key(), frameNonce(2), frameAad(digest, 2, false), body);
+  assert.ok(frame !== undefined);
+  assert.equal(frame.length, sealed.compressedLength);
+  assert.equal(zstdFrameLength(frame), frame.length);
+  // The same bytes a one-shot encryption of the frame gives.
+  const cipher = createCipheriv('aes-256-gcm', key(), frameNonce(2), { authTagLength: 16 });
+  cipher.setAAD(frameAad(digest, 2, false));
+  const whole = Buffer.concat([cipher.update(frame), cipher.final(), cipher.getAuthTag()]);
+  assert.ok(Buffer.from(body).equals(whole));
+  const opened = open({ kind: 'open', key: key(), headerDigest: digest, index: 2, final: false, segmentSize: data.length, body: segment(Buffer.from(body)) });
+  assert.ok(Buffer.from(opened.plaintext, 0, opened.length).equals(data));
+});
+
+test('recordMatches: authenticated and equal, or why not (a changed byte anywhere, other content, longer or shorter)', () => {
+  const frame = randomBytes(300 * 1024 + 5);
+  const nonce = frameNonce(3);
+  const aad = frameAad(digest, 3, true);
+  const cipher = createCipheriv('aes-256-gcm', key(), nonce, { authTagLength: 16 });
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(frame), cipher.final(), cipher.getAuthTag()]);
+  for (const piece of [1000, 128 * 1024, body.length]) assert.equal(recordMatches(key(), nonce, aad, body, frame, piece), 'ok', `pieces of ${piece}`);
+  for (const at of [0, 200 * 1024, frame.length - 1, frame.length, body.length - 1]) {
+    const bad = Buffer.from(body);
+    bad[at] = (bad[at] as number) ^ 1;
+    assert.equal(recordMatches(key(), nonce, aad, bad, frame, 128 * 1024), 'auth', `byte ${at} changed`);
+  }
+  assert.equal(recordMatches(key(), nonce, frameAad(digest, 3, false), body, frame, 128 * 1024), 'auth', 'other AAD');
+  assert.equal(recordMatches(key(), nonce, aad, body.subarray(0, 10), frame, 128 * 1024), 'auth', 'shorter than a tag');
+  const other = Buffer.from(frame);
+  other[250 * 1024] = (other[250 * 1024] as number) ^ 1;
+  assert.equal(recordMatches(key(), nonce, aad, body, other, 128 * 1024), 'differs');
+  assert.equal(recordMatches(key(), nonce, aad, body, frame.subarray(0, frame.length - 1), 128 * 1024), 'differs', 'expected shorter');
+  assert.equal(recordMatches(key(), nonce, aad, body, Buffer.concat([frame, Buffer.alloc(1)]), 128 * 1024), 'differs', 'expected longer');
 });
 
 test('pool runs tasks on worker threads, transfers buffers and reports task errors with their code', async () => {
