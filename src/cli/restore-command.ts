@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { ArchiverError } from '../errors.ts';
 import type { ApplyTarget } from '../restore/apply.ts';
-import { type ReplicationApplyOptions, runReplicationApply } from '../restore/apply-replication.ts';
+import { APPLY_MODES, type ApplyMode, type ApplyRunOptions, type ApplySummary, runApply } from '../restore/apply-run.ts';
 import { type PlanSummary, runPlan } from '../restore/plan-run.ts';
 import { replayClient } from '../restore/replay-script.ts';
 import { whileInterruptible } from '../restore/interrupt.ts';
@@ -96,9 +96,15 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
   if (planOnly && (values.out !== undefined || apply !== undefined)) {
     throw new ArchiverError('EUSAGE', 'restore: --plan-only writes and applies nothing: leave out --out and --apply-*', { hint: `usage: ${USAGE.restore}` });
   }
-  const applyMode = optional(values, 'apply-mode') ?? 'session';
-  if (applyMode !== 'session' && applyMode !== 'replication') throw new ArchiverError('EUSAGE', `restore: --apply-mode ${JSON.stringify(applyMode)} is not session or replication`, { hint: `usage: ${USAGE.restore}` });
-  const out = planOnly || applyMode === 'replication' ? '' : required('restore', values, 'out', USAGE.restore);
+  const applyMode = applyModeOf(values);
+  const streamed = apply !== undefined && values.out === undefined;
+  if (applyMode === 'replication' && !streamed && !planOnly) {
+    throw new ArchiverError('EUSAGE', 'restore: --apply-mode replication needs --apply-host, --apply-user-file and --apply-password-file, and writes no files (leave out --out)', { hint: `usage: ${USAGE.restore}` });
+  }
+  if (values['allow-unverified-apply'] === true && (apply === undefined || applyMode === 'replication')) {
+    throw new ArchiverError('EUSAGE', 'restore: --allow-unverified-apply is for a session apply (--apply-host ...) to a server that cannot show its executed GTIDs', { hint: `usage: ${USAGE.restore}` });
+  }
+  const out = planOnly || streamed ? '' : required('restore', values, 'out', `${USAGE.restore} (--out DIR, or --apply-host ... to apply without writing files)`);
   const target = restoreTarget(values);
   checkKeyUrl(keyUrl, log);
   const options: Omit<RestoreOptions, 'out' | 'apply'> = {
@@ -109,37 +115,47 @@ export async function restoreCommand(argv: string[], io: Io): Promise<number> {
     logger: log,
   };
   const summaryFile = optional(values, 'summary-file');
-  if (applyMode === 'replication' && !planOnly) return replicationRestore(io, values.json === true, summaryFile, { ...options, ...replicationTarget(apply, values) });
   if (planOnly) {
     const plan = await runPlan(options);
     if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'plan', ...plan }));
     print(io, values.json === true, { ok: true, plan }, () => humanPlan(plan));
     return 0;
   }
-  if (values['allow-unverified-apply'] === true && (apply === undefined || applyMode !== 'session')) {
-    throw new ArchiverError('EUSAGE', 'restore: --allow-unverified-apply is for a session apply (--apply-host ...) to a server that cannot show its executed GTIDs', { hint: `usage: ${USAGE.restore}` });
-  }
-  const summary = await underRestoreLease(store, source, log, () => whileInterruptible((signal) => runRestore({ ...options, out, signal, ...(apply === undefined ? {} : { apply, allowUnverifiedApply: values['allow-unverified-apply'] === true }) })));
+  const allowUnverifiedApply = values['allow-unverified-apply'] === true;
+  if (streamed) return streamedApply(io, values.json === true, summaryFile, { ...options, ...applySettings(apply, values), mode: applyMode, allowUnverifiedApply });
+  const summary = await underRestoreLease(store, source, log, () => whileInterruptible((signal) => runRestore({ ...options, out, signal, ...(apply === undefined ? {} : { apply, allowUnverifiedApply }) })));
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
   print(io, values.json === true, { ok: true, ...summary }, () => human(summary));
   return 0;
 }
 
-/** --apply-mode replication: the target's replica applies, fed by this process; nothing is written (so no --out). */
-function replicationTarget(apply: ApplyTarget | undefined, values: Record<string, unknown>): Pick<ReplicationApplyOptions, 'apply' | 'listenHost' | 'parallelThreads'> {
-  if (apply === undefined || values.out !== undefined) {
-    throw new ArchiverError('EUSAGE', 'restore: --apply-mode replication needs --apply-host, --apply-user-file and --apply-password-file, and writes no files (leave out --out)', { hint: `usage: ${USAGE.restore}` });
+function applyModeOf(values: Record<string, unknown>): ApplyMode {
+  const mode = optional(values, 'apply-mode') ?? 'auto';
+  if (!(APPLY_MODES as readonly string[]).includes(mode)) {
+    throw new ArchiverError('EUSAGE', `restore: --apply-mode ${JSON.stringify(mode)} is not one of ${APPLY_MODES.join(', ')}`, { hint: `usage: ${USAGE.restore}` });
   }
+  return mode as ApplyMode;
+}
+
+/** The target and, for the replication applier, where this process listens and how many workers the target uses. */
+function applySettings(apply: ApplyTarget, values: Record<string, unknown>): Pick<ApplyRunOptions, 'apply' | 'listenHost' | 'parallelThreads'> {
   const listenHost = optional(values, 'apply-listen');
   const parallelThreads = integer('restore', values, 'apply-parallel', { min: 0, max: 256 });
   return { apply, ...(listenHost === undefined ? {} : { listenHost }), ...(parallelThreads === undefined ? {} : { parallelThreads }) };
 }
 
-async function replicationRestore(io: Io, json: boolean, summaryFile: string | undefined, options: ReplicationApplyOptions): Promise<number> {
-  // SIGTERM/SIGINT stop it cleanly: the target's replica is stopped and removed, then it exits non-zero.
-  const summary = await underRestoreLease(options.store, options.source, options.logger ?? silentLogger, () => whileInterruptible((signal) => runReplicationApply({ ...options, signal })));
+function humanApply(s: ApplySummary): string {
+  const how = s.applyMode === 'replication' ? `through replication (${s.events} events)` : 'in one session';
+  return `applied ${s.replayFiles.length} of ${s.files.length} binlog(s) of ${s.source} (${mib(s.bytes)}) to ${s.appliedTo ?? 'nothing'} ${how}, verify ${s.verifyMs} ms, apply ${s.applyMs} ms\n` +
+    `mode: ${s.applyModeReason}\ntarget: ${s.targetReached}\nexecuted GTIDs: ${s.executedGtids ?? '-'}\ncheck: ${s.applyCheck ?? '-'}\n`;
+}
+
+/** --apply-* without --out: verified in memory, applied without writing a file (replication, or a session fed through stdin). */
+async function streamedApply(io: Io, json: boolean, summaryFile: string | undefined, options: ApplyRunOptions): Promise<number> {
+  // SIGTERM/SIGINT stop it cleanly (the replica stopped and removed, or the session ended), then it exits non-zero.
+  const summary = await underRestoreLease(options.store, options.source, options.logger ?? silentLogger, () => whileInterruptible((signal) => runApply({ ...options, signal })));
   if (summaryFile !== undefined) await fs.promises.writeFile(summaryFile, encodeRestoreReport({ ok: true, kind: 'restore', ...summary }));
-  print(io, json, { ok: true, ...summary }, () => `applied ${summary.replayFiles.length} of ${summary.files.length} binlog(s) of ${summary.source} (${mib(summary.bytes)}) to ${summary.appliedTo ?? 'nothing'} through replication (${summary.events} events, verify ${summary.verifyMs} ms, apply ${summary.applyMs} ms)\ntarget: ${summary.targetReached}\nexecuted GTIDs: ${summary.executedGtids ?? '-'}\n`);
+  print(io, json, { ok: true, ...summary }, () => humanApply(summary));
   return 0;
 }
 

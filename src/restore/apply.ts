@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
 import { throwIfInterrupted, untilInterrupted } from './interrupt.ts';
-import { replayClient } from './replay-script.ts';
 import { processAlive } from './restore-file.ts';
 import { killSession } from './session-stop.ts';
 
@@ -93,19 +92,70 @@ function connectionId(client: Proc, target: ApplyTarget): Promise<number> {
 }
 
 /**
- * Runs `replay | client`; fails with the stderr of whichever side failed. When `signal` aborts, the replay stops,
- * the client's session is ended on the server (session-stop.ts) and the client stopped, then the interruption is
- * thrown, saying whether the server's state now stands still.
+ * The replay tools of one apply, run one after the other with their output appended to the one client's input:
+ * `mariadb-binlog FILES` once (files under --out), or one `mariadb-binlog -` per binlog fed from memory.
  */
-export async function applyReplay(options: { flavor: 'mysql' | 'mariadb'; command: string[]; dir: string; target: ApplyTarget; signal?: AbortSignal }): Promise<void> {
+export class ReplayTools {
+  private current: Proc | null = null;
+  private readonly clientIn: NodeJS.WritableStream;
+  private readonly cwd: string;
+
+  constructor(clientIn: NodeJS.WritableStream, cwd: string) {
+    this.clientIn = clientIn;
+    this.cwd = cwd;
+  }
+
+  /** Runs `command args` to its end; `feed` writes its stdin (then closed). Fails with the tool's stderr if it fails. */
+  async run(command: string, args: string[], feed?: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+    const tool = run(process.env.BINLOG_TOOL ?? command, args, this.cwd, feed !== undefined);
+    this.current = tool;
+    tool.child.stdout?.pipe(this.clientIn, { end: false });
+    try {
+      const fed: { error?: Error } = {};
+      if (feed !== undefined && tool.child.stdin !== null) {
+        const stdin = tool.child.stdin;
+        await feed(stdin).then(() => stdin.end(), (err: unknown) => { fed.error = err instanceof Error ? err : new Error(String(err)); tool.child.kill('SIGKILL'); });
+      }
+      const r = await tool.done;
+      // A tool that failed explains a broken pipe better than the write that hit it.
+      if (r.code !== 0 && !(fed.error instanceof ArchiverError)) throw new ArchiverError('EAPPLY', `${command} failed (exit ${r.code}) while replaying: ${r.stderr.trim()}`);
+      if (fed.error !== undefined) throw fed.error;
+    } finally {
+      this.current = null;
+    }
+  }
+
+  /** Ends the running tool (if any) without letting it finish: nothing more reaches the client from it. */
+  async stop(): Promise<void> {
+    const tool = this.current;
+    if (tool === null) return;
+    tool.child.stdout?.unpipe();
+    tool.child.kill('SIGKILL');
+    await tool.done;
+  }
+}
+
+/** Writes `chunk` and resolves once the pipe took all of it (the caller may then reuse the buffer). */
+export function writeAll(stream: NodeJS.WritableStream, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(chunk, (err) => { if (err === null || err === undefined) resolve(); else reject(err); });
+  });
+}
+
+/**
+ * Runs the replay tools `feed` starts into one client session; fails with the stderr of whichever side failed.
+ * When `signal` aborts or the feed fails (a frame that no longer verifies, a tool that fails), the tool stops,
+ * the client's session is ended on the server (session-stop.ts: its open transaction rolls back) and the client
+ * stopped; an interruption then says whether the server's state stands still.
+ */
+export async function applyThroughClient(options: { flavor: 'mysql' | 'mariadb'; dir: string; target: ApplyTarget; signal?: AbortSignal; feed: (tools: ReplayTools) => Promise<void> }): Promise<void> {
   throwIfInterrupted(options.signal);
   const { target, signal } = options;
   const optionDir = writeOptionFile(target);
   try {
-    const [tool = '', ...args] = options.command;
     // --unbuffered: the client flushes its output after each statement, so its connection id reaches us at once.
     const clientArgs = [`--defaults-extra-file=${path.join(optionDir, 'client.cnf')}`, '--batch', '--skip-column-names', '--unbuffered'];
-    const client = run(process.env.MYSQL_CLIENT_BIN ?? replayClient(options.command), clientArgs, options.dir, true);
+    const client = run(process.env.MYSQL_CLIENT_BIN ?? CLIENTS[options.flavor], clientArgs, options.dir, true);
     client.child.stdin?.write('SELECT CONNECTION_ID();\n');
     const id = await untilInterrupted(connectionId(client, target), signal).catch(async (err: unknown) => {
       client.child.kill('SIGTERM'); // nothing of the replay was sent to it
@@ -113,12 +163,11 @@ export async function applyReplay(options: { flavor: 'mysql' | 'mariadb'; comman
       throw err;
     });
     fs.rmSync(optionDir, { recursive: true, force: true }); // the client has read it
-    const replay = run(process.env.BINLOG_TOOL ?? tool, args, options.dir, false);
-    if (replay.child.stdout !== null && client.child.stdin !== null) replay.child.stdout.pipe(client.child.stdin);
-    const [r, a] = await untilInterrupted(Promise.all([replay.done, client.done]), signal).catch(async (err: unknown) => {
-      throw await stopApply(err, { replay, client, id, target });
+    const tools = new ReplayTools(client.child.stdin!, options.dir);
+    const fed = options.feed(tools).then(() => { client.child.stdin?.end(); });
+    const [, a] = await untilInterrupted(Promise.all([fed, client.done]), signal).catch(async (err: unknown) => {
+      throw await stopApply(err, { tools, client, id, target });
     });
-    if (r.code !== 0) throw new ArchiverError('EAPPLY', `${tool} failed (exit ${r.code}) while replaying: ${r.stderr.trim()}`);
     if (a.code !== 0) {
       throw new ArchiverError('EAPPLY', `applying to ${target.host}:${target.port} failed (exit ${a.code}): ${a.stderr.trim()}`, {
         hint: 'the server may now hold part of the replay: restore its base backup again before retrying',
@@ -129,14 +178,21 @@ export async function applyReplay(options: { flavor: 'mysql' | 'mariadb'; comman
   }
 }
 
-/** Stops an interrupted apply: nothing more is fed to the client, its session ends on the server, both processes end. */
-async function stopApply(err: unknown, p: { replay: Proc; client: Proc; id: number; target: ApplyTarget }): Promise<unknown> {
-  if (!(err instanceof ArchiverError) || err.code !== 'EINTERRUPTED') return err;
-  if (p.client.child.stdin !== null) p.replay.child.stdout?.unpipe(p.client.child.stdin);
-  p.replay.child.kill('SIGTERM');
+const CLIENTS = { mariadb: 'mariadb', mysql: 'mysql' } as const;
+
+/** `replay | client` over the files in `dir`: the replay command as replay.sh runs it. */
+export function applyReplay(options: { flavor: 'mysql' | 'mariadb'; command: string[]; dir: string; target: ApplyTarget; signal?: AbortSignal }): Promise<void> {
+  const [tool = '', ...args] = options.command;
+  return applyThroughClient({ ...options, feed: (tools) => tools.run(tool, args) });
+}
+
+/** Stops a failed or interrupted apply: nothing more is fed to the client, its session ends on the server, both processes end. */
+async function stopApply(err: unknown, p: { tools: ReplayTools; client: Proc; id: number; target: ApplyTarget }): Promise<unknown> {
+  await p.tools.stop();
   const problem = await killSession(p.target, p.id);
   p.client.child.kill('SIGTERM');
-  await Promise.all([p.replay.done, p.client.done]);
+  await p.client.done;
+  if (!(err instanceof ArchiverError) || err.code !== 'EINTERRUPTED') return err;
   return new ArchiverError('EINTERRUPTED', `${err.message} while the target applied it: ${problem ?? `the client was stopped and its session ${p.id} ended on the server`}`, {
     cause: err,
     hint: 'the server holds part of the restore: continue with --from-gtid set to the position named, or restore its base backup again (or use a fresh server) and run the same restore again',

@@ -37,6 +37,24 @@ export function replayCommand(spec: ReplaySpec): string[] {
   return [...args, ...spec.files];
 }
 
+/**
+ * The same replay as one process per binlog reading it from stdin (`-`), for a restore that streams the verified
+ * bytes instead of writing files: the start position goes to the first file's process, the stop position to the
+ * last's, the excluded GTIDs to each. Their outputs, concatenated into one client session, replay what
+ * replayCommand replays (mysqlbinlog and mariadb-binlog read a binlog from stdin, skipping forward to a start
+ * position after its format description).
+ */
+export function streamedReplayCommands(spec: ReplaySpec): string[][] {
+  const tool = TOOLS[spec.flavor].tool;
+  return spec.files.map((_, i) => {
+    const args = [tool, '--no-defaults'];
+    if (i === 0 && spec.startPosition > 4) args.push(`--start-position=${spec.startPosition}`);
+    if (i === spec.files.length - 1 && spec.stopPosition !== null) args.push(`--stop-position=${spec.stopPosition}`);
+    if (spec.excludeGtids !== null && spec.excludeGtids !== '') args.push(`--exclude-gtids=${spec.excludeGtids}`);
+    return [...args, '-'];
+  });
+}
+
 /** One line of a shell comment: whatever a description holds, it cannot end the comment. */
 const commentLine = (s: string): string => s.replace(/\p{Cc}+/gu, ' ');
 

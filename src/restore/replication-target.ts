@@ -32,8 +32,15 @@ export async function slaveStatus(conn: Connection): Promise<Record<string, unkn
   }
 }
 
+/** The context of a replication apply that failed before the target applied anything: `auto` may fall back. */
+export const NOTHING_APPLIED = { nothingApplied: true } as const;
+
+export function nothingApplied(err: unknown): boolean {
+  return err instanceof ArchiverError && err.context.nothingApplied === true;
+}
+
 function refuse(message: string, hint: string): ArchiverError {
-  return new ArchiverError('EUSAGE', message, { hint: `${hint}; or apply in one session with --apply-mode session` });
+  return new ArchiverError('EUSAGE', message, { hint: `${hint}; or apply in one session with --apply-mode session`, context: NOTHING_APPLIED });
 }
 
 /** Everything that would make the replica apply something else than what is sent is refused before anything starts. */
@@ -91,17 +98,41 @@ export async function startReplica(conn: Connection, state: TargetState, spec: S
 
 const errno = (v: unknown): number => Number(v ?? 0);
 
+/** How long the target's replica may take to connect and ask for the binlogs before the apply gives up. */
+export const REPLICA_CONNECT_TIMEOUT_MS = 30_000;
+
+/** The stream this process serves: whether the replica has asked for it yet, and how it ends. */
+export interface ServedStream {
+  streamed: Promise<void>;
+  started: () => boolean;
+  /** host:port the replica was told to connect to (for the message when it cannot). */
+  listen: string;
+}
+
+/** The replica never reached us (or never asked for the binlogs): nothing was sent, so nothing was applied. */
+function unreachable(served: ServedStream, why: string): ArchiverError {
+  return new ArchiverError('EAPPLY', `the target's replica did not reach binlog-archiver at ${served.listen}: ${why}`, {
+    hint: 'the target must reach --apply-listen (in Kubernetes: the restore Job Pod\'s IP; check NetworkPolicies); nothing was applied',
+    context: NOTHING_APPLIED,
+  });
+}
+
 /** Waits for the SQL thread to have executed exactly up to file:position; any replica error or a failed stream fails it. */
-export async function waitApplied(conn: Connection, streamed: Promise<void>, until: { file: string; position: number }, logger: Logger): Promise<void> {
+export async function waitApplied(conn: Connection, served: ServedStream, until: { file: string; position: number }, logger: Logger, connectTimeoutMs = REPLICA_CONNECT_TIMEOUT_MS): Promise<void> {
   let streamError: Error | null = null;
-  streamed.catch((err: unknown) => { streamError = err instanceof Error ? err : new Error(String(err)); });
+  served.streamed.catch((err: unknown) => { streamError = err instanceof Error ? err : new Error(String(err)); });
+  const connectDeadline = Date.now() + connectTimeoutMs;
   let lastLog = Date.now();
   for (;;) {
     if (streamError !== null) throw streamError as Error;
     const st = await slaveStatus(conn);
     if (st === undefined) throw new ArchiverError('EAPPLY', `the replica connection ${CONNECTION} disappeared from the target while applying`);
     if (errno(st.Last_SQL_Errno) !== 0) throw new ArchiverError('EAPPLY', `the target's replica failed applying at ${String(st.Relay_Master_Log_File)}:${String(st.Exec_Master_Log_Pos)}: ${String(st.Last_SQL_Error)}`, { hint: 'the server holds the transactions before that point: restore its base backup again before retrying' });
-    if (errno(st.Last_IO_Errno) !== 0) throw new ArchiverError('EAPPLY', `the target's replica could not read from binlog-archiver: ${String(st.Last_IO_Error)}`, { hint: 'the target must reach --apply-listen; the server holds the transactions applied so far' });
+    if (errno(st.Last_IO_Errno) !== 0) {
+      if (!served.started()) throw unreachable(served, String(st.Last_IO_Error));
+      throw new ArchiverError('EAPPLY', `the target's replica could not read from binlog-archiver: ${String(st.Last_IO_Error)}`, { hint: 'the target must reach --apply-listen; the server holds the transactions applied so far' });
+    }
+    if (!served.started() && Date.now() > connectDeadline) throw unreachable(served, `no binlog request within ${connectTimeoutMs / 1000} s (replica IO thread: ${String(st.Slave_IO_Running)})`);
     const file = String(st.Relay_Master_Log_File);
     const pos = Number(st.Exec_Master_Log_Pos);
     // Nothing past the stop is ever sent, so the SQL thread idles there: the replica's UNTIL check runs only when a

@@ -224,19 +224,24 @@ async function applySession(options: RestoreOptions, target: ApplyTarget, plan: 
     throw await sessionInterrupted(target, baseline, err);
   });
   summary.appliedTo = `${target.host}:${target.port}`;
-  summary.applyCheck = await checkSessionApplied(target, flavor, baseline, replayed);
+  summary.applyCheck = (await checkSessionApplied(target, flavor, baseline, replayed)).check;
   logger.log('info', 'Applied restore to server', { source: summary.source, server: summary.appliedTo, applyCheck: summary.applyCheck });
 }
 
-async function writeReplay(options: RestoreOptions, plan: RestorePlan, bounds: ReplayBoundaries, staging: string, summary: RestoreSummary, clock: () => Date): Promise<void> {
+/** The replay of a restore's range: which files, from where to where, as replay.sh and the streamed apply run it. */
+export function replaySpecOf(plan: RestorePlan, bounds: ReplayBoundaries, source: string, clock: () => Date): ReplaySpec {
   const files = plan.files.slice(bounds.firstFile, bounds.lastFile + 1);
   const flavor = files[0]!.source.flavor;
-  const spec: ReplaySpec = {
-    flavor, source: summary.source, files: files.map((e) => e.binlog.name), startPosition: bounds.startPosition, stopPosition: bounds.stopPosition,
+  return {
+    flavor, source, files: files.map((e) => e.binlog.name), startPosition: bounds.startPosition, stopPosition: bounds.stopPosition,
     excludeGtids: flavor === 'mysql' && plan.from !== null ? plan.from.format() : null,
     description: `${describe(plan)}; ${bounds.reached}`,
     generatedAt: clock().toISOString(),
   };
+}
+
+async function writeReplay(options: RestoreOptions, plan: RestorePlan, bounds: ReplayBoundaries, staging: string, summary: RestoreSummary, clock: () => Date): Promise<void> {
+  const spec = replaySpecOf(plan, bounds, summary.source, clock);
   const script = path.join(options.out, 'replay.sh');
   await writeViaStaging(staging, script, replayScript(spec), 0o755);
   summary.startPosition = bounds.startPosition;

@@ -68,12 +68,16 @@ export async function sessionBaseline(target: ApplyTarget, flavor: GtidFlavor, r
   });
 }
 
-/** After the apply: the server must show exactly the baseline plus the replayed transactions. Returns what it shows. */
-export async function checkSessionApplied(target: ApplyTarget, flavor: GtidFlavor, baseline: SessionBaseline, replayed: Applied): Promise<string> {
-  if ('unverifiable' in baseline) return `not checked: ${baseline.unverifiable} (--allow-unverified-apply)`;
+/**
+ * After the apply: the server must show exactly the baseline plus the replayed transactions. Returns how it was
+ * checked, and the executed GTIDs it shows (null when it could not be checked).
+ */
+export async function checkSessionApplied(target: ApplyTarget, flavor: GtidFlavor, baseline: SessionBaseline, replayed: Applied): Promise<{ check: string; executed: string | null }> {
+  if ('unverifiable' in baseline) return { check: `not checked: ${baseline.unverifiable} (--allow-unverified-apply)`, executed: null };
   const after = await withTarget(target, async (conn) => String((await queryRow(conn, `SELECT @@GLOBAL.${baseline.variable} AS v`))?.v as string | undefined ?? ''));
   checkExecuted({ server: server(target), variable: baseline.variable, before: baseline.before, after: parseGtidSet(flavor, after), replayed: replayed.gtids });
-  return `${baseline.variable} ${after.replace(/\s+/g, '')}: every replayed transaction and nothing past the target`;
+  const executed = after.replace(/\s+/g, '');
+  return { check: `${baseline.variable} ${executed}: every replayed transaction and nothing past the target`, executed };
 }
 
 /**

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../testenv/proc.ts';
 import type { Launched } from '../../testenv/servers/mariadb.ts';
 import { runArchive } from '../../src/pipeline/archive-run.ts';
-import { runReplicationApply } from '../../src/restore/apply-replication.ts';
+import { runApply } from '../../src/restore/apply-run.ts';
 import type { RestoreTarget } from '../../src/restore/target.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, tempDir } from '../support/archive.ts';
@@ -72,7 +72,7 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     for (const c of cases) {
       const t = await freshTarget(`target-${c.name}`, work);
       const threadsBefore = (await t.server.sql('SELECT @@slave_parallel_threads')).trim();
-      const summary = await runReplicationApply({ store, keyUrl: key, source, fromGtid: base, target: c.target,
+      const summary = await runApply({ mode: 'replication', store, keyUrl: key, source, fromGtid: base, target: c.target,
         apply: { host: '127.0.0.1', port: t.port, userFile: t.userFile, passwordFile: t.passwordFile } });
       assert.equal(summary.appliedTo, `127.0.0.1:${t.port}`, c.name);
       assert.equal(await checksums((sql) => t.server.sql(sql), db), c.moment.sums, `${c.name}: ${summary.targetReached}`);
