@@ -6,7 +6,6 @@ export const SPEC_DEFAULTS = {
   /** The restore output volume. */
   restoreMountPath: '/restore',
   /** Session apply to a server: the decoded binlogs mysqlbinlog reads, on an emptyDir removed with the Pod. */
-  replayStagingPath: '/var/lib/binlog-archiver/replay',
   /** The Pod's IP (downward API), where a replication-mode apply listens for the target's replica. */
   podIpEnv: 'POD_IP',
   /** Secret and token files: one directory each, read-only. */

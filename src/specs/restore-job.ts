@@ -70,15 +70,15 @@ function outputParts(spec: ResolvedRestoreSpec): { args: string[]; parts: PodPar
   parts.volumes[0]?.secret?.items?.push({ key: server.credentialsSecret.passwordKey, path: 'password' });
   const args = ['--apply-host', server.service, '--apply-port', String(server.port),
     '--apply-user-file', path.posix.join(dir, 'username'), '--apply-password-file', path.posix.join(dir, 'password')];
-  if (server.applyMode === 'replication') {
-    // The target's replica connects back to this Pod: listen on (and announce) the Pod IP; nothing is staged.
+  // The verified binlogs go to the server through pipes or the replication protocol: nothing is staged on disk.
+  args.push('--apply-mode', server.applyMode);
+  if (server.applyMode !== 'session') {
+    // The target's replica connects back to this Pod: listen on (and announce) the Pod IP.
     parts.env.push({ name: SPEC_DEFAULTS.podIpEnv, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
-    return { args: [...args, '--apply-mode', 'replication', '--apply-listen', `$(${SPEC_DEFAULTS.podIpEnv})`], parts };
+    args.push('--apply-listen', `$(${SPEC_DEFAULTS.podIpEnv})`);
   }
-  // mysqlbinlog reads files: they are staged on an emptyDir that goes with the Pod.
-  parts.volumes.push({ name: 'replay', emptyDir: {} });
-  parts.mounts.push({ name: 'replay', mountPath: SPEC_DEFAULTS.replayStagingPath });
-  return { args: [...args, '--out', SPEC_DEFAULTS.replayStagingPath, ...(server.allowUnverifiedApply ? ['--allow-unverified-apply'] : [])], parts };
+  if (server.allowUnverifiedApply && server.applyMode !== 'replication') args.push('--allow-unverified-apply');
+  return { args, parts };
 }
 
 function buildStepJob(restore: BinlogRestore, options: RestoreJobOptions, step: RestoreStep): V1Job {

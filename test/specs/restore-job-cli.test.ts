@@ -40,9 +40,10 @@ function localArgs(job: V1Job, work: string): string[] {
 describe('restore Job arguments against the real CLI', () => {
   const outputs: Array<{ name: string; output: BinlogRestoreSpec['output'] }> = [
     { name: 'volume', output: { volume: { claimName: 'scratch', path: 'run-1' } } },
-    { name: 'session apply', output: { server: { service: 'db', credentialsSecret: { name: 'admin' } } } },
+    { name: 'auto apply (the default)', output: { server: { service: 'db', credentialsSecret: { name: 'admin' } } } },
     { name: 'session apply, unverified accepted', output: { server: { service: 'db', allowUnverifiedApply: true, credentialsSecret: { name: 'admin' } } } },
     { name: 'replication apply', output: { server: { service: 'db', applyMode: 'replication', credentialsSecret: { name: 'admin' } } } },
+    { name: 'streamed session apply', output: { server: { service: 'db', applyMode: 'session', credentialsSecret: { name: 'admin' } } } },
   ];
   for (const o of outputs) {
     for (const [step, build] of [['restore', buildRestoreJob], ['plan', buildPlanJob]] as const) {

@@ -51,16 +51,15 @@ describe('buildRestoreJob', () => {
     }), { image: IMAGE, correlationId: 'r2' });
     assert.deepEqual(args(job), ['restore', '--store', 's3://binlogs', '--key', 'file:///var/run/binlog-archiver/key/master.key', '--source', 'shop-mysql-0',
       '--apply-host', 'mysql-restored', '--apply-port', '3306', '--apply-user-file', '/var/run/binlog-archiver/mysql/username',
-      '--apply-password-file', '/var/run/binlog-archiver/mysql/password', '--out', '/var/lib/binlog-archiver/replay', '--json']);
+      '--apply-password-file', '/var/run/binlog-archiver/mysql/password', '--apply-mode', 'auto', '--apply-listen', '$(POD_IP)', '--json']);
     const pod = job.spec?.template.spec;
     assert.equal(pod?.serviceAccountName, 'restorer');
     assert.deepEqual(pod?.volumes?.slice(1), [
       { name: 'master-key', secret: { secretName: 'master', items: [{ key: 'key', path: 'master.key' }], defaultMode: 0o440 } },
       { name: 'mysql-credentials', secret: { secretName: 'admin', items: [{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }], defaultMode: 0o440 } },
-      { name: 'replay', emptyDir: {} },
     ]);
-    assert.ok(pod?.containers[0]?.volumeMounts?.some((m) => m.name === 'replay' && m.mountPath === '/var/lib/binlog-archiver/replay'), 'the session replay is staged on the emptyDir');
-    assert.equal(pod?.containers[0]?.env, undefined);
+    // auto (the default) may use the replication applier: the server connects back to the Pod IP.
+    assert.deepEqual(pod?.containers[0]?.env, [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]);
   });
 
   it('restores from storage.gcs with a gcpKms key given in the restore: gs:// and gcpkms:// URLs, its ServiceAccount, no key material', () => {
@@ -85,6 +84,16 @@ describe('buildRestoreJob', () => {
     const pod = job.spec?.template.spec;
     assert.deepEqual(pod?.containers[0]?.env, [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]);
     assert.ok(!(pod?.volumes ?? []).some((v) => v.name === 'replay'));
+  });
+
+  it('applies in one session, streamed: no --out, no staging volume, no Pod IP', () => {
+    const job = buildRestoreJob(restore({ output: { server: { service: 'db', applyMode: 'session', credentialsSecret: { name: 'admin' } } } }), options);
+    const a = args(job);
+    assert.deepEqual(a.slice(a.indexOf('--apply-mode')), ['--apply-mode', 'session', '--json']);
+    assert.ok(!a.includes('--out'));
+    const pod = job.spec?.template.spec;
+    assert.equal(pod?.containers[0]?.env, undefined);
+    assert.deepEqual(pod?.volumes?.map((v) => v.name), ['tmp', 'mysql-credentials']);
   });
 
   it('passes --allow-unverified-apply only when the spec accepts an unchecked session apply', () => {
