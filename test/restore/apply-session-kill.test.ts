@@ -77,8 +77,9 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
     return t;
   }
 
+  /** out '': a session apply without files (the verified binlogs streamed through mariadb-binlog's stdin). */
   const restoreArgs = (out: string, t: ApplyTargetServer, from: string): string[] => [
-    'restore', '--store', src.storeUrl, '--key', src.key, '--source', src.name, '--from-gtid', from, '--out', out, ...t.args, '--json', '-q',
+    'restore', '--store', src.storeUrl, '--key', src.key, '--source', src.name, '--from-gtid', from, ...(out === '' ? ['--apply-mode', 'session'] : ['--out', out]), ...t.args, '--json', '-q',
   ];
 
   /**
@@ -186,6 +187,31 @@ describe('a session-mode restore SIGTERMed mid-apply (real MariaDB)', { skip: sk
     assert.equal(ours(said[1]!), held);
     assert.ok(seqOf(held) < seqOf(src.gtid), `stopped mid-apply (${held} of ${src.gtid})`);
     assert.deepEqual(filesUnder(dir), []);
+    await stopProcess(t.server.proc.pid, t.server.proc.exe);
+  });
+
+  it('without --out (streamed through mariadb-binlog\'s stdin): the same clean stop, no file but the option file ever there, and the continuation is exact', { timeout: 300_000 }, async (ctx) => {
+    const t = await durableTarget('skill-stream');
+    const dir = fs.realpathSync(temp('blarc-skill-run-'));
+    const r = await restoreAndTerm(t, dir, '', true);
+    assert.equal(r.signal, null, 'it handles SIGTERM and exits by itself');
+    assert.equal(r.code, 1, r.stderr);
+    const error = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+    ctx.diagnostic(`${error.message} (SIGTERM at ${r.termAt} of ${seqOf(src.gtid)})`);
+    const said = /interrupted by SIGTERM while the target applied it: the client was stopped and its session \d+ ended on the server; it executed up to GTID position (\S+) \(gtid_binlog_pos\), a prefix of the planned restore/.exec(error.message);
+    assert.ok(said !== null, error.message);
+    assert.deepEqual(processesIn(dir), [], 'no replay tool or client of the run is left (they run in its temporary directory)');
+    const held = await executed(t);
+    assert.equal(ours(said[1]!), held);
+    await sleep(1000);
+    assert.equal(await executed(t), held, 'the target stands still');
+    assert.ok(seqOf(held) >= r.termAt && seqOf(held) < seqOf(src.gtid), `stopped mid-apply (${held} of ${src.gtid})`);
+    assert.deepEqual(filesUnder(dir), []);
+    assert.deepEqual(r.seen.filter((f) => !/^blarc-apply-\d+-[^/]+\/client\.cnf$/.test(f)), [], 'no file ever held the binlogs\' bytes');
+    const resumed = await restoreAndTerm(t, temp('blarc-skill-run-'), '', false, said[1]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(await executed(t), src.gtid);
+    assert.equal(await checksums((sql) => t.server.sql(sql), src.db), src.sums, 'continued from the named position: the source\'s tables');
     await stopProcess(t.server.proc.pid, t.server.proc.exe);
   });
 });
