@@ -32,5 +32,7 @@ export const restoreStatus = object('Observed state of a BinlogRestore.', {
   bytesRestored: integer('Bytes of those binlogs.', { minimum: 0, format: 'int64' }),
   recoveredUntil: time('Time of the last transaction the restore replays (or wrote for replay), when the Job reports it.'),
   recoveredGtidSet: string('GTID set of the server after the replay, when the Job reports it.', { maxLength: 65536 }),
+  applyMode: oneOf('How the restore Job applied to the server: replication (the server\'s own applier) or session.', ['session', 'replication']),
+  applyModeReason: string('Why that mode: as asked, the auto choice, or the fallback from replication (nothing applied then).', { maxLength: 1024 }),
   message: string('What happened, for people (the error and its hint on failure).', { maxLength: 4096 }),
 });

@@ -32,6 +32,9 @@ export interface RestoreResult {
   targetReached: string | null;
   recoveredUntil?: string;
   recoveredGtidSet?: string;
+  /** How a server output was applied (replication or session), and why (the `auto` choice or a fallback). */
+  applyMode?: 'session' | 'replication';
+  applyModeReason?: string;
 }
 
 export type JobOutcome<T> = { ok: true; result: T } | { ok: false; error: RunError };
@@ -52,6 +55,8 @@ const summarySchema: JSONSchemaProps = {
     targetReached: { type: 'string' },
     recoveredUntil: { type: 'string', format: 'date-time' },
     recoveredGtidSet: { type: 'string' },
+    applyMode: { type: 'string', enum: ['session', 'replication'] },
+    applyModeReason: { type: 'string' },
     firstBinlog: nullableString,
     lastBinlog: nullableString,
   },
@@ -122,11 +127,14 @@ export function parseRestoreMessage(text: string | undefined): JobOutcome<Restor
   const b = m.result;
   const until = str(b.recoveredUntil);
   const gtids = str(b.recoveredGtidSet);
+  const mode = str(b.applyMode);
+  const reason = str(b.applyModeReason);
   return {
     ok: true,
     result: {
       files: count(b, 'files'), bytes: int(b.bytes) ?? 0, appliedTo: str(b.appliedTo), targetReached: str(b.targetReached),
       ...(until === null ? {} : { recoveredUntil: until }), ...(gtids === null ? {} : { recoveredGtidSet: gtids }),
+      ...(mode === 'session' || mode === 'replication' ? { applyMode: mode } : {}), ...(reason === null ? {} : { applyModeReason: reason.slice(0, 1024) }),
     },
   };
 }

@@ -191,6 +191,8 @@ export function restoreStatus(o: RestoreObservation, d: RestoreDecision, x: Stat
     bytesRestored: d.result?.bytes ?? prev.bytesRestored,
     recoveredUntil: d.result?.recoveredUntil ?? prev.recoveredUntil,
     recoveredGtidSet: d.result?.recoveredGtidSet ?? prev.recoveredGtidSet,
+    applyMode: d.result?.applyMode ?? prev.applyMode,
+    applyModeReason: d.result?.applyModeReason ?? prev.applyModeReason,
     message: d.facts.message.slice(0, 4096),
   };
 }

@@ -48,3 +48,24 @@ describe('restore decision', () => {
     assert.deepEqual([again.phase, again.create], ['Succeeded', undefined]);
   });
 });
+
+describe('the restore Job\'s report, as the controller reads it', () => {
+  it('keeps the apply mode and its reason (cut at 1024); a report without them (an older Job) has none; an unknown mode is not read', async () => {
+    const { parseRestoreMessage } = await import('../../src/controller/restore-result.ts');
+    const ok = parseRestoreMessage(JSON.stringify({ ok: true, kind: 'restore', files: [], bytes: 10, appliedTo: 'db:3306', targetReached: 't',
+      applyMode: 'session', applyModeReason: 'auto: session, since the replication apply could not start (nothing was applied): x' }));
+    assert.ok(ok?.ok === true);
+    assert.equal(ok.result.applyMode, 'session');
+    assert.match(ok.result.applyModeReason ?? '', /^auto: session, since/);
+    const long = parseRestoreMessage(JSON.stringify({ ok: true, bytes: 0, applyMode: 'replication', applyModeReason: 'r'.repeat(2000) }));
+    assert.ok(long?.ok === true);
+    assert.equal(long.result.applyModeReason?.length, 1024);
+    const older = parseRestoreMessage(JSON.stringify({ ok: true, bytes: 0 }));
+    assert.ok(older?.ok === true);
+    assert.equal(older.result.applyMode, undefined);
+    assert.equal(older.result.applyModeReason, undefined);
+    const odd = parseRestoreMessage(JSON.stringify({ ok: true, bytes: 0, applyMode: 'fast' }));
+    assert.ok(odd?.ok === false);
+    assert.match(odd.error.message, /applyMode/);
+  });
+});

@@ -47,6 +47,7 @@ describe('the operator loop on the real node: helm install, MariaDB Pod with the
   async function restoreInto(name: string, service: string, gtid: string, applyMode: 'session' | 'replication') {
     const r = await op!.restore(name, { target: { gtid }, output: serverOutput(service, applyMode) });
     process.stderr.write(`kubectl get blr:\n${await ok(['get', 'blr', '-n', ns])}`);
+    if (r.status?.phase === 'Succeeded') assert.equal(r.status.applyMode, applyMode, `status.applyMode (${r.status.applyModeReason ?? ''})`);
     return r;
   }
 
