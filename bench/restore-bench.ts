@@ -5,7 +5,8 @@
  * same durable settings (sync_binlog=1, innodb_flush_log_at_trx_commit=1, binlog with log_slave_updates):
  *   - peer:        mariadb-binlog FILES | mariadb          (plaintext files given to it, decode not counted)
  *   - replication: binlog-archiver restore --apply-mode replication (from the store: verify, decode, serve, apply)
- *   - session:     binlog-archiver restore --out D --apply-* (with --session)
+ *   - session:     binlog-archiver restore --apply-mode session --apply-* (with --session): no files, the verified
+ *                  binlogs streamed through mariadb-binlog's stdin into one client session
  * in alternating order, and prints wall times, the ratio per round, and each server's table checksum and GTID
  * position, which must equal the source's.
  *
@@ -70,7 +71,7 @@ function pipe(tools: MariadbTools, input: OltpBinlogs, socket: string): Promise<
 async function ours(mode: 'replication' | 'session', t: Twin, store: string, key: string, work: string, threads: number, cli: string): Promise<void> {
   const args = [cli, 'restore', '--store', store, '--key', key, '--source', 'oltp',
     '--apply-host', '127.0.0.1', '--apply-port', String(t.port), '--apply-user-file', t.userFile, '--apply-password-file', t.passwordFile, '-q', '--json',
-    ...(mode === 'replication' ? ['--apply-mode', 'replication', '--apply-parallel', String(threads)] : ['--out', fs.mkdtempSync(path.join(work, 'out-'))])];
+    ...(mode === 'replication' ? ['--apply-mode', 'replication', '--apply-parallel', String(threads)] : ['--apply-mode', 'session'])];
   await run(process.execPath, args, { maxBuffer: 16 << 20 });
 }
 
