@@ -13,10 +13,10 @@
 import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import { type Logger, silentLogger } from '../logger.ts';
-import type { Gap } from '../store/continuity.ts';
 import { type ReplicationApplySettings, applyThroughReplication, assertReplicable } from './apply-replication.ts';
 import { applyStreamedSession } from './apply-stream.ts';
 import type { RestorePlan } from './plan.ts';
+import { type RangeSummary, rangeSummary } from './plan-run.ts';
 import { nothingApplied } from './replication-target.ts';
 import type { DecodeContext } from './restore-file.ts';
 import { type RestoreOptions, prepareRestore } from './restore-run.ts';
@@ -29,22 +29,12 @@ export interface ApplyRunOptions extends Omit<RestoreOptions, 'out' | 'apply'>, 
   mode: ApplyMode;
 }
 
-export interface ApplySummary {
+export interface ApplySummary extends RangeSummary {
   source: string;
   /** The mode that applied (or would have: nothing to apply), and why `auto` chose it. */
   applyMode: 'session' | 'replication';
   applyModeReason: string;
-  files: { name: string; sequence: number; bytes: number }[];
-  bytes: number;
-  gaps: Gap[];
   appliedTo: string | null;
-  replayFiles: string[];
-  startPosition: number | null;
-  stopPosition: number | null;
-  targetReached: string;
-  /** The last replayed transaction's timestamp and the GTID set up to it, as a file restore reports them. */
-  recoveredUntil: string | null;
-  recoveredGtidSet: string | null;
   /** The target's executed GTID position after the apply (null: a session apply that could not be checked). */
   executedGtids: string | null;
   /** How the result was checked on the target. */
@@ -57,16 +47,8 @@ export interface ApplySummary {
 }
 
 function summaryOf(source: string, plan: RestorePlan, verified: VerifiedPlan): ApplySummary {
-  const { bounds } = verified;
   return {
-    source, applyMode: 'session', applyModeReason: '', gaps: plan.gaps, appliedTo: null,
-    files: plan.files.map((e) => ({ name: e.binlog.name, sequence: e.binlog.sequence, bytes: e.binlog.size })),
-    bytes: plan.files.reduce((n, e) => n + e.binlog.size, 0),
-    replayFiles: bounds.apply ? plan.files.slice(bounds.firstFile, bounds.lastFile + 1).map((e) => e.binlog.name) : [],
-    startPosition: bounds.apply ? bounds.startPosition : null, stopPosition: bounds.apply ? bounds.stopPosition : null,
-    targetReached: bounds.reached,
-    recoveredUntil: bounds.recovered?.until ?? null,
-    recoveredGtidSet: bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids,
+    source, applyMode: 'session', applyModeReason: '', appliedTo: null, ...rangeSummary(plan, verified.bounds),
     executedGtids: null, applyCheck: null, events: 0, verifyMs: 0, applyMs: 0, durationMs: 0,
   };
 }

@@ -10,22 +10,17 @@ import { parseGtidSet } from '../binlog/index.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import type { Gap } from '../store/continuity.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
-import type { FileScanResult } from './boundaries.ts';
+import type { FileScanResult, ReplayBoundaries } from './boundaries.ts';
 import { replayBoundaries } from './boundaries.ts';
+import type { RestorePlan } from './plan.ts';
 import { decodeEntry } from './restore-file.ts';
 import { type RestoreOptions, emptyBoundaries, prepareRestore, scanFor, scanGoal } from './restore-run.ts';
 
-export interface PlanSummary {
-  source: string;
+/** What a plan and an apply report of their range: the binlogs, the replay range and what it recovers. */
+export interface RangeSummary {
   files: { name: string; sequence: number; bytes: number }[];
   bytes: number;
-  firstBinlog: string | null;
-  lastBinlog: string | null;
-  /** The archive's recoverable window for this source: first and last archived event times. */
-  window: { from: string | null; until: string | null };
   gaps: Gap[];
-  /** Whether anything is to be replayed; the replay range (binlogs and offsets) when it is. */
-  apply: boolean;
   replayFiles: string[];
   startPosition: number | null;
   stopPosition: number | null;
@@ -33,6 +28,31 @@ export interface PlanSummary {
   /** Time of the last transaction the replay applies, and the server's executed GTIDs after it. */
   recoveredUntil: string | null;
   recoveredGtidSet: string | null;
+}
+
+export function rangeSummary(plan: RestorePlan, bounds: ReplayBoundaries): RangeSummary {
+  const files = plan.files;
+  return {
+    files: files.map((e) => ({ name: e.binlog.name, sequence: e.binlog.sequence, bytes: e.binlog.size })),
+    bytes: files.reduce((n, e) => n + e.binlog.size, 0),
+    gaps: plan.gaps,
+    replayFiles: bounds.apply ? files.slice(bounds.firstFile, bounds.lastFile + 1).map((e) => e.binlog.name) : [],
+    startPosition: bounds.apply ? bounds.startPosition : null,
+    stopPosition: bounds.apply ? bounds.stopPosition : null,
+    targetReached: bounds.reached,
+    recoveredUntil: bounds.recovered?.until ?? null,
+    recoveredGtidSet: bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids,
+  };
+}
+
+export interface PlanSummary extends RangeSummary {
+  source: string;
+  firstBinlog: string | null;
+  lastBinlog: string | null;
+  /** The archive's recoverable window for this source: first and last archived event times. */
+  window: { from: string | null; until: string | null };
+  /** Whether anything is to be replayed; the replay range (binlogs and offsets) when it is. */
+  apply: boolean;
   durationMs: number;
 }
 
@@ -67,19 +87,11 @@ export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): P
   }
   return {
     source,
-    files: files.map((e) => ({ name: e.binlog.name, sequence: e.binlog.sequence, bytes: e.binlog.size })),
-    bytes: files.reduce((n, e) => n + e.binlog.size, 0),
+    ...rangeSummary(plan, bounds),
     firstBinlog: files[0]?.binlog.name ?? null,
     lastBinlog: files.at(-1)?.binlog.name ?? null,
     window: { from: entries[0]?.binlog.firstEventTime ?? null, until: entries.at(-1)?.binlog.lastEventTime ?? null },
-    gaps: plan.gaps,
     apply: bounds.apply,
-    replayFiles: bounds.apply ? files.slice(bounds.firstFile, bounds.lastFile + 1).map((e) => e.binlog.name) : [],
-    startPosition: bounds.apply ? bounds.startPosition : null,
-    stopPosition: bounds.apply ? bounds.stopPosition : null,
-    targetReached: bounds.reached,
-    recoveredUntil: bounds.recovered?.until ?? null,
-    recoveredGtidSet: bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids,
     durationMs: Date.now() - started,
   };
 }

@@ -8,25 +8,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../testenv/proc.ts';
 import type { Launched } from '../../testenv/servers/mariadb.ts';
-import { runArchive } from '../../src/pipeline/archive-run.ts';
-import { openStore } from '../../src/store/open-store.ts';
-import { newKeyUrl, tempDir } from '../support/archive.ts';
+import { archivedMoment } from '../support/archived-moment.ts';
 import { freshTarget } from '../support/apply-target.ts';
-import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
-import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
-import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
+import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
+import { checksums } from '../support/workload.ts';
 
 interface Result { status: number | null; json: Record<string, unknown>; stderr: string }
 
 describe('session apply checks what the server executed (real MariaDB)', { skip: skipUnlessIn('mysql') }, () => {
-  let client: MysqlClient;
   const servers: Launched[] = [];
   let work: string;
   let restoreArgs: string[];
@@ -35,27 +29,7 @@ describe('session apply checks what the server executed (real MariaDB)', { skip:
   let moment: { gtid: string; sums: string };
 
   before(async () => {
-    const mysql = need('mysql');
-    client = mysqlClient(mysql);
-    db = `chk_${randomBytes(3).toString('hex')}`;
-    await client.query('FLUSH BINARY LOGS');
-    const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
-    await client.query(WORKLOAD_SCHEMA(db));
-    for (let round = 0; round < 3; round++) {
-      await workloadRound(client, db, round);
-      await client.query('FLUSH BINARY LOGS');
-    }
-    await workloadRound(client, db, 3);
-    moment = { gtid: (await client.query('SELECT @@gtid_binlog_pos')).trim(), sums: await checksums((sql) => client.query(sql), db) };
-    await sleep(10);
-    await workloadRound(client, db, 4);
-    await client.query('FLUSH BINARY LOGS');
-    work = tempDir();
-    const key = newKeyUrl(work);
-    const storeUrl = `file://${path.join(work, 'store')}`;
-    const source = `chk-${randomBytes(3).toString('hex')}`;
-    await runArchive({ binlogDir: mysql.binlogDir, store: openStore(storeUrl), keyUrl: key, source });
-    restoreArgs = ['restore', '--store', storeUrl, '--key', key, '--source', source, '--from-gtid', base, '--until-gtid', moment.gtid, '--json', '-q'];
+    ({ db, work, moment, restoreArgs } = await archivedMoment('chk'));
   });
   after(async () => {
     for (const s of servers) await stopProcess(s.proc.pid, s.proc.exe);

@@ -7,20 +7,18 @@
  * at exactly the source's tables and GTID position at the target moment.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../testenv/proc.ts';
 import type { Launched } from '../../testenv/servers/mariadb.ts';
-import { runArchive } from '../../src/pipeline/archive-run.ts';
-import { openStore } from '../../src/store/open-store.ts';
-import { newKeyUrl, tempDir } from '../support/archive.ts';
+import { tempDir } from '../support/archive.ts';
+import { archivedMoment } from '../support/archived-moment.ts';
 import { type ApplyTargetServer, freshTarget } from '../support/apply-target.ts';
-import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
-import { need, skipUnlessIn } from '../support/testenv.ts';
+import type { MysqlClient } from '../support/mysql.ts';
+import { skipUnlessIn } from '../support/testenv.ts';
 import { type WatchedRun, startWatched } from '../support/watched-cli.ts';
-import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
+import { checksums } from '../support/workload.ts';
 
 interface Summary { applyMode: string; applyModeReason: string; executedGtids: string | null; applyCheck: string; replayFiles: string[] }
 
@@ -34,27 +32,8 @@ describe('apply without files: streamed session, and the auto mode (real MariaDB
   let moment: { gtid: string; sums: string };
 
   before(async () => {
-    const mysql = need('mysql');
-    client = mysqlClient(mysql);
-    db = `strm_${randomBytes(3).toString('hex')}`;
+    ({ client, db, work, moment, restoreArgs } = await archivedMoment('strm'));
     sourceServerId = (await client.query('SELECT @@server_id')).trim();
-    await client.query('FLUSH BINARY LOGS');
-    const base = (await client.query('SELECT @@gtid_binlog_pos')).trim();
-    await client.query(WORKLOAD_SCHEMA(db));
-    for (let round = 0; round < 3; round++) {
-      await workloadRound(client, db, round);
-      await client.query('FLUSH BINARY LOGS');
-    }
-    await workloadRound(client, db, 3);
-    moment = { gtid: (await client.query('SELECT @@gtid_binlog_pos')).trim(), sums: await checksums((sql) => client.query(sql), db) };
-    await workloadRound(client, db, 4);
-    await client.query('FLUSH BINARY LOGS');
-    work = tempDir();
-    const key = newKeyUrl(work);
-    const storeUrl = `file://${path.join(work, 'store')}`;
-    const source = `strm-${randomBytes(3).toString('hex')}`;
-    await runArchive({ binlogDir: mysql.binlogDir, store: openStore(storeUrl), keyUrl: key, source });
-    restoreArgs = ['restore', '--store', storeUrl, '--key', key, '--source', source, '--from-gtid', base, '--until-gtid', moment.gtid, '--json', '-q'];
   });
   after(async () => {
     for (const s of servers) await stopProcess(s.proc.pid, s.proc.exe);
