@@ -119,7 +119,8 @@ export class ReplayTools {
       const r = await tool.done;
       // A tool that failed explains a broken pipe better than the write that hit it.
       if (r.code !== 0 && !(fed.error instanceof ArchiverError)) throw new ArchiverError('EAPPLY', `${command} failed (exit ${r.code}) while replaying: ${r.stderr.trim()}`);
-      if (fed.error !== undefined) throw fed.error;
+      if (fed.error instanceof ArchiverError) throw fed.error;
+      if (fed.error !== undefined) throw new ArchiverError('EAPPLY', `${command} stopped reading the binlog before its end (${fed.error.message})`, { cause: fed.error });
     } finally {
       this.current = null;
     }
@@ -130,6 +131,8 @@ export class ReplayTools {
     const tool = this.current;
     if (tool === null) return;
     tool.child.stdout?.unpipe();
+    // Drained, not left paused: a child's 'close' waits for its stdout to end.
+    tool.child.stdout?.resume();
     tool.child.kill('SIGKILL');
     await tool.done;
   }
@@ -165,14 +168,17 @@ export async function applyThroughClient(options: { flavor: 'mysql' | 'mariadb';
     fs.rmSync(optionDir, { recursive: true, force: true }); // the client has read it
     const tools = new ReplayTools(client.child.stdin!, options.dir);
     const fed = options.feed(tools).then(() => { client.child.stdin?.end(); });
-    const [, a] = await untilInterrupted(Promise.all([fed, client.done]), signal).catch(async (err: unknown) => {
+    // A client that fails stops reading: the tool feeding it would block, so its failure ends the feed at once.
+    const applied = client.done.then((a) => {
+      if (a.code !== 0) {
+        throw new ArchiverError('EAPPLY', `applying to ${target.host}:${target.port} failed (exit ${a.code}): ${a.stderr.trim()}`, {
+          hint: 'the server may now hold part of the replay: restore its base backup again before retrying',
+        });
+      }
+    });
+    await untilInterrupted(Promise.all([fed, applied]), signal).catch(async (err: unknown) => {
       throw await stopApply(err, { tools, client, id, target });
     });
-    if (a.code !== 0) {
-      throw new ArchiverError('EAPPLY', `applying to ${target.host}:${target.port} failed (exit ${a.code}): ${a.stderr.trim()}`, {
-        hint: 'the server may now hold part of the replay: restore its base backup again before retrying',
-      });
-    }
   } finally {
     fs.rmSync(optionDir, { recursive: true, force: true });
   }

@@ -93,6 +93,17 @@ describe('apply without files: streamed session, and the auto mode (real MariaDB
     assert.match(r.stdout, /short of the last replayed transaction/);
   });
 
+  it('session: a client that fails mid-replay ends the run with its error (EAPPLY), the tools feeding it stopped, not blocked', { timeout: 120_000 }, async () => {
+    const target = await freshTarget('strm-clientfail', work, servers);
+    // The replay's CREATE DATABASE then fails; made without a binlog entry, so the GTID checks before the apply pass.
+    await target.server.sql(`SET sql_log_bin = 0; CREATE DATABASE ${db}`);
+    const r = await run(target, ['--apply-mode', 'session']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /"code": "EAPPLY"/);
+    assert.match(r.stdout, /database exists/i);
+    assert.deepEqual(written(r), []);
+  });
+
   it('auto (the default): the target\'s replication applier where it can apply; a session, nothing applied twice, where the target refuses it', { timeout: 240_000 }, async () => {
     const fit = await freshTarget('strm-auto', work, servers);
     const r = await run(fit, []);
