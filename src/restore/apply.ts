@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
 import { throwIfInterrupted, untilInterrupted } from './interrupt.ts';
+import { clientFor } from './replay-script.ts';
 import { processAlive } from './restore-file.ts';
 import { killSession } from './session-stop.ts';
 
@@ -158,7 +159,7 @@ export async function applyThroughClient(options: { flavor: 'mysql' | 'mariadb';
   try {
     // --unbuffered: the client flushes its output after each statement, so its connection id reaches us at once.
     const clientArgs = [`--defaults-extra-file=${path.join(optionDir, 'client.cnf')}`, '--batch', '--skip-column-names', '--unbuffered'];
-    const client = run(process.env.MYSQL_CLIENT_BIN ?? CLIENTS[options.flavor], clientArgs, options.dir, true);
+    const client = run(process.env.MYSQL_CLIENT_BIN ?? clientFor(options.flavor), clientArgs, options.dir, true);
     client.child.stdin?.write('SELECT CONNECTION_ID();\n');
     const id = await untilInterrupted(connectionId(client, target), signal).catch(async (err: unknown) => {
       client.child.kill('SIGTERM'); // nothing of the replay was sent to it
@@ -183,8 +184,6 @@ export async function applyThroughClient(options: { flavor: 'mysql' | 'mariadb';
     fs.rmSync(optionDir, { recursive: true, force: true });
   }
 }
-
-const CLIENTS = { mariadb: 'mariadb', mysql: 'mysql' } as const;
 
 /** `replay | client` over the files in `dir`: the replay command as replay.sh runs it. */
 export function applyReplay(options: { flavor: 'mysql' | 'mariadb'; command: string[]; dir: string; target: ApplyTarget; signal?: AbortSignal }): Promise<void> {

@@ -23,6 +23,11 @@ const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The binlog tool and the client of each flavour: replay pipes one into the other. */
 const TOOLS = { mariadb: { tool: 'mariadb-binlog', client: 'mariadb' }, mysql: { tool: 'mysqlbinlog', client: 'mysql' } } as const;
 
+/** The client of a flavour: what replay output is piped into. */
+export function clientFor(flavor: 'mysql' | 'mariadb'): string {
+  return TOOLS[flavor].client;
+}
+
 /** The client a replay command's output goes to (the command names its tool first). */
 export function replayClient(command: readonly string[]): string {
   return command[0] === TOOLS.mariadb.tool ? TOOLS.mariadb.client : TOOLS.mysql.client;
