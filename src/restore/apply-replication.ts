@@ -18,11 +18,12 @@ import type { ApplyTarget } from './apply.ts';
 import type { RestorePlan } from './plan.ts';
 import type { DumpFramer } from './replication-events.ts';
 import { ReplicationSource, replicationCredentials } from './replication-source.ts';
-import { checkApplied, preflight, removeReplica, startReplica, stopAt, waitApplied } from './replication-target.ts';
+import { type ReplicaControl, stopAt, stopInterrupted, waitApplied } from './replica-control.ts';
+import { mariadbReplica } from './replication-target.ts';
+import { mysqlReplica } from './replication-target-mysql.ts';
 import { openTarget } from './target-connection.ts';
 import type { DecodeContext } from './restore-file.ts';
 import { throwIfInterrupted, untilInterrupted } from './interrupt.ts';
-import { stopInterrupted } from './replication-interrupt.ts';
 import { type VerifiedFile, type VerifiedPlan, streamVerified } from './verify-first.ts';
 
 export interface ReplicationApplySettings {
@@ -55,16 +56,25 @@ function lastEventEnd(file: VerifiedFile): number {
   return info.endsWithRotate || info.endsWithStop ? info.lastEventPosition : info.endPosition;
 }
 
-/** The target reads plain binlogs only: a MariaDB-encrypted one is refused before anything starts. */
+/** The target reads plain binlogs only: an encrypted one is refused before anything starts. */
 export function assertReplicable(plan: RestorePlan, verified: VerifiedPlan): void {
-  if (plan.files.length > 0 && plan.files[0]!.source.flavor !== 'mariadb') {
-    throw new ArchiverError('EUSAGE', '--apply-mode replication applies MariaDB binlogs; these are MySQL binlogs', { hint: 'use --apply-mode session' });
-  }
   verified.files.forEach((f, i) => {
-    if (f.info.magic !== 'plain') {
-      throw new ArchiverError('EUSAGE', `${plan.files[i]!.binlog.name} is an encrypted MariaDB binlog: the target could not read it over replication`, { hint: 'use --apply-mode session' });
+    if (f.info.magic !== 'plain' || f.info.encryption !== null) {
+      throw new ArchiverError('EUSAGE', `${plan.files[i]!.binlog.name} is an encrypted binlog: the target could not read it over replication`, { hint: 'use --apply-mode session' });
     }
   });
+}
+
+/** The replica control for the binlogs' flavour. */
+export function replicaFor(plan: RestorePlan): ReplicaControl {
+  return plan.files[0]?.source.flavor === 'mysql' ? mysqlReplica : mariadbReplica;
+}
+
+/** What the source answers for @@GLOBAL.GTID_MODE (MySQL replicas compare it with their own). */
+function gtidModeOf(infos: PlainBinlogInfo[]): string {
+  const gtids = infos.some((f) => f.gtidEventCount > 0);
+  const anonymous = infos.some((f) => f.anonymousGtidCount > 0);
+  return gtids && anonymous ? 'ON_PERMISSIVE' : gtids ? 'ON' : 'OFF';
 }
 
 /** Step 2: decodes the range again, frame by frame equal to step 1's, into the replica's dump stream. */
@@ -85,34 +95,36 @@ export async function applyThroughReplication(settings: ReplicationApplySettings
   const until = { file: lastName, position: bounds.stopPosition ?? lastEventEnd(files[bounds.lastFile]!) };
   const first = { file: plan.files[bounds.firstFile]!.binlog.name, position: bounds.startPosition };
   const firstInfo = plain(files[bounds.firstFile]!);
+  const control = replicaFor(plan);
   const conn = await openTarget(settings.apply);
   let framer: DumpFramer | null = null;
   try {
-    const state = await preflight(conn, new Set(files.map((f) => plain(f).serverId)));
+    const infos = files.map(plain);
+    const state = await control.preflight(conn, { serverIds: new Set(infos.map((f) => f.serverId)), gtids: infos.some((f) => f.gtidEventCount > 0), anonymous: infos.some((f) => f.anonymousGtidCount > 0) });
     const host = settings.listenHost ?? '127.0.0.1';
     const credentials = replicationCredentials();
     const replicationSource = new ReplicationSource({
-      host, serverId: firstInfo.serverId, checksum: firstInfo.checksumAlg === 'crc32', ...credentials, expect: first, logger,
+      flavor: control.flavor, host, serverId: firstInfo.serverId, serverVersion: firstInfo.serverVersion, gtidMode: gtidModeOf(infos), checksum: firstInfo.checksumAlg === 'crc32', ...credentials, expect: first, logger,
       serve: async (f) => { framer = f; await serveRange(ctx, plan, verified, f); },
     });
     const port = await replicationSource.listen();
     try {
       throwIfInterrupted(settings.signal);
-      await startReplica(conn, state, { host, port, ...credentials, ...first, untilFile: until.file, untilPosition: until.position, parallelThreads: settings.parallelThreads ?? 4 }, logger);
+      await control.start(conn, state, { host, port, ...credentials, ...first, untilFile: until.file, untilPosition: until.position, parallelThreads: settings.parallelThreads ?? 4 }, logger);
       try {
         // SIGTERM while the target applies: its replica is stopped where it is, then removed (finally below).
-        await untilInterrupted(waitApplied(conn, { streamed: replicationSource.streamed, started: () => framer !== null, listen: `${host}:${port}` }, until, logger), settings.signal).catch(async (err: unknown) => {
-          throw await stopInterrupted(conn, err, state.logBin);
+        await untilInterrupted(waitApplied(conn, control, { streamed: replicationSource.streamed, started: () => framer !== null, listen: `${host}:${port}` }, until, logger), settings.signal).catch(async (err: unknown) => {
+          throw await stopInterrupted(conn, control, state, err);
         });
-        await stopAt(conn, until);
+        await stopAt(conn, control, until);
         const sent: DumpFramer | null = framer;
         if (sent === null) throw new ArchiverError('EINTERNAL', 'the replica stopped at the target without reading from binlog-archiver');
         if (bounds.replayed === null) throw new ArchiverError('EINTERNAL', 'the replay range has no record of its transactions');
         const appliedTo = `${settings.apply.host}:${settings.apply.port}`;
-        const executedGtids = await checkApplied(conn, state, bounds.replayed.gtids, appliedTo);
+        const executedGtids = await control.checkApplied(conn, state, bounds.replayed.gtids, appliedTo);
         return { appliedTo, executedGtids, events: (sent as DumpFramer).events };
       } finally {
-        await removeReplica(conn, state, logger);
+        await control.remove(conn, state, logger);
       }
     } finally {
       await replicationSource.close();

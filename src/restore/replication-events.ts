@@ -14,15 +14,20 @@ import type { Socket } from 'node:net';
 import { EventType } from '../binlog/index.ts';
 import { crc32Range } from '../binlog/crc.ts';
 import { ArchiverError } from '../errors.ts';
-import { MAX_PAYLOAD } from './replication-packets.ts';
+import { MAX_PAYLOAD, lenencInt } from './replication-packets.ts';
 
 const HEADER = 19;
 const ARTIFICIAL_F = 0x20;
 const HEARTBEAT = 27;
+/** MySQL 8.0.26+: Heartbeat_log_event_v2, sent when the replica's dump request sets USE_HEARTBEAT_EVENT_V2. */
+const HEARTBEAT_V2 = 41;
+export const USE_HEARTBEAT_EVENT_V2 = 0x02;
+/** LOG_EVENT_BINLOG_IN_USE_F: a source clears it in the FDE it sends (the file it reads is not the replica's). */
+const IN_USE_F = 0x01;
 const BATCH = 256 * 1024;
 
 /** One artificial event: header, body, CRC32 when the stream carries checksums. */
-function artificialEvent(type: number, serverId: number, logPos: number, body: Buffer, checksum: boolean): Buffer {
+function artificialEvent(type: number, serverId: number, logPos: number, body: Buffer, checksum: boolean, flags = ARTIFICIAL_F): Buffer {
   const size = HEADER + body.length + (checksum ? 4 : 0);
   const ev = Buffer.alloc(size);
   ev.writeUInt32LE(0, 0);
@@ -30,7 +35,7 @@ function artificialEvent(type: number, serverId: number, logPos: number, body: B
   ev.writeUInt32LE(serverId, 5);
   ev.writeUInt32LE(size, 9);
   ev.writeUInt32LE(logPos, 13);
-  ev.writeUInt16LE(ARTIFICIAL_F, 17);
+  ev.writeUInt16LE(flags, 17);
   body.copy(ev, HEADER);
   if (checksum) ev.writeUInt32LE(crc32Range(ev, null, 0, size - 4), size - 4);
   return ev;
@@ -45,6 +50,15 @@ export function fakeRotate(serverId: number, file: string, position: number, che
 
 export function heartbeat(serverId: number, file: string, position: number, checksum: boolean): Buffer {
   return artificialEvent(HEARTBEAT, serverId, position, Buffer.from(file, 'utf8'), checksum);
+}
+
+/** Heartbeat_log_event_v2: TLV fields (lenenc type, lenenc length, value): 1 file name, 2 position (lenenc), 0 end. */
+export function heartbeatV2(serverId: number, file: string, position: number, checksum: boolean): Buffer {
+  const name = Buffer.from(file, 'utf8');
+  const pos = lenencInt(position);
+  const body = Buffer.concat([lenencInt(1), lenencInt(name.length), name, lenencInt(2), lenencInt(pos.length), pos, lenencInt(0)]);
+  // A MySQL source sends it with flags 0, unlike the artificial Rotate.
+  return artificialEvent(HEARTBEAT_V2, serverId, position >>> 0, body, checksum, 0);
 }
 
 /** The range of one binlog to send: events at [start, stop) plus its Format_description event. */
@@ -71,7 +85,10 @@ export class DumpFramer {
   position = 4;
   events = 0;
 
-  constructor(socket: Socket, serverId: number, checksum: boolean, firstSeq: number) {
+  readonly #heartbeatV2: boolean;
+
+  constructor(socket: Socket, serverId: number, checksum: boolean, firstSeq: number, heartbeatV2 = false) {
+    this.#heartbeatV2 = heartbeatV2;
     this.#socket = socket;
     this.#serverId = serverId;
     this.#checksum = checksum;
@@ -120,7 +137,7 @@ export class DumpFramer {
     const range = this.#range!;
     const type = ev[4]!;
     if (type === EventType.FORMAT_DESCRIPTION && pos === 4) {
-      await this.#send(range.start > 4 ? this.#detachedFde(ev) : ev);
+      await this.#send(range.start > 4 ? this.#detachedFde(ev) : this.#notInUse(ev));
       return;
     }
     if (pos < range.start || (range.stop !== null && pos >= range.stop)) return;
@@ -130,11 +147,21 @@ export class DumpFramer {
     this.events++;
   }
 
-  /** A copy of the FDE with log_pos and `created` zeroed and the CRC recomputed. */
+  /** A copy of the FDE with log_pos and `created` zeroed, the in-use flag cleared and the CRC recomputed. */
   #detachedFde(ev: Buffer): Buffer {
     const fde = Buffer.from(ev);
     fde.writeUInt32LE(0, 13);
     fde.writeUInt32LE(0, HEADER + 2 + 50);
+    fde[17] = fde[17]! & ~IN_USE_F;
+    if (this.#checksum) fde.writeUInt32LE(crc32Range(fde, null, 0, fde.length - 4), fde.length - 4);
+    return fde;
+  }
+
+  /** The FDE as written, or a copy with the in-use flag cleared (a binlog its server did not close cleanly). */
+  #notInUse(ev: Buffer): Buffer {
+    if ((ev[17]! & IN_USE_F) === 0) return ev;
+    const fde = Buffer.from(ev);
+    fde[17] = fde[17]! & ~IN_USE_F;
     if (this.#checksum) fde.writeUInt32LE(crc32Range(fde, null, 0, fde.length - 4), fde.length - 4);
     return fde;
   }
@@ -208,7 +235,7 @@ export class DumpFramer {
 
   /** A heartbeat at the current position, sent at once (the stream is idle). */
   async heartbeat(): Promise<void> {
-    await this.#send(heartbeat(this.#serverId, this.file, this.position, this.#checksum));
+    await this.#send((this.#heartbeatV2 ? heartbeatV2 : heartbeat)(this.#serverId, this.file, this.position, this.#checksum));
     await this.flush();
   }
 }

@@ -19,6 +19,9 @@ export const SERVER_CAPS = CAP.LONG_PASSWORD | CAP.LONG_FLAG | CAP.CONNECT_WITH_
   CAP.SECURE_CONNECTION | CAP.MULTI_RESULTS | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC;
 
 export const NATIVE_PASSWORD = 'mysql_native_password';
+/** MySQL 8's default; MySQL 9 clients may no longer offer mysql_native_password. */
+export const SHA2_PASSWORD = 'caching_sha2_password';
+export type AuthPlugin = typeof NATIVE_PASSWORD | typeof SHA2_PASSWORD;
 
 function protocolError(message: string): ArchiverError {
   return new ArchiverError('EBADINPUT', `replication client sent a malformed packet: ${message}`);
@@ -117,8 +120,8 @@ export function resultSet(columns: readonly string[], rows: readonly (readonly (
   return [lenencInt(columns.length), ...defs, eofPacket(), ...rowPackets, eofPacket()];
 }
 
-/** The v10 initial handshake offering mysql_native_password with a 20-byte scramble. */
-export function handshakePacket(version: string, connectionId: number, scramble: Buffer): Buffer {
+/** The v10 initial handshake offering `plugin` with a 20-byte scramble. */
+export function handshakePacket(version: string, connectionId: number, scramble: Buffer, plugin: AuthPlugin = NATIVE_PASSWORD): Buffer {
   const fixed = Buffer.alloc(4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10);
   let o = 0;
   o = fixed.writeUInt32LE(connectionId, o);
@@ -129,7 +132,7 @@ export function handshakePacket(version: string, connectionId: number, scramble:
   o = fixed.writeUInt16LE(0x0002, o); // SERVER_STATUS_AUTOCOMMIT
   o = fixed.writeUInt16LE(SERVER_CAPS >>> 16, o);
   fixed[o] = 21;
-  return Buffer.concat([Buffer.from([10]), Buffer.from(`${version}\0`, 'latin1'), fixed, scramble.subarray(8, 20), Buffer.from([0]), Buffer.from(`${NATIVE_PASSWORD}\0`, 'latin1')]);
+  return Buffer.concat([Buffer.from([10]), Buffer.from(`${version}\0`, 'latin1'), fixed, scramble.subarray(8, 20), Buffer.from([0]), Buffer.from(`${plugin}\0`, 'latin1')]);
 }
 
 export interface HandshakeResponse {
@@ -191,7 +194,35 @@ export function nativePasswordMatches(password: string, scramble: Buffer, respon
   return response.length === expected.length && timingSafeEqual(response, expected);
 }
 
-/** An AuthSwitchRequest to mysql_native_password, for clients that started with another plugin. */
-export function authSwitchPacket(scramble: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([0xfe]), Buffer.from(`${NATIVE_PASSWORD}\0`, 'latin1'), scramble, Buffer.from([0])]);
+const sha256 = (...parts: Buffer[]): Buffer => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+/**
+ * caching_sha2_password's fast path: the client proves it knows SHA256(password) for this scramble, sending
+ * SHA256(password) XOR SHA256(SHA256(SHA256(password)) + scramble). The source knows the password (it made it for
+ * this run), so it never needs the full exchange (RSA or TLS) that a server with only a stored hash falls back to.
+ */
+export function sha2PasswordMatches(password: string, scramble: Buffer, response: Buffer): boolean {
+  const stage1 = sha256(Buffer.from(password, 'utf8'));
+  const expected = sha256(sha256(stage1), scramble);
+  for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! ^ stage1[i]!;
+  return response.length === expected.length && timingSafeEqual(response, expected);
+}
+
+/** Whether `response` proves the password for `scramble` under `plugin`. */
+export function passwordMatches(plugin: AuthPlugin, password: string, scramble: Buffer, response: Buffer): boolean {
+  return plugin === SHA2_PASSWORD ? sha2PasswordMatches(password, scramble, response) : nativePasswordMatches(password, scramble, response);
+}
+
+/** caching_sha2_password's AuthMoreData "fast authentication succeeded", sent before the OK. */
+export function fastAuthSuccessPacket(): Buffer {
+  return Buffer.from([0x01, 0x03]);
+}
+
+/** An AuthSwitchRequest to `plugin`, for clients that started with another one. */
+export function authSwitchPacket(scramble: Buffer, plugin: AuthPlugin = NATIVE_PASSWORD): Buffer {
+  return Buffer.concat([Buffer.from([0xfe]), Buffer.from(`${plugin}\0`, 'latin1'), scramble, Buffer.from([0])]);
 }

@@ -1,20 +1,22 @@
 /**
  * A replication source for one restore: a TCP listener the target server's replica I/O thread connects to. It
- * authenticates the replica with a user and password made for this run (mysql_native_password), answers the
- * replica's setup queries (server id, clock, checksum, heartbeat period, capability), accepts
+ * authenticates the replica with a user and password made for this run (mysql_native_password for MariaDB,
+ * caching_sha2_password's fast path for MySQL), answers the replica's setup queries (replication-queries.ts), accepts
  * COM_REGISTER_SLAVE, and serves exactly one COM_BINLOG_DUMP, at the file and position the restore planned:
  * `serve` streams the events through a DumpFramer, then heartbeats keep the idle connection alive until the
  * restore closes it. Anything else (a second dump, another position, GTID dump) is refused with an error packet,
  * so a replica can never read from anywhere but the planned start.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { ArchiverError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { DumpFramer } from './replication-events.ts';
+import { DumpFramer, USE_HEARTBEAT_EVENT_V2 } from './replication-events.ts';
 import {
-  NATIVE_PASSWORD, PacketReader, authSwitchPacket, errPacket, frame, handshakePacket, nativePasswordMatches, okPacket, parseHandshakeResponse, resultSet,
+  type AuthPlugin, NATIVE_PASSWORD, PacketReader, SHA2_PASSWORD, authSwitchPacket, errPacket, fastAuthSuccessPacket, frame, handshakePacket, okPacket, parseHandshakeResponse,
+  passwordMatches,
 } from './replication-packets.ts';
+import { ReplicaQueries } from './replication-queries.ts';
 
 export interface DumpRequest {
   file: string;
@@ -24,8 +26,13 @@ export interface DumpRequest {
 }
 
 export interface SourceOptions {
+  /** The replica's flavour: what the source announces, how it authenticates, what it answers. */
+  flavor: 'mariadb' | 'mysql';
   /** Address to listen on (the target must reach it). */
   host: string;
+  /** MySQL: the binlogs' server version (the source announces it) and what @@GTID_MODE answers. */
+  serverVersion?: string;
+  gtidMode?: string;
   /** Server id of the archived binlogs' server: the replica refuses a source with its own id. */
   serverId: number;
   checksum: boolean;
@@ -40,7 +47,19 @@ export interface SourceOptions {
 
 const COM = { QUIT: 0x01, QUERY: 0x03, PING: 0x0e, BINLOG_DUMP: 0x12, REGISTER_SLAVE: 0x15 } as const;
 const ER = { ACCESS_DENIED: 1045, UNKNOWN_COM: 1047, UNKNOWN_VARIABLE: 1193, MASTER_FATAL_READING_BINLOG: 1236 } as const;
-const VERSION = '5.5.5-10.11.0-MariaDB-binlog-archiver';
+const MARIADB_VERSION = '5.5.5-10.11.0-MariaDB-binlog-archiver';
+
+/** What a source of this flavour announces and answers. */
+function persona(o: SourceOptions): { version: string; plugin: AuthPlugin; variables: Record<string, string> } {
+  const common = { server_id: String(o.serverId), binlog_checksum: o.checksum ? 'CRC32' : 'NONE' };
+  if (o.flavor === 'mariadb') return { version: MARIADB_VERSION, plugin: NATIVE_PASSWORD, variables: { ...common, gtid_domain_id: '0', version: MARIADB_VERSION } };
+  // A MySQL replica reads the source's major version from this string; the binlogs' own server wrote them.
+  const version = `${/^\d+\.\d+\.\d+/.exec(o.serverVersion ?? '')?.[0] ?? '8.0.40'}-binlog-archiver`;
+  return {
+    version, plugin: SHA2_PASSWORD,
+    variables: { ...common, version, server_uuid: randomUUID(), gtid_mode: o.gtidMode ?? 'ON', collation_server: 'utf8mb4_0900_ai_ci', time_zone: 'SYSTEM' },
+  };
+}
 
 export class ReplicationSource {
   readonly #options: SourceOptions;
@@ -52,9 +71,11 @@ export class ReplicationSource {
   /** Resolves when the dump has sent every planned event; rejects when serving it failed. */
   readonly streamed: Promise<void>;
   #connectionId = 1;
+  readonly #persona: ReturnType<typeof persona>;
 
   constructor(options: SourceOptions) {
     this.#options = options;
+    this.#persona = persona(options);
     this.streamed = new Promise<void>((resolve, reject) => { this.#settle = { resolve, reject }; });
     this.streamed.catch(() => undefined);
     this.#server = net.createServer((socket) => { this.#accept(socket); });
@@ -87,7 +108,9 @@ export class ReplicationSource {
       socket.write(f.bytes);
       return f.seq;
     };
-    socket.write(frame(handshakePacket(VERSION, this.#connectionId++, scramble), 0).bytes);
+    const { plugin } = this.#persona;
+    const queries = new ReplicaQueries(this.#persona.variables);
+    socket.write(frame(handshakePacket(this.#persona.version, this.#connectionId++, scramble, plugin), 0).bytes);
     let user = '';
     socket.on('data', (data: Buffer) => {
       try {
@@ -96,23 +119,23 @@ export class ReplicationSource {
           if (phase === 'handshake') {
             const hr = parseHandshakeResponse(payload);
             user = hr.user;
-            if (hr.plugin !== null && hr.plugin !== NATIVE_PASSWORD) {
+            if (hr.plugin !== null && hr.plugin !== plugin) {
               phase = 'switch';
-              send(authSwitchPacket(scramble), seq + 1);
+              send(authSwitchPacket(scramble, plugin), seq + 1);
               continue;
             }
-            const ok = this.#authenticate(user, scramble, hr.authResponse, (p) => send(p, seq + 1));
+            const ok = this.#authenticate(user, scramble, hr.authResponse, seq + 1, send);
             if (!ok) socket.end();
             phase = ok ? 'command' : 'dump'; // a refused client is ignored until it goes
             continue;
           }
           if (phase === 'switch') {
-            const ok = this.#authenticate(user, scramble, payload, (p) => send(p, seq + 1));
+            const ok = this.#authenticate(user, scramble, payload, seq + 1, send);
             if (!ok) socket.end();
             phase = ok ? 'command' : 'dump'; // a refused client is ignored until it goes
             continue;
           }
-          phase = this.#command(socket, payload, send) ?? phase;
+          phase = this.#command(socket, payload, send, queries) ?? phase;
         }
       } catch (err) {
         this.#options.logger.log('warn', 'Replication client protocol error', { error: (err as Error).message });
@@ -121,18 +144,22 @@ export class ReplicationSource {
     });
   }
 
-  #authenticate(user: string, scramble: Buffer, response: Buffer, send: (p: Buffer) => void): boolean {
-    const ok = user === this.#options.user && nativePasswordMatches(this.#options.password, scramble, response);
-    if (ok) send(okPacket());
-    else {
-      send(errPacket(ER.ACCESS_DENIED, '28000', `Access denied for user '${user}'`));
+  #authenticate(user: string, scramble: Buffer, response: Buffer, seq: number, send: (p: Buffer, seq: number) => number): boolean {
+    const { plugin } = this.#persona;
+    const ok = user === this.#options.user && passwordMatches(plugin, this.#options.password, scramble, response);
+    if (ok) {
+      // caching_sha2_password: "fast authentication succeeded", then the OK.
+      const next = plugin === SHA2_PASSWORD ? send(fastAuthSuccessPacket(), seq) : seq;
+      send(okPacket(), next);
+    } else {
+      send(errPacket(ER.ACCESS_DENIED, '28000', `Access denied for user '${user}'`), seq);
       this.#options.logger.log('warn', 'Refused a replication client: wrong user or password', { user: user.slice(0, 64) });
     }
     return ok;
   }
 
   /** One command; returns the next phase when it changes. */
-  #command(socket: net.Socket, payload: Buffer, send: (p: Buffer, seq: number) => number): 'dump' | undefined {
+  #command(socket: net.Socket, payload: Buffer, send: (p: Buffer, seq: number) => number, queries: ReplicaQueries): 'dump' | undefined {
     const command = payload[0];
     if (command === COM.QUIT) {
       socket.end();
@@ -143,9 +170,12 @@ export class ReplicationSource {
       return undefined;
     }
     if (command === COM.QUERY) {
-      const reply = this.#query(payload.toString('utf8', 1).trim());
+      const sql = payload.toString('utf8', 1);
+      const answer = queries.answer(sql);
+      if (answer.heartbeatMs !== undefined) this.#heartbeatMs = answer.heartbeatMs;
+      if (!answer.known) this.#options.logger.log('debug', 'Unanswered replica query', { sql: sql.slice(0, 200) });
       let seq = 1;
-      for (const p of reply) seq = send(p, seq);
+      for (const p of answer.reply) seq = send(p, seq);
       return undefined;
     }
     if (command === COM.BINLOG_DUMP && payload.length >= 11) {
@@ -165,7 +195,8 @@ export class ReplicationSource {
   }
 
   async #dump(socket: net.Socket, request: DumpRequest): Promise<void> {
-    const framer = new DumpFramer(socket, this.#options.serverId, this.#options.checksum, 1);
+    const framer = new DumpFramer(socket, this.#options.serverId, this.#options.checksum, 1,
+      this.#options.flavor === 'mysql' && (request.flags & USE_HEARTBEAT_EVENT_V2) !== 0);
     try {
       await this.#options.serve(framer, request);
       await framer.flush();
@@ -179,34 +210,6 @@ export class ReplicationSource {
     const timer = setInterval(() => { framer.heartbeat().catch(() => socket.destroy()); }, this.#heartbeatMs);
     timer.unref();
     socket.on('close', () => clearInterval(timer));
-  }
-
-  #variable(name: string): string | null {
-    if (name === 'server_id') return String(this.#options.serverId);
-    if (name === 'binlog_checksum') return this.#options.checksum ? 'CRC32' : 'NONE';
-    if (name === 'gtid_domain_id') return '0';
-    return null;
-  }
-
-  /** The replica's setup queries (MariaDB's slave.cc); unknown ones get an error, which the replica tolerates or reports. */
-  #query(sql: string): Buffer[] {
-    const heartbeat = /^SET\s+@master_heartbeat_period\s*=\s*(\d+)/i.exec(sql);
-    if (heartbeat !== null) this.#heartbeatMs = Math.max(100, Math.min(30_000, Math.floor(Number(heartbeat[1]) / 1e6) || 5000));
-    if (/^SET\b/i.test(sql)) return [okPacket()];
-    const one = (value: string): Buffer[] => resultSet(['value'], [[value]]);
-    const s = sql.replace(/\s+/g, ' ').toLowerCase();
-    if (s === 'select unix_timestamp()') return one(String(Math.floor(Date.now() / 1000)));
-    if (s === 'select @@global.server_id') return one(String(this.#options.serverId));
-    if (s === 'select @master_binlog_checksum' || s === 'select @@global.binlog_checksum') return one(this.#options.checksum ? 'CRC32' : 'NONE');
-    if (s === 'select @@global.gtid_domain_id') return one('0');
-    const show = /^show (?:global )?variables like '([a-z_]+)'$/.exec(s);
-    if (show !== null) {
-      const value = this.#variable(show[1]!);
-      return resultSet(['Variable_name', 'Value'], value === null ? [] : [[show[1]!, value]]);
-    }
-    if (process.env.BLARC_DEBUG_REPLICA === '1') process.stderr.write(`unanswered: ${sql}\n`);
-    this.#options.logger.log('debug', 'Unanswered replica query', { sql: sql.slice(0, 200) });
-    return [errPacket(ER.UNKNOWN_VARIABLE, 'HY000', `binlog-archiver does not answer: ${sql.slice(0, 100)}`)];
   }
 }
 

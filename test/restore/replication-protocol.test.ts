@@ -95,7 +95,14 @@ describe('replication source wire format', () => {
     await framer.flush();
     const sent = events(await received());
     assert.equal(sent.length, 1 + all.filter((e) => e.pos < stop).length);
-    assert.equal(createHash('sha256').update(Buffer.concat(sent.slice(1))).digest('hex'), createHash('sha256').update(bin.subarray(4, stop)).digest('hex'));
+    // Byte for byte as written, except the FDE's in-use flag (this fixture was copied from an open binlog), which a
+    // source clears, with the CRC32 made again.
+    const expected = Buffer.from(bin.subarray(4, stop));
+    const fdeLength = expected.readUInt32LE(9);
+    assert.equal(expected[17]! & 1, 1, 'the fixture\'s FDE says in use');
+    expected[17] = expected[17]! & ~1;
+    expected.writeUInt32LE(crc32Range(expected, null, 0, fdeLength - 4), fdeLength - 4);
+    assert.equal(createHash('sha256').update(Buffer.concat(sent.slice(1))).digest('hex'), createHash('sha256').update(expected).digest('hex'));
   });
 
   it('checks mysql_native_password against the scramble', () => {
