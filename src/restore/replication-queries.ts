@@ -13,8 +13,6 @@ const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
 export interface QueryAnswers {
   /** The payloads of the reply, in order. */
   reply: Buffer[];
-  /** The heartbeat period the replica asked for, in ms, when this query set it. */
-  heartbeatMs?: number;
   /** Whether the query was answered from the table (false: the unknown-variable error, for the log). */
   known: boolean;
 }
@@ -25,6 +23,8 @@ const HEARTBEAT_VARS = new Set(['master_heartbeat_period', 'source_heartbeat_per
 export class ReplicaQueries {
   readonly #variables: ReadonlyMap<string, string>;
   readonly #userVars = new Map<string, string | null>();
+  /** The heartbeat period this replica asked for (ms); 5 s until it asks. */
+  heartbeatMs = 5000;
 
   constructor(variables: Record<string, string>) {
     this.#variables = new Map(Object.entries(variables).map(([k, v]) => [k.toLowerCase(), v]));
@@ -54,7 +54,6 @@ export class ReplicaQueries {
 
   /** `SET @a = value [, @b = value]`: user variables are kept; anything else set (session settings) is accepted. */
   #set(assignments: string): QueryAnswers {
-    let heartbeatMs: number | undefined;
     for (const part of assignments.split(',')) {
       const m = /^\s*@([a-zA-Z_]+)\s*=\s*(.+?)\s*$/.exec(part);
       if (m === null) continue;
@@ -63,10 +62,10 @@ export class ReplicaQueries {
       this.#userVars.set(name, value);
       if (HEARTBEAT_VARS.has(name) && value !== null && /^\d+$/.test(value)) {
         // Nanoseconds; a period of 0 turns heartbeats off, which a stream that idles at its end cannot afford.
-        heartbeatMs = Math.max(100, Math.min(30_000, Math.floor(Number(value) / 1e6) || 5000));
+        this.heartbeatMs = Math.max(100, Math.min(30_000, Math.floor(Number(value) / 1e6) || 5000));
       }
     }
-    return { reply: [okPacket()], known: true, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) };
+    return { reply: [okPacket()], known: true };
   }
 
   #value(expr: string): string | null {

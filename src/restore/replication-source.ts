@@ -66,7 +66,6 @@ export class ReplicationSource {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #dumped = false;
-  #heartbeatMs = 5000;
   #settle!: { resolve: () => void; reject: (err: unknown) => void };
   /** Resolves when the dump has sent every planned event; rejects when serving it failed. */
   readonly streamed: Promise<void>;
@@ -172,7 +171,6 @@ export class ReplicationSource {
     if (command === COM.QUERY) {
       const sql = payload.toString('utf8', 1);
       const answer = queries.answer(sql);
-      if (answer.heartbeatMs !== undefined) this.#heartbeatMs = answer.heartbeatMs;
       if (!answer.known) this.#options.logger.log('debug', 'Unanswered replica query', { sql: sql.slice(0, 200) });
       let seq = 1;
       for (const p of answer.reply) seq = send(p, seq);
@@ -187,14 +185,14 @@ export class ReplicationSource {
         return undefined;
       }
       this.#dumped = true;
-      void this.#dump(socket, request);
+      void this.#dump(socket, request, queries.heartbeatMs);
       return 'dump';
     }
     send(errPacket(ER.UNKNOWN_COM, '08S01', `command ${command ?? '?'} is not supported by binlog-archiver`), 1);
     return undefined;
   }
 
-  async #dump(socket: net.Socket, request: DumpRequest): Promise<void> {
+  async #dump(socket: net.Socket, request: DumpRequest, heartbeatMs: number): Promise<void> {
     const framer = new DumpFramer(socket, this.#options.serverId, this.#options.checksum, 1,
       this.#options.flavor === 'mysql' && (request.flags & USE_HEARTBEAT_EVENT_V2) !== 0);
     try {
@@ -207,7 +205,7 @@ export class ReplicationSource {
       this.#settle.reject(err);
       return;
     }
-    const timer = setInterval(() => { framer.heartbeat().catch(() => socket.destroy()); }, this.#heartbeatMs);
+    const timer = setInterval(() => { framer.heartbeat().catch(() => socket.destroy()); }, heartbeatMs);
     timer.unref();
     socket.on('close', () => clearInterval(timer));
   }

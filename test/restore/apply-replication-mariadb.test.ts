@@ -20,7 +20,8 @@ import { openStore } from '../../src/store/open-store.ts';
 import { newKeyUrl, tempDir } from '../support/archive.ts';
 import { freshTarget as sharedTarget } from '../support/apply-target.ts';
 import { type MysqlClient, mysqlClient } from '../support/mysql.ts';
-import { need, skipUnlessIn } from '../support/testenv.ts';
+import { REPO_ROOT, need, skipUnlessIn } from '../support/testenv.ts';
+import type { ArchiverError } from '../../src/errors.ts';
 import { type WatchedRun, startWatched } from '../support/watched-cli.ts';
 import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
 
@@ -123,5 +124,31 @@ describe('apply through the target\'s replication applier (real MariaDB)', { ski
     assert.match((JSON.parse(refused.stdout) as { error: { message: string } }).error.message, /server_id 1 is the server id of the archived binlogs/);
     assert.equal((await same.server.sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${db}'`)).trim(), '0', 'nothing was applied');
     assert.equal((await same.server.sql('SHOW ALL SLAVES STATUS')).trim(), '');
+  });
+
+  it('MySQL binlogs in replication mode: a MariaDB target is refused before anything changes, and auto chooses a session', { timeout: 120_000 }, async () => {
+    const work = tempDir();
+    const binlogDir = path.join(work, 'binlogs');
+    fs.mkdirSync(binlogDir);
+    const fixture = path.join(REPO_ROOT, 'test', 'fixtures', 'binlogs', 'mysql80', 'rust_mysql_common', 'binlog-invisible-columns.000001');
+    fs.copyFileSync(fixture, path.join(binlogDir, 'binlog.000001'));
+    fs.writeFileSync(path.join(binlogDir, 'binlog.000002'), '');
+    const key = newKeyUrl(work);
+    const store = openStore(`file://${path.join(work, 'store')}`);
+    const source = `mysqlrepl-${randomBytes(3).toString('hex')}`;
+    await runArchive({ binlogDir, store, keyUrl: key, source });
+    const t = await freshTarget('target-mysql-binlogs', work);
+    const apply = { host: '127.0.0.1', port: t.port, userFile: t.userFile, passwordFile: t.passwordFile };
+    await assert.rejects(runApply({ mode: 'replication', store, keyUrl: key, source, apply, target: { kind: 'latest' } }), (err: ArchiverError) => {
+      assert.equal(err.code, 'EUSAGE');
+      assert.match(err.message, /replication of MySQL binlogs needs a MySQL target; .*MariaDB/);
+      assert.equal(err.context.nothingApplied, true);
+      return true;
+    });
+    assert.equal((await t.server.sql('SHOW ALL SLAVES STATUS')).trim(), '', 'no replica connection was made');
+    // auto does not try MySQL's replication path (not proven against a MySQL server here): the session's own
+    // refusal of this target is what it reports.
+    await assert.rejects(runApply({ mode: 'auto', store, keyUrl: key, source, apply, target: { kind: 'latest' } }), /runs .*MariaDB.*, which cannot apply MySQL binlogs/);
+    assert.equal((await t.server.sql('SHOW ALL SLAVES STATUS')).trim(), '');
   });
 });
