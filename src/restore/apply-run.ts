@@ -57,7 +57,7 @@ function summaryOf(source: string, plan: RestorePlan, verified: VerifiedPlan): A
 function replicationUnfit(plan: RestorePlan, verified: VerifiedPlan, mode: ApplyRunOptions['mode']): string | null {
   if (mode === 'auto' && plan.files[0]?.source.flavor === 'mysql') {
     // Built from MySQL's documented protocol, but no MySQL server runs where this project is tested: opt-in only.
-    return 'these are MySQL binlogs, and auto uses the replication applier for MariaDB ones only (ask for MySQL\'s with --apply-mode replication: docs/RESTORE.md)';
+    return 'these are MySQL binlogs, and auto uses the replication applier for MariaDB ones only (ask for MySQL\'s with --apply-mode replication: README, restore)';
   }
   try {
     assertReplicable(plan, verified);

@@ -6,7 +6,7 @@
  * stop; then gtid_executed must be what it was plus exactly the replayed transactions (fail closed).
  *
  * Built from MySQL's documented statements, variables and replica protocol; not run against a MySQL server here
- * (none runs in the test environment): docs/RESTORE.md says what is tested and what is not.
+ * (none runs in the test environment): docs/PERFORMANCE.md §8.4 says what is tested and what is not.
  */
 import type { Connection } from 'mysql2/promise';
 import { ArchiverError } from '../errors.ts';

@@ -5,7 +5,7 @@
  * real MySQL 8.0.26 binlog from a transaction boundary as a MySQL source does (artificial Rotate, detached FDE,
  * the events as written, Heartbeat v2 while idle). The target's statements and refusals are checked as built.
  * What only a MySQL server could show (its receiver accepting this stream, its applier stopping at the UNTIL
- * position) is untested here: docs/RESTORE.md.
+ * position) is untested here: docs/PERFORMANCE.md §8.4.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
