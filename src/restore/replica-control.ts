@@ -163,6 +163,19 @@ export async function stopInterrupted(conn: Connection, control: ReplicaControl,
   });
 }
 
+/**
+ * Sets the target's parallel applier width for this run when it differs; a failure (e.g. MariaDB while another
+ * replica connection runs) is logged and the server's own setting applies.
+ */
+export async function setParallelism(conn: Connection, variable: string, state: ReplicaState, wanted: number, logger: Logger): Promise<void> {
+  if (wanted === state.parallelThreads) return;
+  try {
+    await conn.query(`SET GLOBAL ${variable} = ?`, [wanted]);
+  } catch (err) {
+    logger.log('warn', `Could not set ${variable}; applying with the server's setting`, { error: (err as Error).message, [variable]: state.parallelThreads });
+  }
+}
+
 /** Runs clean-up statements in order, each failure logged and passed over. */
 export async function bestEffort(conn: Connection, steps: [string, string, unknown[]][], logger: Logger): Promise<void> {
   for (const [what, sql, values] of steps) {

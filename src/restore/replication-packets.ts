@@ -180,25 +180,23 @@ export function parseHandshakeResponse(b: Buffer): HandshakeResponse {
   return { caps, user: user.value, authResponse, plugin };
 }
 
-const sha1 = (...parts: Buffer[]): Buffer => {
-  const h = createHash('sha1');
+const digest = (algorithm: 'sha1' | 'sha256', ...parts: Buffer[]): Buffer => {
+  const h = createHash(algorithm);
   for (const p of parts) h.update(p);
   return h.digest();
 };
 
-/** mysql_native_password: the client proves it knows SHA1(password) for this scramble. */
-export function nativePasswordMatches(password: string, scramble: Buffer, response: Buffer): boolean {
-  const stage1 = sha1(Buffer.from(password, 'utf8'));
-  const expected = sha1(scramble, sha1(stage1));
-  for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! ^ stage1[i]!;
-  return response.length === expected.length && timingSafeEqual(response, expected);
+/** `response` equals stage1 XOR `masked`, compared in constant time. */
+function provesStage1(response: Buffer, stage1: Buffer, masked: Buffer): boolean {
+  for (let i = 0; i < masked.length; i++) masked[i] = masked[i]! ^ stage1[i]!;
+  return response.length === masked.length && timingSafeEqual(response, masked);
 }
 
-const sha256 = (...parts: Buffer[]): Buffer => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
+/** mysql_native_password: the client proves it knows SHA1(password) for this scramble: SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))). */
+export function nativePasswordMatches(password: string, scramble: Buffer, response: Buffer): boolean {
+  const stage1 = digest('sha1', Buffer.from(password, 'utf8'));
+  return provesStage1(response, stage1, digest('sha1', scramble, digest('sha1', stage1)));
+}
 
 /**
  * caching_sha2_password's fast path: the client proves it knows SHA256(password) for this scramble, sending
@@ -206,10 +204,8 @@ const sha256 = (...parts: Buffer[]): Buffer => {
  * this run), so it never needs the full exchange (RSA or TLS) that a server with only a stored hash falls back to.
  */
 export function sha2PasswordMatches(password: string, scramble: Buffer, response: Buffer): boolean {
-  const stage1 = sha256(Buffer.from(password, 'utf8'));
-  const expected = sha256(sha256(stage1), scramble);
-  for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! ^ stage1[i]!;
-  return response.length === expected.length && timingSafeEqual(response, expected);
+  const stage1 = digest('sha256', Buffer.from(password, 'utf8'));
+  return provesStage1(response, stage1, digest('sha256', digest('sha256', stage1), scramble));
 }
 
 /** Whether `response` proves the password for `scramble` under `plugin`. */

@@ -13,7 +13,7 @@ import { ArchiverError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type GtidSet, MysqlGtidSet } from '../binlog/index.ts';
 import { checkExecuted } from './executed-check.ts';
-import { type BinlogTraits, type ReplicaControl, type ReplicaState, type ReplicaStatus, type StartSpec, CONNECTION, bestEffort, refuse } from './replica-control.ts';
+import { type BinlogTraits, type ReplicaControl, type ReplicaState, type ReplicaStatus, type StartSpec, CONNECTION, bestEffort, refuse, setParallelism } from './replica-control.ts';
 import { queryRow as one } from './target-connection.ts';
 
 /** The first version with every statement and variable name used here (log_replica_updates, replica_parallel_workers). */
@@ -99,14 +99,8 @@ export function startStatements(spec: StartSpec): [string, unknown[]][] {
 }
 
 async function startReplica(conn: Connection, state: ReplicaState, spec: StartSpec, logger: Logger): Promise<void> {
-  if (spec.parallelThreads !== state.parallelThreads) {
-    try {
-      // Read by a channel when it starts: the other channels keep theirs until they restart.
-      await conn.query('SET GLOBAL replica_parallel_workers = ?', [spec.parallelThreads]);
-    } catch (err) {
-      logger.log('warn', 'Could not set replica_parallel_workers; applying with the server\'s setting', { error: (err as Error).message, workers: state.parallelThreads });
-    }
-  }
+  // Read by a channel when it starts: the other channels keep theirs until they restart.
+  await setParallelism(conn, 'replica_parallel_workers', state, spec.parallelThreads, logger);
   for (const [sql, values] of startStatements(spec)) await conn.query(sql, values);
 }
 

@@ -10,7 +10,7 @@ import { ArchiverError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type GtidSet, MariadbGtidList } from '../binlog/index.ts';
 import { checkExecuted } from './executed-check.ts';
-import { type BinlogTraits, type ReplicaControl, type ReplicaState, type ReplicaStatus, type StartSpec, CONNECTION, bestEffort, refuse } from './replica-control.ts';
+import { type BinlogTraits, type ReplicaControl, type ReplicaState, type ReplicaStatus, type StartSpec, CONNECTION, bestEffort, refuse, setParallelism } from './replica-control.ts';
 import { queryRow as one } from './target-connection.ts';
 
 async function slaveStatus(conn: Connection): Promise<ReplicaStatus | undefined> {
@@ -54,14 +54,8 @@ async function preflight(conn: Connection, binlogs: BinlogTraits): Promise<Repli
 
 /** Points the named connection at the source and starts it until the planned stop, applying in parallel. */
 async function startReplica(conn: Connection, state: ReplicaState, spec: StartSpec, logger: Logger): Promise<void> {
-  if (spec.parallelThreads !== state.parallelThreads) {
-    try {
-      await conn.query('SET GLOBAL slave_parallel_threads = ?', [spec.parallelThreads]);
-    } catch (err) {
-      // Only possible while every replica connection is stopped: others running keep the current setting.
-      logger.log('warn', 'Could not set slave_parallel_threads; applying with the server\'s setting', { error: (err as Error).message, threads: state.parallelThreads });
-    }
-  }
+  // Only possible while every replica connection is stopped: others running keep the current setting.
+  await setParallelism(conn, 'slave_parallel_threads', state, spec.parallelThreads, logger);
   await conn.query(`CHANGE MASTER '${CONNECTION}' TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?,
     MASTER_USE_GTID = no, MASTER_SSL = 0, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 5`,
   [spec.host, spec.port, spec.user, spec.password, spec.file, spec.position]);
