@@ -98,6 +98,8 @@ function connectionId(client: Proc, target: ApplyTarget): Promise<number> {
  */
 export class ReplayTools {
   private current: Proc | null = null;
+  /** Set by stop(): a feed still running (between two tools, say) starts no other tool. */
+  private stopped = false;
   private readonly clientIn: NodeJS.WritableStream;
   private readonly cwd: string;
 
@@ -108,6 +110,7 @@ export class ReplayTools {
 
   /** Runs `command args` to its end; `feed` writes its stdin (then closed). Fails with the tool's stderr if it fails. */
   async run(command: string, args: string[], feed?: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+    if (this.stopped) throw new ArchiverError('EAPPLY', `${command} was not started: the apply was stopped`);
     const tool = run(process.env.BINLOG_TOOL ?? command, args, this.cwd, feed !== undefined);
     this.current = tool;
     tool.child.stdout?.pipe(this.clientIn, { end: false });
@@ -129,6 +132,7 @@ export class ReplayTools {
 
   /** Ends the running tool (if any) without letting it finish: nothing more reaches the client from it. */
   async stop(): Promise<void> {
+    this.stopped = true;
     const tool = this.current;
     if (tool === null) return;
     tool.child.stdout?.unpipe();
@@ -178,7 +182,7 @@ export async function applyThroughClient(options: { flavor: 'mysql' | 'mariadb';
       }
     });
     await untilInterrupted(Promise.all([fed, applied]), signal).catch(async (err: unknown) => {
-      throw await stopApply(err, { tools, client, id, target });
+      throw await stopApply(err, { tools, client, id, target, fed });
     });
   } finally {
     fs.rmSync(optionDir, { recursive: true, force: true });
@@ -192,8 +196,10 @@ export function applyReplay(options: { flavor: 'mysql' | 'mariadb'; command: str
 }
 
 /** Stops a failed or interrupted apply: nothing more is fed to the client, its session ends on the server, both processes end. */
-async function stopApply(err: unknown, p: { tools: ReplayTools; client: Proc; id: number; target: ApplyTarget }): Promise<unknown> {
+async function stopApply(err: unknown, p: { tools: ReplayTools; client: Proc; id: number; target: ApplyTarget; fed: Promise<void> }): Promise<unknown> {
   await p.tools.stop();
+  // The feed ends too (its tool is gone, it starts no other): nothing of this apply keeps running after it.
+  await p.fed.catch(() => undefined);
   const problem = await killSession(p.target, p.id);
   p.client.child.kill('SIGTERM');
   await p.client.done;
