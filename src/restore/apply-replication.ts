@@ -18,7 +18,7 @@ import type { ApplyTarget } from './apply.ts';
 import type { RestorePlan } from './plan.ts';
 import type { DumpFramer } from './replication-events.ts';
 import { ReplicationSource, replicationCredentials } from './replication-source.ts';
-import { type ReplicaControl, stopAt, stopInterrupted, waitApplied } from './replica-control.ts';
+import { type BinlogTraits, type ReplicaControl, stopAt, stopInterrupted, waitApplied } from './replica-control.ts';
 import { mariadbReplica } from './replication-target.ts';
 import { mysqlReplica } from './replication-target-mysql.ts';
 import { openTarget } from './target-connection.ts';
@@ -70,11 +70,14 @@ export function replicaFor(plan: RestorePlan): ReplicaControl {
   return plan.files[0]?.source.flavor === 'mysql' ? mysqlReplica : mariadbReplica;
 }
 
+/** What the target's refusals need to know of the binlogs. */
+function traitsOf(infos: PlainBinlogInfo[]): BinlogTraits {
+  return { serverIds: new Set(infos.map((f) => f.serverId)), gtids: infos.some((f) => f.gtidEventCount > 0), anonymous: infos.some((f) => f.anonymousGtidCount > 0) };
+}
+
 /** What the source answers for @@GLOBAL.GTID_MODE (MySQL replicas compare it with their own). */
-function gtidModeOf(infos: PlainBinlogInfo[]): string {
-  const gtids = infos.some((f) => f.gtidEventCount > 0);
-  const anonymous = infos.some((f) => f.anonymousGtidCount > 0);
-  return gtids && anonymous ? 'ON_PERMISSIVE' : gtids ? 'ON' : 'OFF';
+function gtidModeOf(t: BinlogTraits): string {
+  return t.gtids && t.anonymous ? 'ON_PERMISSIVE' : t.gtids ? 'ON' : 'OFF';
 }
 
 /** Step 2: decodes the range again, frame by frame equal to step 1's, into the replica's dump stream. */
@@ -99,12 +102,12 @@ export async function applyThroughReplication(settings: ReplicationApplySettings
   const conn = await openTarget(settings.apply);
   let framer: DumpFramer | null = null;
   try {
-    const infos = files.map(plain);
-    const state = await control.preflight(conn, { serverIds: new Set(infos.map((f) => f.serverId)), gtids: infos.some((f) => f.gtidEventCount > 0), anonymous: infos.some((f) => f.anonymousGtidCount > 0) });
+    const traits = traitsOf(files.map(plain));
+    const state = await control.preflight(conn, traits);
     const host = settings.listenHost ?? '127.0.0.1';
     const credentials = replicationCredentials();
     const replicationSource = new ReplicationSource({
-      flavor: control.flavor, host, serverId: firstInfo.serverId, serverVersion: firstInfo.serverVersion, gtidMode: gtidModeOf(infos), checksum: firstInfo.checksumAlg === 'crc32', ...credentials, expect: first, logger,
+      flavor: control.flavor, host, serverId: firstInfo.serverId, serverVersion: firstInfo.serverVersion, gtidMode: gtidModeOf(traits), checksum: firstInfo.checksumAlg === 'crc32', ...credentials, expect: first, logger,
       serve: async (f) => { framer = f; await serveRange(ctx, plan, verified, f); },
     });
     const port = await replicationSource.listen();
