@@ -137,7 +137,7 @@ export class DumpFramer {
     const range = this.#range!;
     const type = ev[4]!;
     if (type === EventType.FORMAT_DESCRIPTION && pos === 4) {
-      await this.#send(range.start > 4 ? this.#detachedFde(ev) : this.#notInUse(ev));
+      await this.#send(this.#sentFde(ev, range.start > 4));
       return;
     }
     if (pos < range.start || (range.stop !== null && pos >= range.stop)) return;
@@ -147,20 +147,18 @@ export class DumpFramer {
     this.events++;
   }
 
-  /** A copy of the FDE with log_pos and `created` zeroed, the in-use flag cleared and the CRC recomputed. */
-  #detachedFde(ev: Buffer): Buffer {
+  /**
+   * The FDE as a source sends it: the in-use flag cleared (a binlog its server did not close cleanly has it set)
+   * and, when replay starts past it (`detached`), log_pos and `created` zeroed; a copy with the CRC recomputed
+   * whenever a byte changed.
+   */
+  #sentFde(ev: Buffer, detached: boolean): Buffer {
+    if (!detached && (ev[17]! & IN_USE_F) === 0) return ev;
     const fde = Buffer.from(ev);
-    fde.writeUInt32LE(0, 13);
-    fde.writeUInt32LE(0, HEADER + 2 + 50);
-    fde[17] = fde[17]! & ~IN_USE_F;
-    if (this.#checksum) fde.writeUInt32LE(crc32Range(fde, null, 0, fde.length - 4), fde.length - 4);
-    return fde;
-  }
-
-  /** The FDE as written, or a copy with the in-use flag cleared (a binlog its server did not close cleanly). */
-  #notInUse(ev: Buffer): Buffer {
-    if ((ev[17]! & IN_USE_F) === 0) return ev;
-    const fde = Buffer.from(ev);
+    if (detached) {
+      fde.writeUInt32LE(0, 13);
+      fde.writeUInt32LE(0, HEADER + 2 + 50);
+    }
     fde[17] = fde[17]! & ~IN_USE_F;
     if (this.#checksum) fde.writeUInt32LE(crc32Range(fde, null, 0, fde.length - 4), fde.length - 4);
     return fde;

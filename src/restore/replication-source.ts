@@ -46,7 +46,7 @@ export interface SourceOptions {
 }
 
 const COM = { QUIT: 0x01, QUERY: 0x03, PING: 0x0e, BINLOG_DUMP: 0x12, REGISTER_SLAVE: 0x15 } as const;
-const ER = { ACCESS_DENIED: 1045, UNKNOWN_COM: 1047, UNKNOWN_VARIABLE: 1193, MASTER_FATAL_READING_BINLOG: 1236 } as const;
+const ER = { ACCESS_DENIED: 1045, UNKNOWN_COM: 1047, MASTER_FATAL_READING_BINLOG: 1236 } as const;
 const MARIADB_VERSION = '5.5.5-10.11.0-MariaDB-binlog-archiver';
 
 /** What a source of this flavour announces and answers. */
