@@ -6,7 +6,7 @@
  * OLTP (generated on first use as `npm run bench` does); `--txc` adds the two MySQL
  * binlog_transaction_compression workloads synthesised by bench/txc-binlog.ts (large and small transactions).
  * `--levels` adds, per file, a zstd level sweep: compression and verification (decompression) cost and size for
- * levels 3, 2, 1, -3, -7 and stored (src/format/zstd-adapt.js), and for the encoder's per-segment choice at
+ * levels 3, 2, 1, -3, -7, levels 3, 2, 1 with the small match table, stored (src/format/zstd-adapt.js), and for the encoder's per-segment choice at
  * level 2 (probe included).
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { createBinlogInspector } from '../src/binlog/index.ts';
-import { gainsTooLittle, STORED_LEVEL } from '../src/format/zstd-adapt.js';
+import { segmentEncoding, SMALL_TABLE_HASH_LOG, STORED_LEVEL } from '../src/format/zstd-adapt.js';
 import { compressSegment, decompressSegment, ZstdCompressor, zstdCompressBound, ZstdDecompressor } from '../src/format/zstd.ts';
 import { generateBinlog } from './generate-binlog.ts';
 import { oltpBinlog } from './oltp-binlogs.ts';
@@ -113,18 +113,26 @@ function levelSweep(segments: Buffer[], mib: number): void {
   const out = new Uint8Array(zstdCompressBound(S));
   const decompressor = new ZstdDecompressor();
   const plain = new Uint8Array(S);
-  const compressors = new Map<number, ZstdCompressor>();
-  const at = (level: number): ZstdCompressor => compressors.get(level) ?? compressors.set(level, new ZstdCompressor(level)).get(level)!;
-  const frames = (levelOf: (s: Buffer) => number): Buffer[] => segments.map((s) => Buffer.from(out.subarray(0, at(levelOf(s)).compressInto(s, out))));
-  const choices: [string, (s: Buffer) => number][] = [
-    ...[3, 2, 1, -3, -7].map((l): [string, (s: Buffer) => number] => [`level ${l}`, () => l]),
-    ['stored (level -131072)', () => STORED_LEVEL],
-    ['level 2, per-segment choice (probe + store)', (s) => (gainsTooLittle(s, (sample) => at(2).compressInto(sample, out)) ? STORED_LEVEL : 2)],
+  const compressors = new Map<string, ZstdCompressor>();
+  const at = (level: number, hashLog = 0): ZstdCompressor => {
+    const key = `${level}/${hashLog}`;
+    return compressors.get(key) ?? compressors.set(key, new ZstdCompressor(level, hashLog)).get(key)!;
+  };
+  type Choice = (s: Buffer) => { level: number; hashLog: number };
+  const frames = (choose: Choice): Buffer[] => segments.map((s) => {
+    const { level, hashLog } = choose(s);
+    return Buffer.from(out.subarray(0, at(level, hashLog).compressInto(s, out)));
+  });
+  const choices: [string, Choice][] = [
+    ...[3, 2, 1, -3, -7].map((l): [string, Choice] => [`level ${l}`, () => ({ level: l, hashLog: 0 })]),
+    ...[3, 2, 1].map((l): [string, Choice] => [`level ${l}, hashLog ${SMALL_TABLE_HASH_LOG}`, () => ({ level: l, hashLog: SMALL_TABLE_HASH_LOG })]),
+    ['stored (level -131072)', () => ({ level: STORED_LEVEL, hashLog: 0 })],
+    ['level 2, per-segment choice (zstd-adapt.js)', (s) => segmentEncoding(s, 2, (sample, hashLog) => at(2, hashLog).compressInto(sample, out))],
   ];
   let base = 0;
   process.stdout.write(`zstd levels (one thread, 4 MiB segments; verify = decompress; size vs level 3):\n`);
-  for (const [name, levelOf] of choices) {
-    const c = median3(() => frames(levelOf));
+  for (const [name, choose] of choices) {
+    const c = median3(() => frames(choose));
     const size = c.value.reduce((n, f) => n + f.length, 0);
     if (base === 0) base = size;
     const d = median3(() => c.value.forEach((f) => decompressor.decompressInto(f, plain)));

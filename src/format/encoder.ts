@@ -76,6 +76,8 @@ export interface EncodeResult {
    * decode (DecodeResult is this type) cannot tell how a frame was made and leaves it out.
    */
   storedFrames?: number;
+  /** Frames compressed at the header's level with the small match table (adapt); encoder only, like storedFrames. */
+  smallTableFrames?: number;
   objectLength: number;
   /** Hex SHA-256 of the object bytes. */
   objectSha256: string;
@@ -161,6 +163,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
     let frames = 0;
     let compressedLength = 0;
     let storedFrames = 0;
+    let smallTableFrames = 0;
     try {
       yield emit(headerBytes);
       const sealed = mapOrdered(
@@ -176,6 +179,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         frames++;
         compressedLength += result.compressedLength;
         if (result.stored) storedFrames++;
+        if (result.smallTable) smallTableFrames++;
         emitted.add(result.record);
         yield emit(Buffer.from(result.record));
       }
@@ -189,6 +193,7 @@ export function encodeObject(options: EncodeOptions): EncodedObject {
         plaintextSha256: plaintextSha256.toString('hex'),
         compressedLength,
         storedFrames,
+        smallTableFrames,
         objectLength,
         objectSha256: objectHash.digest('hex'),
         headerSha256: Buffer.from(headerDigest).toString('hex'),

@@ -18,7 +18,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { newBuffer, release } from './buffers.js';
 import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, recordMatches, TAG_LENGTH } from './frame-core.js';
-import { gainsTooLittle, STORED_LEVEL } from './zstd-adapt.js';
+import { segmentEncoding, STORED_LEVEL } from './zstd-adapt.js';
 import { ZstdCompressor, ZstdDecompressor, zstdCompressBound, zstdFrameLength } from './zstd-core.js';
 
 /** @import { ErrorCode } from '../errors.ts' */
@@ -50,20 +50,22 @@ export function ownArrayBuffer(b) {
 }
 
 // Per-thread state: zstd contexts and the scratch buffers frames are compressed and verified in.
-/** @type {Map<number, ZstdCompressor>} */
+/** @type {Map<string, ZstdCompressor>} */
 const compressors = new Map();
 const decompressor = new ZstdDecompressor();
 let compressScratch = new Uint8Array(0);
 
 /**
  * @param {number} level
+ * @param {number} [hashLog] 0: the level's own match table
  * @returns {ZstdCompressor}
  */
-function compressor(level) {
-  let c = compressors.get(level);
+function compressor(level, hashLog = 0) {
+  const key = `${level}/${hashLog}`;
+  let c = compressors.get(key);
   if (c === undefined) {
-    c = new ZstdCompressor(level);
-    compressors.set(level, c);
+    c = new ZstdCompressor(level, hashLog);
+    compressors.set(key, c);
   }
   return c;
 }
@@ -72,12 +74,13 @@ function compressor(level) {
  * Compresses into the thread's scratch buffer; the view is valid until the next call.
  * @param {Uint8Array} source
  * @param {number} level
+ * @param {number} [hashLog]
  * @returns {Uint8Array}
  */
-function compressToScratch(source, level) {
+function compressToScratch(source, level, hashLog = 0) {
   const bound = zstdCompressBound(source.length);
   if (compressScratch.length < bound) compressScratch = new Uint8Array(newBuffer(bound));
-  return compressScratch.subarray(0, compressor(level).compressInto(source, compressScratch));
+  return compressScratch.subarray(0, compressor(level, hashLog).compressInto(source, compressScratch));
 }
 
 /**
@@ -162,9 +165,12 @@ function encryptToRecord(key, nonce, aad, compressed) {
 export function seal(task) {
   const source = new Uint8Array(task.segment, 0, task.length);
   try {
-    // zstd-adapt.js: a segment zstd would barely shrink is stored (zstd's fastest level) instead.
-    const stored = task.adapt === true && gainsTooLittle(source, (sample) => compressToScratch(sample, task.level).length);
-    const compressed = compressToScratch(source, stored ? STORED_LEVEL : task.level);
+    // zstd-adapt.js: a segment zstd would barely shrink is stored (zstd's fastest level) instead, and one that
+    // compresses well gets the small match table.
+    const how = task.adapt === true
+      ? segmentEncoding(source, task.level, (sample, hashLog) => compressToScratch(sample, task.level, hashLog).length)
+      : { level: task.level, hashLog: 0 };
+    const compressed = compressToScratch(source, how.level, how.hashLog);
     const aad = frameAad(task.headerDigest, task.index, task.final);
     const nonce = frameNonce(task.index);
     const record = encryptToRecord(task.key, nonce, aad, compressed);
@@ -178,7 +184,8 @@ export function seal(task) {
       if (opened === 'differs') throw new TaskError('EVERIFY', `segment ${task.index}: the frame just encrypted does not decrypt to the ${compressedLength} bytes compressed`);
       verifyDecompressed(source, compressed, task.index);
     }
-    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength, stored, segment: task.segment };
+    const stored = how.level === STORED_LEVEL;
+    return { kind: 'seal', record: /** @type {ArrayBuffer} */ (record.buffer), compressedLength, stored, smallTable: how.hashLog !== 0, segment: task.segment };
   } finally {
     task.key.fill(0);
   }

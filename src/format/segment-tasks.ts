@@ -28,6 +28,8 @@ export interface SealResult {
   compressedLength: number;
   /** The segment was stored (adapt) rather than compressed at the task's level. */
   stored: boolean;
+  /** The segment was compressed at the task's level with the small match table (adapt, zstd-adapt.js). */
+  smallTable: boolean;
   /** The source segment, handed back for reuse. */
   segment: ArrayBuffer;
 }

@@ -41,18 +41,31 @@ export function zstdCompressBound(n) {
 }
 
 /**
+ * zstd's parameters for a frame: the level, the frame's checksum and content size, and the match table's size
+ * when the caller sets one (`hashLog`, 0: the level's own; zstd-adapt.js says when and why).
+ * @param {number} level
+ * @param {number} hashLog
+ * @returns {Record<number, number>}
+ */
+function frameParams(level, hashLog) {
+  return {
+    [constants.ZSTD_c_compressionLevel]: level,
+    [constants.ZSTD_c_checksumFlag]: 1,
+    [constants.ZSTD_c_contentSizeFlag]: 1,
+    ...(hashLog === 0 ? {} : { [constants.ZSTD_c_hashLog]: hashLog }),
+  };
+}
+
+/**
  * One complete zstd frame (checksum and content size) of `data`, in a new buffer.
  * @param {Uint8Array} data
  * @param {number} level
+ * @param {number} [hashLog] 0 (default): the level's own match table
  * @returns {Buffer}
  */
-export function compressSegment(data, level) {
+export function compressSegment(data, level, hashLog = 0) {
   return zstdCompressSync(data, {
-    params: {
-      [constants.ZSTD_c_compressionLevel]: level,
-      [constants.ZSTD_c_checksumFlag]: 1,
-      [constants.ZSTD_c_contentSizeFlag]: 1,
-    },
+    params: frameParams(level, hashLog),
     pledgedSrcSize: data.length,
     // One output chunk: avoids the concatenation of many small chunks.
     chunkSize: Math.max(1024, zstdCompressBound(data.length)),
@@ -207,26 +220,26 @@ export const native = (() => {
   }
 })();
 
-/** One zstd compression context for one level, reused frame after frame. */
+/** One zstd compression context for one level (and match table size), reused frame after frame. */
 export class ZstdCompressor {
   /** @type {Engine | undefined} */
   #engine;
 
-  /** @param {number} level */
-  constructor(level) {
+  /**
+   * @param {number} level
+   * @param {number} [hashLog] 0 (default): the level's own match table
+   */
+  constructor(level, hashLog = 0) {
     /** @readonly */
     this.level = level;
+    /** @readonly */
+    this.hashLog = hashLog;
   }
 
   /** @returns {Engine | undefined} */
   #open() {
     if (!native) return undefined;
-    this.#engine ??= engineOf(
-      createZstdCompress({
-        params: { [constants.ZSTD_c_compressionLevel]: this.level, [constants.ZSTD_c_checksumFlag]: 1, [constants.ZSTD_c_contentSizeFlag]: 1 },
-        chunkSize: 64,
-      }),
-    );
+    this.#engine ??= engineOf(createZstdCompress({ params: frameParams(this.level, this.hashLog), chunkSize: 64 }));
     return this.#engine;
   }
 
@@ -243,7 +256,7 @@ export class ZstdCompressor {
     if (room < zstdCompressBound(input.length)) throw new RangeError(`zstd output buffer too small: ${room} < ${zstdCompressBound(input.length)}`);
     const engine = this.#open();
     if (engine === undefined) {
-      const frame = compressSegment(input, this.level);
+      const frame = compressSegment(input, this.level, this.hashLog);
       out.set(frame, outOffset);
       return frame.length;
     }

@@ -167,7 +167,7 @@ async function storeGcmObject(options: { ctx: BatchContext; candidate: Candidate
   if (stored.sha256 !== result.objectSha256 || stored.size !== result.objectLength) {
     throw new ArchiverError('EVERIFY', `${store.describe(key)} holds other bytes than were produced (sha256 ${stored.sha256} != ${result.objectSha256})`);
   }
-  const compression = { level: encoded.header.zstdLevel, frames: result.frames, storedFrames: result.storedFrames ?? 0 };
+  const compression = { level: encoded.header.zstdLevel, frames: result.frames, storedFrames: result.storedFrames ?? 0, smallTableFrames: result.smallTableFrames ?? 0 };
   return { stored, info: source.info(), identity: plan.identity, plaintextSha256: result.plaintextSha256, sidecar: null, formatVersion: result.formatVersion, compression };
 }
 

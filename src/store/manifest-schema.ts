@@ -79,7 +79,7 @@ const checkEntry: Check<ManifestEntry> = record({
     format: oneOf(ARCHIVE_FORMATS), formatVersion: integer(1, 0xffff),
     sidecarKey: nullable(text({ max: 1024 })),
     // Added with the per-segment level choice; older entries have none.
-    compression: optional(record({ level: integer(1, 19), frames: integer(1), storedFrames: count })),
+    compression: optional(record({ level: integer(1, 19), frames: integer(1), storedFrames: count, smallTableFrames: optional(count) })),
   }),
   // The same limits as the object header these fields are copied from (docs/FORMAT.md 2.2).
   key: record({
@@ -144,8 +144,12 @@ function entryRelations(e: ManifestEntry, at: Site, p: Problems): void {
   if (!READABLE_FORMAT_VERSIONS[o.format].includes(o.formatVersion)) {
     p.add('object.formatVersion', `is ${o.formatVersion}; this build reads ${o.format} versions ${READABLE_FORMAT_VERSIONS[o.format].join(', ')}`);
   }
-  if (o.compression !== undefined && o.compression.storedFrames > o.compression.frames) {
-    p.add('object.compression.storedFrames', `is ${o.compression.storedFrames}, more than the object's ${o.compression.frames} frames`);
+  if (o.compression !== undefined) {
+    const { frames, storedFrames, smallTableFrames = 0 } = o.compression;
+    if (storedFrames > frames) p.add('object.compression.storedFrames', `is ${storedFrames}, more than the object's ${frames} frames`);
+    else if (storedFrames + smallTableFrames > frames) {
+      p.add('object.compression.smallTableFrames', `is ${smallTableFrames}, more than the ${frames - storedFrames} frames left beside the ${storedFrames} stored of the object's ${frames}`);
+    }
   }
   const wrapped = e.key.wrappedDek;
   if ((o.format === 'gcm') !== (wrapped !== null)) p.add('key.wrappedDek', o.format === 'gcm' ? 'is missing (null) for a gcm object' : `must be null for format ${o.format}`);

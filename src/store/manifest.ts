@@ -73,6 +73,8 @@ export interface ObjectCompression {
   level: number;
   frames: number;
   storedFrames: number;
+  /** Frames compressed at `level` with a 32 KiB match table (src/format/zstd-adapt.js); absent in older entries. */
+  smallTableFrames?: number;
 }
 
 export type IndexRecord = Pick<ManifestEntry['binlog'], 'name' | 'sequence' | 'size' | 'sha256' | 'firstEventTime' | 'lastEventTime' | 'previousGtids' | 'gtidsAdded' | 'lastGtid'> & {

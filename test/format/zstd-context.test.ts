@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { zstdDecompressSync } from 'node:zlib';
 import { compressSegment, native, ZstdCompressor, zstdCompressBound, ZstdDecompressor } from '../../src/format/zstd.ts';
 import { compressible, pseudoRandom } from './helpers.ts';
 
@@ -25,6 +26,22 @@ test('a reused compression context writes exactly what zstdCompressSync writes, 
       const n = c.compressInto(input, out, 7);
       assert.ok(Buffer.from(out.subarray(7, 7 + n)).equals(compressSegment(input, level)), `level ${level}, ${size} bytes`);
     }
+    c.close();
+  }
+});
+
+test('a context with a set match table size writes what zstdCompressSync writes with it, and not the level\'s own frame', () => {
+  for (const level of [1, 2, 3]) {
+    const c = new ZstdCompressor(level, 13);
+    for (const [i, size] of [1 << 20, 96, 300_000].entries()) {
+      const input = i % 2 === 0 ? compressible(size) : pseudoRandom(size, i + level);
+      const out = new Uint8Array(zstdCompressBound(size));
+      const frame = Buffer.from(out.subarray(0, c.compressInto(input, out)));
+      assert.ok(frame.equals(compressSegment(input, level, 13)), `level ${level}, ${size} bytes`);
+      assert.ok(zstdDecompressSync(frame).equals(input));
+    }
+    const big = compressible(1 << 20);
+    assert.ok(!compressSegment(big, level, 13).equals(compressSegment(big, level)), `level ${level}: the table size changes the frame`);
     c.close();
   }
 });

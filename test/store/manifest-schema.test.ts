@@ -133,6 +133,11 @@ describe('malformed entries are EFORMAT naming the entry and the field', () => {
     assert.match(refused(edited((e) => { e.object.compression = { ...good, level: 0 }; })), /object\.compression\.level must be an integer from 1 to 19/);
     assert.match(refused(edited((e) => { e.object.compression = { level: 2, frames: 3 }; })), /object\.compression\.storedFrames is missing/);
     assert.match(refused(edited((e) => { e.object.compression = { ...good, storedFrames: 4 }; })), /object\.compression\.storedFrames is 4, more than the object's 3 frames/);
+    // smallTableFrames: optional (entries written before it), counted with the stored frames against the total.
+    const withSmall = { level: 2, frames: 3, storedFrames: 1, smallTableFrames: 2 };
+    assert.deepEqual(parseManifestEntry(edited((e) => { e.object.compression = withSmall; }), site()).object.compression, withSmall);
+    assert.match(refused(edited((e) => { e.object.compression = { ...withSmall, smallTableFrames: 3 }; })), /object\.compression\.smallTableFrames is 3, more than the 2 frames left beside the 1 stored of the object's 3/);
+    assert.match(refused(edited((e) => { e.object.compression = { ...withSmall, smallTableFrames: -1 }; })), /object\.compression\.smallTableFrames must be/);
   });
 
   it('hashes, times, ids and GTIDs of the wrong shape', () => {
