@@ -178,6 +178,11 @@ export class ByteReader {
   }
 
   /** SHA-256 of every byte consumed so far. */
+  /** Whether the bytes read are hashed (digest() may be called). */
+  get hashing(): boolean {
+    return this.#hash !== undefined;
+  }
+
   digest(): Buffer {
     if (this.#hash === undefined) throw new Error('ByteReader created without hashing');
     return this.#hash.copy().digest();

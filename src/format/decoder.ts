@@ -50,12 +50,14 @@ const opened = new WeakMap<OpenedObject, OpenState>();
  * Reads and validates the header (EFORMAT when the bytes are not a well-formed v1 or v2 header). Nothing in it
  * is trusted yet: the header is authenticated by the frames and trailer, which decodeObject checks.
  */
-export async function readHeader(source: ByteSource, options: { objectName: string; pool?: SegmentPool }): Promise<OpenedObject> {
+export async function readHeader(source: ByteSource, options: { objectName: string; pool?: SegmentPool; hashObject?: boolean }): Promise<OpenedObject> {
   const where: Where = { object: options.objectName };
   // A caller reading a header is about to unwrap the data key (a KMS or Vault call, often) and decode: the
   // worker threads start meanwhile. They are idle and unref'ed if it does not.
   (options.pool ?? sharedPool()).warm();
-  const reader = new ByteReader(source);
+  // The object's own SHA-256 (the manifest's object.sha256) is for callers that compare it (verify, adopt); every
+  // byte is authenticated by the frames and the trailer either way.
+  const reader = new ByteReader(source, { hash: options.hashObject !== false });
   let prefix: Buffer;
   let body: Buffer;
   let version: number;
@@ -105,8 +107,11 @@ export interface DecodeOptions {
   hashOffThread?: boolean;
 }
 
-/** The same totals the encoder reports, as recomputed and checked while decoding, and the authenticated planning digest. */
-export type DecodeResult = EncodeResult;
+/**
+ * The same totals the encoder reports, as recomputed and checked while decoding, and the authenticated planning
+ * digest; objectSha256 is null when readHeader was asked not to hash the object.
+ */
+export type DecodeResult = Omit<EncodeResult, 'objectSha256'> & { objectSha256: string | null };
 
 export type DecodedObject = StreamWithResult<DecodeResult>;
 
@@ -311,7 +316,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         plaintextSha256: plaintextSha256.toString('hex'),
         compressedLength,
         objectLength: reader.offset,
-        objectSha256: reader.digest().toString('hex'),
+        objectSha256: reader.hashing ? reader.digest().toString('hex') : null,
         headerSha256: options.object.headerSha256,
         formatVersion: version,
         planningSha256: fields.planningSha256?.toString('hex') ?? null,

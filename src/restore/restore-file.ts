@@ -132,6 +132,8 @@ export async function decodeEntry(ctx: DecodeContext, entry: ManifestEntry, scan
       identity: { source: entry.source.name, binlogFile: name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, batchId: entry.batchId } },
     keys: ctx.keys,
     ...(ctx.maxInFlight === undefined ? {} : { maxInFlight: ctx.maxInFlight }),
+    // Nothing here compares the object's own SHA-256: the plaintext's is checked against the entry below.
+    hashObject: false,
   });
   // Event CRC32s are not recomputed here: every byte is authenticated (GCM per frame, then the SHA-256 the
   // manifest records), so these are the very bytes whose CRCs the archive checked before sealing them.

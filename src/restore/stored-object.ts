@@ -21,7 +21,8 @@ export interface DecodedSummary {
   plaintextLength: number;
   plaintextSha256: string;
   objectLength: number;
-  objectSha256: string;
+  /** null when the caller asked for no object hash (`hashObject: false`, gcm objects only). */
+  objectSha256: string | null;
   /**
    * Hex planning digest the object authenticates (format v2 trailer, or v2 sidecar HMAC); null for v1 objects,
    * whose planning fields only the decoded bytes can prove. Compare with planningDigestMismatch.
@@ -29,8 +30,13 @@ export interface DecodedSummary {
   planningSha256: string | null;
 }
 
-/** `maxInFlight`: frames between the read and the consumer at most (decodeObject's default when absent). */
-export async function openStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys; maxInFlight?: number }): Promise<StreamWithResult<DecodedSummary>> {
+/**
+ * `maxInFlight`: frames between the read and the consumer at most (decodeObject's default when absent).
+ * `hashObject: false`: the SHA-256 of a gcm object's bytes is not computed, for a caller that does not compare
+ * it with the manifest (restore: the frames and the trailer authenticate every byte; an openssl object's digest
+ * is what its sidecar authenticates, so it is always computed).
+ */
+export async function openStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys; maxInFlight?: number; hashObject?: boolean }): Promise<StreamWithResult<DecodedSummary>> {
   const { store, ref, keys } = options;
   const objectName = store.describe(ref.key);
   if ((await store.head(ref.key)) === undefined) {
@@ -44,7 +50,7 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
     const { passphrase } = keys.passphrase();
     return decodeOpensslObject({ source: store.get(ref.key), sidecar, passphrase, expected: ref.identity, objectName });
   }
-  const opened = await readHeader(store.get(ref.key), { objectName });
+  const opened = await readHeader(store.get(ref.key), { objectName, ...(options.hashObject === false ? { hashObject: false } : {}) });
   try {
     const provider = keys.provider();
     const { key, wrappedKey, encryptionContext } = opened.header;
@@ -66,7 +72,8 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
   }
 }
 
-export interface VerifiedObject extends DecodedSummary {
+export interface VerifiedObject extends Omit<DecodedSummary, 'objectSha256'> {
+  objectSha256: string;
   /** The planning fields re-derived from the decoded binlog bytes (compare with planningMismatches). */
   planning: PlanningFields;
 }
@@ -96,8 +103,10 @@ export async function verifyStoredObject(options: { store: ObjectStore; ref: Sto
   const notBinlog = (err: unknown): ArchiverError =>
     new ArchiverError('EVERIFY', `${name} authenticates but does not decode to a binlog the reader accepts: ${(err as Error).message}`, { cause: err });
   if (unreadable !== undefined) throw notBinlog(unreadable);
+  const { objectSha256 } = result;
+  if (objectSha256 === null) throw new ArchiverError('EINTERNAL', `${name} was decoded without its object hash`);
   try {
-    return { ...result, planning: deriver.finish() };
+    return { ...result, objectSha256, planning: deriver.finish() };
   } catch (err) {
     throw notBinlog(err);
   }

@@ -227,6 +227,13 @@ test('a file store object decodes through the direct path and the streamed path 
     assert.ok((await collect(decoded)).equals(data));
     assert.equal((await decoded.result).objectSha256, sha256(object));
     assert.ok((await collect(store.get('obj'))).equals(object));
+    // A caller that does not compare the object's digest (restore) skips it; everything else is still checked.
+    const unhashed = decodeObject({ object: await readHeader(store.get('obj'), { objectName: 'direct', hashObject: false }), dek: DEK, expected: IDENTITY });
+    assert.ok((await collect(unhashed)).equals(data));
+    const r = await unhashed.result;
+    assert.equal(r.objectSha256, null);
+    assert.equal(r.plaintextSha256, sha256(data));
+    assert.equal(r.objectLength, object.length);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
