@@ -24,7 +24,7 @@ import { type StoredObject, storeCompatObject } from './archive-compat.ts';
 import { LostRace, racing, resolveConflict } from './concurrent-run.ts';
 import type { Candidate } from './discover.ts';
 import { type EncodingPlan, planEncoding } from './encoding-plan.ts';
-import { sha256File } from './file-hash.ts';
+import { edgesSha256File, sha256File } from './file-hash.ts';
 
 export interface UploadStats {
   parts: number;
@@ -55,7 +55,7 @@ export interface BatchContext {
   source: string;
 }
 
-function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candidate, info: BinlogInfo, sha256: string,
+function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candidate, info: BinlogInfo, digests: { sha256: string; edgesSha256: string },
   object: ManifestEntry['object'], key: ManifestEntry['key']): ManifestEntry {
   const planning = planningFieldsOf(info);
   const { size, ...fields } = planning.binlog;
@@ -65,7 +65,7 @@ function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candid
     batchId: identity.batchId,
     archivedAt: ctx.options.clock().toISOString(),
     source: { name: ctx.source, ...planning.source },
-    binlog: { name: candidate.name, sequence: candidate.sequence, size, sha256, ...fields },
+    binlog: { name: candidate.name, sequence: candidate.sequence, size, sha256: digests.sha256, edgesSha256: digests.edgesSha256, ...fields },
     object,
     key,
   };
@@ -81,8 +81,10 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
     const before = await statRegularFile(candidate.path);
     const existing = await readEntry(store, ctx.source, candidate.sequence, candidate.name);
     if (existing !== undefined) {
-      const sha256 = await sha256File(candidate.path);
-      if (existing.binlog.sha256 !== sha256) throw await differentContent(ctx, candidate, existing, sha256, before.size);
+      if (!(await recognised(candidate, existing, before.size))) {
+        const sha256 = await sha256File(candidate.path);
+        if (existing.binlog.sha256 !== sha256) throw await differentContent(ctx, candidate, existing, sha256, before.size);
+      }
       run.advance('checked');
       run.advance('skipped');
       return { status: 'skipped', entry: existing, resumed: false, upload: null };
@@ -96,6 +98,8 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
     const log = plan.resumed ? run.logger.child({ correlationId: plan.identity.correlationId }) : run.logger;
     if (plan.resumed) log.log('info', 'Resuming upload left by an interrupted run', { objectKey: key, discoveredAs });
     try {
+      // Read before the encoding, which fails if the file changes after `before` (binlog-source.ts).
+      const edgesSha256 = await edgesOf(candidate, before.size);
       run.advance('encoding', { objectKey: key, format: options.format, resumed: plan.resumed });
       const written = plan.dek === null ? await storeCompatObject({ ctx, candidate, key, plan, before }) : await storeGcmObject({ ctx, candidate, key, plan, before });
       const { stored, info } = written;
@@ -104,7 +108,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
         ...(written.compression === undefined ? {} : { compression: written.compression }) };
       const keyRef: ManifestEntry['key'] = { provider: plan.dek !== null ? ctx.keys.provider().kind : 'passphrase', keyId: plan.keyId, keyVersion: plan.keyVersion,
         wrappedDek: plan.wrapped?.toString('base64') ?? null, context: plan.context };
-      const entry = entryFor(ctx, written.identity, candidate, info, written.plaintextSha256, object, keyRef);
+      const entry = entryFor(ctx, written.identity, candidate, info, { sha256: written.plaintextSha256, edgesSha256 }, object, keyRef);
       await racing(writeEntry(store, entry));
       run.advance('manifested');
       log.log('info', 'Archived binlog', { objectKey: key, bytes: info.size, objectBytes: stored.size, resumed: plan.resumed, upload: uploadStats(stored) });
@@ -172,6 +176,25 @@ async function storeGcmObject(options: { ctx: BatchContext; candidate: Candidate
 }
 
 /**
+ * Whether the file is the binlog `existing` describes, told by its size and edges (src/store/binlog-edges.ts)
+ * from 128 KiB instead of a hash of the whole file. False when the entry predates edgesSha256 or anything
+ * differs: the caller then hashes the whole file, and a different binlog is reported as before.
+ */
+async function recognised(candidate: Candidate, existing: ManifestEntry, size: number): Promise<boolean> {
+  const { edgesSha256 } = existing.binlog;
+  if (edgesSha256 === undefined || existing.binlog.size !== size) return false;
+  const now = await edgesSha256File(candidate.path);
+  return now.size === size && now.edgesSha256 === edgesSha256;
+}
+
+/** The edges digest of the binlog about to be archived, whose size was `size` when it was found. */
+async function edgesOf(candidate: Candidate, size: number): Promise<string> {
+  const { size: now, edgesSha256 } = await edgesSha256File(candidate.path);
+  if (now !== size) throw new ArchiverError('EBINLOGACTIVE', `binlog ${candidate.path} changed while it was being archived (${size} -> ${now} bytes)`);
+  return edgesSha256;
+}
+
+/**
  * An openssl-format object without its sidecar: stored by a version that wrote the object first and killed
  * before the sidecar. Without the sidecar nothing authenticates it or tells its identity, so it can neither be
  * adopted nor re-produced; it is never overwritten. A person checks it and moves it aside (docs/STORAGE.md).
@@ -196,6 +219,7 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   const info = await inspectBinlog(candidate.path);
   await assertClosed(candidate, info);
   const sha256 = await sha256File(candidate.path);
+  const edgesSha256 = await edgesOf(candidate, info.size);
   const sidecar = options.format === 'openssl-aes-256-cbc' ? sidecarKey(key) : null;
   let earlier: ObjectIdentity;
   let keyRef: ManifestEntry['key'];
@@ -224,7 +248,7 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   run.advance('stored', { adopted: true });
   const object: ManifestEntry['object'] = { key, size: decoded.objectLength, sha256: decoded.objectSha256, format: options.format, formatVersion, sidecarKey: sidecar };
   // The entry keeps the earlier run's correlation and batch ids: they are baked into the object's identity.
-  const entry = entryFor(ctx, earlier, candidate, info, sha256, object, keyRef);
+  const entry = entryFor(ctx, earlier, candidate, info, { sha256, edgesSha256 }, object, keyRef);
   await racing(writeEntry(store, entry));
   run.advance('manifested');
   run.logger.log('info', 'Adopted archived binlog left by an interrupted run', { objectKey: key, earlierCorrelationId: earlier.correlationId });

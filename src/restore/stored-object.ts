@@ -7,6 +7,7 @@ import { type ObjectIdentity, type StreamWithResult, decodeObject, decodeOpenssl
 import type { BatchKeys } from '../keys/batch-keys.ts';
 import { zero } from '../keys/key-provider.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
+import { EdgesCollector } from '../store/binlog-edges.ts';
 import { type ObjectStore, readAll } from '../store/object-store.ts';
 import { type PlanningFields, createPlanningDeriver } from './planning-fields.ts';
 
@@ -74,6 +75,8 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
 
 export interface VerifiedObject extends Omit<DecodedSummary, 'objectSha256'> {
   objectSha256: string;
+  /** The edges digest of the decoded binlog (src/store/binlog-edges.ts), to compare with the entry's. */
+  edgesSha256: string;
   /** The planning fields re-derived from the decoded binlog bytes (compare with planningMismatches). */
   planning: PlanningFields;
 }
@@ -87,8 +90,10 @@ export async function verifyStoredObject(options: { store: ObjectStore; ref: Sto
   const decoded = await openStoredObject(options);
   const name = `${options.store.describe(options.ref.key)} (${options.ref.identity.binlogFile})`;
   const deriver = createPlanningDeriver(name);
+  const edges = new EdgesCollector();
   let unreadable: unknown;
   for await (const chunk of decoded) {
+    edges.update(chunk);
     if (unreadable === undefined) {
       try {
         deriver.write(chunk);
@@ -106,7 +111,7 @@ export async function verifyStoredObject(options: { store: ObjectStore; ref: Sto
   const { objectSha256 } = result;
   if (objectSha256 === null) throw new ArchiverError('EINTERNAL', `${name} was decoded without its object hash`);
   try {
-    return { ...result, objectSha256, planning: deriver.finish() };
+    return { ...result, objectSha256, edgesSha256: edges.digest(), planning: deriver.finish() };
   } catch (err) {
     throw notBinlog(err);
   }

@@ -101,6 +101,9 @@ export async function runVerify(options: VerifyOptions): Promise<VerifySummary> 
             problem('EVERIFY', `decodes to ${result.plaintextLength} bytes with sha256 ${result.plaintextSha256}; the manifest records ${entry.binlog.size} bytes with sha256 ${entry.binlog.sha256}`);
           } else if (result.objectSha256 !== entry.object.sha256 || result.objectLength !== entry.object.size) {
             problem('EVERIFY', `object bytes differ from the manifest (sha256 ${result.objectSha256}, expected ${entry.object.sha256})`);
+          } else if (entry.binlog.edgesSha256 !== undefined && entry.binlog.edgesSha256 !== result.edgesSha256) {
+            // What a later archive run recognises the binlog by: a wrong one would make it skip another binlog.
+            problem('EVERIFY', `the manifest entry's edgesSha256 ${entry.binlog.edgesSha256} differs from the archived binlog's ${result.edgesSha256}`);
           } else if (drift.length > 0) {
             problem('EVERIFY', `the manifest entry's planning fields differ from the archived binlog: ${drift.join('; ')}`);
           } else {

@@ -65,7 +65,7 @@ const checkEntry: Check<ManifestEntry> = record({
     version: nullable(label),
   }),
   binlog: record({
-    name: binlogName, sequence: count, size: count, sha256,
+    name: binlogName, sequence: count, size: count, sha256, edgesSha256: optional(sha256),
     firstEventTime: nullable(isoTime), lastEventTime: nullable(isoTime),
     firstPosition: count, lastPosition: count, endPosition: count,
     previousGtids: nullable(gtidText), gtidsAdded: gtidText, firstGtid: nullable(label), lastGtid: nullable(label),

@@ -30,6 +30,11 @@ export interface ManifestEntry {
     sequence: number;
     size: number;
     sha256: string;
+    /**
+     * SHA-256 of the size and the first and last 64 KiB (src/store/binlog-edges.ts): how a later run recognises
+     * the file as this binlog without reading it all. Absent in entries written before it.
+     */
+    edgesSha256?: string;
     firstEventTime: string | null;
     lastEventTime: string | null;
     firstPosition: number;

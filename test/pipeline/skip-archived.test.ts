@@ -1,0 +1,91 @@
+/**
+ * An archive run meets every binlog the server keeps; those archived before are recognised by their size and the
+ * SHA-256 of their first and last 64 KiB (the entry's edgesSha256), not by hashing each whole file again. Entries
+ * written before edgesSha256 existed are still checked against the whole file, and a different binlog under an
+ * archived name is still a conflict.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { txcBinlog } from '../../bench/txc-binlog.ts';
+import { ArchiverError } from '../../src/errors.ts';
+import { runArchive } from '../../src/pipeline/archive-run.ts';
+import { runVerify } from '../../src/restore/verify-run.ts';
+import { manifestKey } from '../../src/store/layout.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import { binlogDir, newKeyUrl, tempDir } from '../support/archive.ts';
+
+/** The definition (docs/FORMAT.md 13), written out independently of src/store/binlog-edges.ts. */
+function edgesOf(file: string): string {
+  const b = fs.readFileSync(file);
+  const n = Math.min(b.length, 65536);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64BE(BigInt(b.length));
+  return createHash('sha256').update(size).update(b.subarray(0, n)).update(b.subarray(b.length - n)).digest('hex');
+}
+
+const conflict = (err: unknown): boolean => err instanceof ArchiverError && err.code === 'ECONFLICT' && /already archived with different content/.test(err.message);
+
+describe('archiving again', () => {
+  it('recognises archived binlogs by size and edges; entries without edges by the whole file; other content is a conflict', { timeout: 120_000 }, async () => {
+    const work = tempDir();
+    // Two closed binlogs of ~1 MiB: far more than the 128 KiB of edges.
+    const big = txcBinlog({ mib: 1, shape: 'small', out: path.join(work, 'src.000001') });
+    const { dir, names } = binlogDir([big, big], 'mysql-bin');
+    const storeDir = path.join(work, 'store');
+    const store = openStore(`file://${storeDir}`);
+    const keyUrl = newKeyUrl(work);
+    const run = () => runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
+    assert.equal((await run()).archived, 2);
+    const entryFile = (i: number): string => path.join(storeDir, manifestKey('db1', i + 1, names[i]!));
+    const file = (i: number): string => path.join(dir, names[i]!);
+    for (const i of [0, 1]) {
+      const entry = JSON.parse(fs.readFileSync(entryFile(i), 'utf8')) as { binlog: { size: number; edgesSha256: string } };
+      assert.ok(entry.binlog.size > 4 * 65536);
+      assert.equal(entry.binlog.edgesSha256, edgesOf(file(i)));
+    }
+    const flip = (i: number, at: (size: number) => number): void => {
+      const b = fs.readFileSync(file(i));
+      const k = at(b.length);
+      b[k] = b[k]! ^ 0x01;
+      fs.writeFileSync(file(i), b);
+    };
+
+    // A byte between the edges: the same size and edges, so the file is taken as the archived binlog without
+    // being read whole (the archive keeps what was archived and verified then).
+    flip(0, (n) => n >> 1);
+    const again = await run();
+    assert.deepEqual([again.archived, again.skipped], [0, 2]);
+
+    // An entry written before edgesSha256: the whole file is hashed, and the same change is a conflict.
+    const older = JSON.parse(fs.readFileSync(entryFile(0), 'utf8')) as { binlog: Record<string, unknown> };
+    delete older.binlog.edgesSha256;
+    fs.writeFileSync(entryFile(0), JSON.stringify(older));
+    await assert.rejects(run(), conflict);
+    flip(0, (n) => n >> 1);
+    assert.deepEqual(await run().then((s) => [s.archived, s.skipped]), [0, 2], 'the original bytes again: recognised by the whole file');
+
+    // A change in either edge of a binlog with edges is a conflict, as is another size.
+    for (const at of [() => 200, (n: number) => n - 100]) {
+      flip(1, at);
+      await assert.rejects(run(), conflict);
+      flip(1, at);
+    }
+    fs.appendFileSync(file(1), Buffer.alloc(10));
+    await assert.rejects(run(), conflict);
+    fs.truncateSync(file(1), fs.statSync(file(1)).size - 10);
+    assert.equal((await run()).skipped, 2);
+
+    // verify checks the recorded edges against the archived binlog. (The same binlog twice is a GTID gap: EGAP.)
+    const checked = async () => (await runVerify({ store, keyUrl })).problems.filter((p) => p.code !== 'EGAP');
+    assert.deepEqual(await checked(), []);
+    const edited = JSON.parse(fs.readFileSync(entryFile(1), 'utf8')) as { binlog: { edgesSha256: string } };
+    edited.binlog.edgesSha256 = edited.binlog.edgesSha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    fs.writeFileSync(entryFile(1), JSON.stringify(edited));
+    const problems = await checked();
+    assert.deepEqual(problems.map((p) => [p.binlog, p.code]), [[names[1], 'EVERIFY']]);
+    assert.match(problems[0]!.message, /edgesSha256/);
+  });
+});
