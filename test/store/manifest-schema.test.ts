@@ -260,6 +260,44 @@ describe('reading a source with malformed entries', () => {
       err instanceof ArchiverError && err.code === 'EFORMAT' && /binlog\.name is missing/.test(err.message));
   });
 
+  it('entries are read several at once (bounded), and reported in key order', async () => {
+    // A store whose 40 entry reads each take 20 ms: one after the other they would take 0.8 s.
+    const base = openStore(`file://${tempDir('blarc-manifest-slow-')}`);
+    const keys = Array.from({ length: 40 }, (_, i) => `manifest/v1db/${String(i + 1).padStart(10, '0')}-mysql-bin.${String(i + 1).padStart(6, '0')}.json`);
+    let running = 0;
+    let most = 0;
+    let failAt: string | undefined = keys[12];
+    async function* list(): AsyncIterable<{ key: string; size: number }> {
+      await Promise.resolve();
+      for (const key of keys) yield { key, size: 2 };
+    }
+    async function* slowGet(key: string): AsyncIterable<Buffer> {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running--;
+      if (key === failAt) throw new ArchiverError('ESTORE', `the store failed reading ${key}`);
+      yield Buffer.from('{}');
+    }
+    const slow = new Proxy(base, {
+      get(target, name) {
+        if (name === 'list') return (prefix: string) => (prefix.startsWith('manifest/') ? list() : target.list(prefix));
+        if (name === 'get') return (key: string) => (key.startsWith('manifest/') ? slowGet(key) : target.get(key));
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await assert.rejects(readEntriesChecked(slow, 'v1db'), /the store failed reading .*000013\.json/, 'a read error is not a malformed entry: it ends the read');
+    // Reads already started when the error came end by themselves (their results dropped).
+    while (running > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    failAt = undefined;
+    most = 0;
+    const { entries, problems } = await readEntriesChecked(slow, 'v1db');
+    assert.equal(entries.length, 0);
+    assert.deepEqual(problems.map((p) => p.entryKey), keys, 'one problem per entry, in key order');
+    assert.ok(most > 1 && most <= 16, `${most} reads at once`);
+  });
+
   it('a manifest directory that is not a source name is refused, not skipped', async () => {
     const { dir } = storeWithBadEntry();
     fs.mkdirSync(path.join(dir, 'manifest', '-x'));
