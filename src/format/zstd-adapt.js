@@ -7,7 +7,8 @@
  *   transactions leave nothing for a second zstd to find (measured: 1.000 of the input at every level), and
  *   compressing them again costs the database node's CPU for nothing (docs/PERFORMANCE.md).
  * - small table: at levels 1–3 (zstd's fast and dfast strategies) a segment whose sample shrinks below half is
- *   compressed with a 32 KiB match table (hashLog 13) instead of the level's own (128–512 KiB). Ordinary row and
+ *   compressed with a 32 KiB hash table (hashLog 13) instead of the level's own (64–512 KiB; level 3's second
+ *   table, sized by chainLog, keeps its size). Ordinary row and
  *   statement binlogs compress that way in 15–25 % less CPU at the same size or smaller (the table stays in the
  *   core's cache; measured on the bench's OLTP and bulk binlogs at levels 1, 2 and 3: docs/PERFORMANCE.md).
  *   Segments that compress less (small compressed transactions) lose matches with the small table, 1.03× →

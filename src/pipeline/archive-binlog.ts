@@ -219,7 +219,6 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   const info = await inspectBinlog(candidate.path);
   await assertClosed(candidate, info);
   const sha256 = await sha256File(candidate.path);
-  const edgesSha256 = await edgesOf(candidate, info.size);
   const sidecar = options.format === 'openssl-aes-256-cbc' ? sidecarKey(key) : null;
   let earlier: ObjectIdentity;
   let keyRef: ManifestEntry['key'];
@@ -248,7 +247,8 @@ async function adopt(ctx: BatchContext, run: BinlogRun, candidate: Candidate, ke
   run.advance('stored', { adopted: true });
   const object: ManifestEntry['object'] = { key, size: decoded.objectLength, sha256: decoded.objectSha256, format: options.format, formatVersion, sidecarKey: sidecar };
   // The entry keeps the earlier run's correlation and batch ids: they are baked into the object's identity.
-  const entry = entryFor(ctx, earlier, candidate, info, { sha256, edgesSha256 }, object, keyRef);
+  // The edges of the archived bytes (whose SHA-256 was just compared with the file's), not a second read of the file.
+  const entry = entryFor(ctx, earlier, candidate, info, { sha256, edgesSha256: decoded.edgesSha256 }, object, keyRef);
   await racing(writeEntry(store, entry));
   run.advance('manifested');
   run.logger.log('info', 'Adopted archived binlog left by an interrupted run', { objectKey: key, earlierCorrelationId: earlier.correlationId });

@@ -35,6 +35,9 @@ async function fileStamp(path: string): Promise<Record<string, string>> {
   return { dev: String(s.dev), ino: String(s.ino), size: String(s.size), mtimeNs: String(s.mtimeNs) };
 }
 
+/** The zstd library node:zlib is built with. */
+const ZSTD_VERSION = (process.versions as Record<string, string | undefined>).zstd ?? 'unknown';
+
 export async function planEncoding(options: {
   ctx: { options: ResolvedArchiveOptions; keys: BatchKeys; batchId: string; source: string };
   candidate: Candidate;
@@ -45,7 +48,8 @@ export async function planEncoding(options: {
   const { store, format, level, segmentSize } = ctx.options;
   const stamp = await fileStamp(candidate.path);
   // Everything the object's bytes depend on besides the file: a pending upload made otherwise is not resumed.
-  const settings = { format, level: String(level), segmentSize: String(segmentSize), ...(format === 'gcm' ? { adapt: ADAPT_RULE } : {}), ...stamp };
+  // zstd's version too: another release may compress the same bytes differently (the same nonces, other plaintext).
+  const settings = { format, level: String(level), segmentSize: String(segmentSize), zstd: ZSTD_VERSION, ...(format === 'gcm' ? { adapt: ADAPT_RULE } : {}), ...stamp };
   const pending = await store.pendingUpload?.(objectKey);
   const m = pending?.meta;
   const sameFile = m !== undefined && Object.entries(settings).every(([k, v]) => m[k] === v);

@@ -4,7 +4,7 @@
  * runs; hashing each whole file again to tell "already archived" from "another binlog under the same name" read
  * every retained binlog on the database's node at every rotation (0.4 s of CPU per 280 MiB, and the server's page
  * cache evicted for it). The edges settle it from 128 KiB: another server's or another series' binlog differs in
- * its first events (the Format_description's creation time and server version, the previous GTID set) and in its
+ * its first events (their timestamps and server id, the server version, the previous GTID set) and in its
  * last ones; a binlog cut short or grown differs in size.
  *
  *   edgesSha256 = SHA-256( u64be(size) || bytes[0, min(size, 64 KiB)) || bytes[max(0, size − 64 KiB), size) )

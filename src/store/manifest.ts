@@ -79,7 +79,7 @@ export interface ObjectCompression {
   level: number;
   frames: number;
   storedFrames: number;
-  /** Frames compressed at `level` with a 32 KiB match table (src/format/zstd-adapt.js); absent in older entries. */
+  /** Frames compressed at `level` with zstd's hashLog 13 (src/format/zstd-adapt.js); absent in older entries. */
   smallTableFrames?: number;
 }
 

@@ -79,9 +79,12 @@ describe('openssl-aes-256-cbc: a run killed between sidecar, object and entry', 
 
   it('an object with its sidecar but no entry is adopted', async () => {
     const { dir, names, work, storeDir, keyUrl, entry } = await compatArchive();
+    const archivedEdges = (JSON.parse(fs.readFileSync(entry, 'utf8')) as { binlog: { edgesSha256: string } }).binlog.edgesSha256;
     fs.rmSync(entry);
     const again = await runArchive({ binlogDir: dir, store: openStore(`file://${storeDir}`), keyUrl, source: 'db1', format: 'openssl-aes-256-cbc' });
     assert.deepEqual(again.binlogs.map((b) => b.status), ['skipped', 'adopted', 'skipped']);
+    // The adopted entry records the edges of the archived bytes: the same as when it was archived.
+    assert.equal((JSON.parse(fs.readFileSync(entry, 'utf8')) as { binlog: { edgesSha256: string } }).binlog.edgesSha256, archivedEdges);
     await restoredMatches(storeDir, keyUrl, dir, names, path.join(work, 'out'));
   });
 

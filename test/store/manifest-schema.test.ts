@@ -140,6 +140,15 @@ describe('malformed entries are EFORMAT naming the entry and the field', () => {
     assert.match(refused(edited((e) => { e.object.compression = { ...withSmall, smallTableFrames: -1 }; })), /object\.compression\.smallTableFrames must be/);
   });
 
+  it('binlog.edgesSha256: optional (older entries have none), 64 lowercase hex digits when present', () => {
+    assert.equal(parseManifestEntry(edited(() => undefined), site()).binlog.edgesSha256, undefined);
+    const good = 'ab'.repeat(32);
+    assert.equal(parseManifestEntry(edited((e) => { e.binlog.edgesSha256 = good; }), site()).binlog.edgesSha256, good);
+    for (const bad of [good.toUpperCase(), good.slice(1), null, 7]) {
+      assert.match(refused(edited((e) => { e.binlog.edgesSha256 = bad; })), /binlog\.edgesSha256 must be/);
+    }
+  });
+
   it('hashes, times, ids and GTIDs of the wrong shape', () => {
     assert.match(refused(edited((e) => { e.binlog.sha256 = String(e.binlog.sha256).toUpperCase(); })), /binlog\.sha256 must be 64 lowercase hex digits/);
     assert.match(refused(edited((e) => { e.binlog.lastEventTime = '2018-02-30T00:00:00.000Z'; })), /binlog\.lastEventTime must be a UTC time/);
