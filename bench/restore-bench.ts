@@ -7,6 +7,9 @@
  *   - replication: binlog-archiver restore --apply-mode replication (from the store: verify, decode, serve, apply)
  *   - session:     binlog-archiver restore --apply-mode session --apply-* (with --session): no files, the verified
  *                  binlogs streamed through mariadb-binlog's stdin into one client session
+ *   - peer-tcp:    the peer again, its client connected over TCP to 127.0.0.1 as session mode's is (with
+ *                  --session): the peer above uses the server's Unix socket, which a restore Job in another Pod
+ *                  cannot
  * in alternating order, and prints wall times, the ratio per round, and each server's table checksum and GTID
  * position, which must equal the source's.
  *
@@ -34,7 +37,7 @@ import { type OltpBinlogs, checksumSql, oltpBinlogs } from './oltp-binlogs.ts';
 import { archiveBenchWorkloads, decodeBench, oltpSeriesWorkload } from './restore-decode.ts';
 
 const run = promisify(execFile);
-type Mode = 'peer' | 'replication' | 'session';
+type Mode = 'peer' | 'peer-tcp' | 'replication' | 'session';
 
 interface Twin { server: Launched; dir: string; port: number; userFile: string; passwordFile: string }
 
@@ -52,10 +55,20 @@ async function twin(tools: MariadbTools, work: string, name: string): Promise<Tw
   return { server, dir, port: Number((await server.sql('SELECT @@port')).trim()), userFile, passwordFile };
 }
 
-function pipe(tools: MariadbTools, input: OltpBinlogs, socket: string): Promise<void> {
+/** The client's connection: the server's Unix socket as the local user, or TCP with the twin's account (an option file: no password in argv). */
+function clientArgs(t: Twin, tcp: boolean): string[] {
+  if (!tcp) return ['--no-defaults', `--socket=${t.server.socket}`, `--user=${os.userInfo().username}`];
+  const options = path.join(t.dir, 'client.cnf');
+  const user = fs.readFileSync(t.userFile, 'utf8').trim();
+  const password = fs.readFileSync(t.passwordFile, 'utf8').trim();
+  fs.writeFileSync(options, `[client]\nhost=127.0.0.1\nport=${t.port}\nuser=${user}\npassword=${password}\nprotocol=TCP\n`, { mode: 0o600 });
+  return [`--defaults-file=${options}`];
+}
+
+function pipe(tools: MariadbTools, input: OltpBinlogs, connect: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const binlog = spawn('mariadb-binlog', ['--no-defaults', ...input.files], { cwd: input.dir, stdio: ['ignore', 'pipe', 'inherit'] });
-    const client = spawn(tools.mariadb, ['--no-defaults', `--socket=${socket}`, `--user=${os.userInfo().username}`, '--batch'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const client = spawn(tools.mariadb, [...connect, '--batch'], { stdio: ['pipe', 'ignore', 'inherit'] });
     binlog.stdout.pipe(client.stdin);
     client.stdin.on('error', () => undefined); // the client's exit status says why it stopped reading
     let pending = 2;
@@ -79,7 +92,7 @@ async function oneRun(mode: Mode, ctx: { tools: MariadbTools; input: OltpBinlogs
   const t = await twin(ctx.tools, ctx.work, mode);
   try {
     const started = performance.now();
-    if (mode === 'peer') await pipe(ctx.tools, ctx.input, t.server.socket);
+    if (mode === 'peer' || mode === 'peer-tcp') await pipe(ctx.tools, ctx.input, clientArgs(t, mode === 'peer-tcp'));
     else await ours(mode, t, ctx.store, ctx.key, ctx.work, ctx.threads, ctx.cli);
     const ms = performance.now() - started;
     return { ms, sums: (await t.server.sql(checksumSql)).trim(), gtid: (await t.server.sql('SELECT @@gtid_binlog_pos')).trim() };
@@ -114,10 +127,11 @@ export async function restoreBench(argv: string[]): Promise<void> {
   // The JavaScript build, as the image runs it (scripts/build.ts), or the --cli given (another checkout's build).
   const ctx = { tools, input, store, key, work, threads: Number(values.threads), cli: values.cli === undefined ? ensureBuilt() : path.resolve(values.cli) };
   console.log(`restore bench: ${input.files.length} OLTP binlogs, ${(input.bytes / 1048576).toFixed(1)} MiB; twins with sync_binlog=1, innodb_flush_log_at_trx_commit=1; slave_parallel_threads=${ctx.threads}; load ${os.loadavg()[0]!.toFixed(2)}`);
-  const modes: Mode[] = values.session === true ? ['peer', 'replication', 'session'] : ['peer', 'replication'];
+  const modes: Mode[] = values.session === true ? ['peer', 'replication', 'session', 'peer-tcp'] : ['peer', 'replication'];
   const ratios: number[] = [];
   const sessionRatios: number[] = [];
-  const times: Record<Mode, number[]> = { peer: [], replication: [], session: [] };
+  const tcpRatios: number[] = [];
+  const times: Record<Mode, number[]> = { peer: [], 'peer-tcp': [], replication: [], session: [] };
   try {
     for (let r = 0; r < Number(values.rounds); r++) {
       const order = r % 2 === 0 ? modes : [...modes].reverse();
@@ -130,10 +144,11 @@ export async function restoreBench(argv: string[]): Promise<void> {
       }
       ratios.push(times.peer[r]! / times.replication[r]!);
       if (times.session[r] !== undefined) sessionRatios.push(times.peer[r]! / times.session[r]!);
-      console.log(`round ${r + 1}: replication is ${ratios[r]!.toFixed(2)}× the peer${times.session[r] !== undefined ? `, session ${sessionRatios[r]!.toFixed(2)}×` : ''} (load ${os.loadavg()[0]!.toFixed(2)})`);
+      if (times['peer-tcp'][r] !== undefined) tcpRatios.push(times['peer-tcp'][r]! / times.session[r]!);
+      console.log(`round ${r + 1}: replication is ${ratios[r]!.toFixed(2)}× the peer${times.session[r] !== undefined ? `, session ${sessionRatios[r]!.toFixed(2)}× (${tcpRatios[r]!.toFixed(2)}× the peer over TCP)` : ''} (load ${os.loadavg()[0]!.toFixed(2)})`);
     }
-    console.log(`\npeer ${range(times.peer)} s, replication ${range(times.replication)} s${times.session.length > 0 ? `, session ${range(times.session)} s` : ''}; ratio peer/replication ${range(ratios)}×` +
-      `${sessionRatios.length > 0 ? `, peer/session ${range(sessionRatios)}×` : ''} over ${ratios.length} rounds`);
+    console.log(`\npeer ${range(times.peer)} s, replication ${range(times.replication)} s${times.session.length > 0 ? `, session ${range(times.session)} s, peer over TCP ${range(times['peer-tcp'])} s` : ''}; ratio peer/replication ${range(ratios)}×` +
+      `${sessionRatios.length > 0 ? `, peer/session ${range(sessionRatios)}×, peer over TCP/session ${range(tcpRatios)}×` : ''} over ${ratios.length} rounds`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
