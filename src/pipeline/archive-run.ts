@@ -8,7 +8,7 @@ import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
-import { updateIndex } from '../store/index-update.ts';
+import { rebuildIndex } from '../store/manifest.ts';
 import { readRetainedRange } from '../store/retained-range.ts';
 import type { ObjectStore, StoreRequestStats } from '../store/object-store.ts';
 import { type ArchiveOptions, resolveArchiveOptions } from './archive-options.ts';
@@ -115,7 +115,7 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
       summary.objectBytes += status === 'skipped' ? 0 : entry.object.size;
       summary.lastArchived = entry.binlog.name;
     }
-    const index = await updateIndex(options.store, source, options.clock());
+    const index = await rebuildIndex(options.store, source, options.clock());
     summary.gaps = findGaps(index.entries);
   } catch (err) {
     if (isBatchKeyFailure(err)) logger.log('error', 'Key provider failed', { code: err.code, error: err.message });

@@ -150,26 +150,17 @@ const ENTRY_READS = 16;
 
 export async function readEntriesChecked(store: ObjectStore, source: string): Promise<{ entries: ManifestEntry[]; problems: EntryProblem[] }> {
   assertSourceName(source);
-  return readEntriesAt(store, source, entryKeys(store, source));
-}
-
-/**
- * The keys of a source's entries from the start of its retained range, as the store lists them. Entries below the
- * range are expired (or being expired by an interrupted expire): not the archive's.
- */
-export async function* entryKeys(store: ObjectStore, source: string): AsyncGenerator<string> {
-  const range = await readRetainedRange(store, source);
-  for await (const info of store.list(`${MANIFEST_PREFIX}${source}/`)) {
-    if (info.key.endsWith('.json') && !isBelowRange(info.key, range)) yield info.key;
-  }
-}
-
-/** The entries at `keys` (ENTRY_READS at a time), in sequence order, and one problem per malformed one. */
-export async function readEntriesAt(store: ObjectStore, source: string, keys: AsyncIterable<string>): Promise<{ entries: ManifestEntry[]; problems: EntryProblem[] }> {
   const entries: ManifestEntry[] = [];
   const problems: EntryProblem[] = [];
+  // Entries below the retained range are expired (or being expired by an interrupted expire): not the archive's.
+  const range = await readRetainedRange(store, source);
+  async function* keys(): AsyncGenerator<string> {
+    for await (const info of store.list(`${MANIFEST_PREFIX}${source}/`)) {
+      if (info.key.endsWith('.json') && !isBelowRange(info.key, range)) yield info.key;
+    }
+  }
   const read = async (key: string): Promise<{ key: string; raw: Buffer }> => ({ key, raw: await readAll(store, key) });
-  for await (const { key, raw } of mapOrdered(keys, read, ENTRY_READS)) {
+  for await (const { key, raw } of mapOrdered(keys(), read, ENTRY_READS)) {
     try {
       entries.push(parseManifestEntry(raw, { key, where: store.describe(key), source }));
     } catch (err) {
@@ -187,14 +178,8 @@ export async function readEntriesAt(store: ObjectStore, source: string, keys: As
  */
 export async function readEntries(store: ObjectStore, source: string): Promise<ManifestEntry[]> {
   const { entries, problems } = await readEntriesChecked(store, source);
-  refuseMalformed(source, problems);
-  return entries;
-}
-
-/** Throws the EFORMAT of the malformed entries, if any (one: its own; several: counted, the first named). */
-export function refuseMalformed(source: string, problems: EntryProblem[]): void {
   const [first] = problems;
-  if (first === undefined) return;
+  if (first === undefined) return entries;
   if (problems.length === 1) throw first.error;
   throw new ArchiverError('EFORMAT', `${problems.length} manifest entries of source ${source} are malformed; the first: ${first.error.message}`, {
     cause: first.error, ...(first.error.hint === undefined ? {} : { hint: first.error.hint }),
