@@ -24,7 +24,10 @@ function newSpaceAfterChurn(cap: boolean): number {
 }
 
 test('capYoungGeneration keeps new space at its initial two 1 MiB semi-spaces', { timeout: 120_000 }, () => {
-  const capped = newSpaceAfterChurn(true);
+  // Up to three tries: on a loaded CI machine V8 grew the capped space once in many runs (to 3.25 MiB). What this
+  // guards against, Node or V8 dropping the flag, grows it in every run.
+  let capped = newSpaceAfterChurn(true);
+  for (let i = 0; i < 2 && capped > 2; i++) capped = Math.min(capped, newSpaceAfterChurn(true));
   const free = newSpaceAfterChurn(false);
   assert.ok(capped <= 2, `new space grew to ${capped} MiB with the cap`);
   assert.ok(free > 2 * capped, `without the cap new space stayed at ${free} MiB: the test no longer shows the cap's effect`);
