@@ -71,7 +71,12 @@ function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candid
   };
 }
 
-export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, discoveredAs: string): Promise<BinlogOutcome> {
+/**
+ * Archives one binlog, or skips it when it is archived already. `archived`: its manifest entry when the caller
+ * read it ahead (an entry is never changed or removed but by expire, below the retained range); absent, the entry
+ * is looked up here, just before acting on its absence.
+ */
+export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, discoveredAs: string, archived?: ManifestEntry): Promise<BinlogOutcome> {
   const { options } = ctx;
   const { store } = options;
   const key = objectKey(ctx.source, candidate.sequence, candidate.name, options.format);
@@ -79,7 +84,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
   try {
     // First, so a FIFO, device, link loop or unreadable file is refused by name before anything reads it.
     const before = await statRegularFile(candidate.path);
-    const existing = await readEntry(store, ctx.source, candidate.sequence, candidate.name);
+    const existing = archived ?? (await readEntry(store, ctx.source, candidate.sequence, candidate.name));
     if (existing !== undefined) {
       if (!(await recognised(candidate, existing, before.size))) {
         const sha256 = await sha256File(candidate.path);

@@ -8,7 +8,8 @@ import { ArchiverError } from '../errors.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
-import { rebuildIndex } from '../store/manifest.ts';
+import { mapOrdered } from '../format/parallel.ts';
+import { type ManifestEntry, readEntry, rebuildIndex } from '../store/manifest.ts';
 import { readRetainedRange } from '../store/retained-range.ts';
 import type { ObjectStore, StoreRequestStats } from '../store/object-store.ts';
 import { type ArchiveOptions, resolveArchiveOptions } from './archive-options.ts';
@@ -77,6 +78,22 @@ async function defaultSource(candidates: Candidate[]): Promise<string> {
   });
 }
 
+/**
+ * Manifest entries looked up ahead of the run. A server keeps many closed binlogs (thousands with a month of
+ * binlog_expire_logs_seconds and frequent rotation), nearly all archived by earlier runs: one entry lookup (HEAD
+ * and GET) after the other made every run wait that many object-store round trips before the one new binlog.
+ */
+const LOOK_AHEAD = 16;
+
+/** The candidates in order, each with its manifest entry if it had one when looked up (read LOOK_AHEAD ahead). */
+function lookAhead(store: ObjectStore, source: string, candidates: Candidate[]): AsyncGenerator<{ candidate: Candidate; archived: ManifestEntry | undefined }> {
+  async function* items(): AsyncGenerator<Candidate> {
+    await Promise.resolve();
+    yield* candidates;
+  }
+  return mapOrdered(items(), async (candidate) => ({ candidate, archived: await readEntry(store, source, candidate.sequence, candidate.name) }), LOOK_AHEAD);
+}
+
 export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary> {
   const options = resolveArchiveOptions(input);
   const started = Date.now();
@@ -104,8 +121,8 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
     const range = await readRetainedRange(options.store, source);
     const expired = discovery.closed.filter((c) => range !== undefined && c.sequence < range.firstSequence);
     if (expired.length > 0) logger.log('info', 'Skipped binlogs below the retained range', { binlogs: expired.map((c) => c.name), retainedFrom: range?.firstBinlog });
-    for (const candidate of discovery.closed.filter((c) => !expired.includes(c))) {
-      const { status, entry, resumed, upload } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId());
+    for await (const { candidate, archived } of lookAhead(options.store, source, discovery.closed.filter((c) => !expired.includes(c)))) {
+      const { status, entry, resumed, upload } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId(), archived);
       summary.binlogs.push({
         binlog: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, status, resumed, upload, bytes: entry.binlog.size,
         objectKey: entry.object.key, objectBytes: entry.object.size, lastEventTime: entry.binlog.lastEventTime, lastGtid: entry.binlog.lastGtid,

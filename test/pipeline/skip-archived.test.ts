@@ -15,7 +15,7 @@ import { runArchive } from '../../src/pipeline/archive-run.ts';
 import { runVerify } from '../../src/restore/verify-run.ts';
 import { manifestKey } from '../../src/store/layout.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { binlogDir, newKeyUrl, tempDir } from '../support/archive.ts';
+import { KINGBUS, binlogDir, newKeyUrl, tempDir } from '../support/archive.ts';
 
 /** The definition (docs/FORMAT.md 13), written out independently of src/store/binlog-edges.ts. */
 function edgesOf(file: string): string {
@@ -87,5 +87,45 @@ describe('archiving again', () => {
     const problems = await checked();
     assert.deepEqual(problems.map((p) => [p.binlog, p.code]), [[names[1], 'EVERIFY']]);
     assert.match(problems[0]!.message, /edgesSha256/);
+  });
+});
+
+describe('a run over many binlogs the server keeps', () => {
+  it('looks their entries up ahead, several at once, and still archives in order and stops at the first failure', { timeout: 120_000 }, async () => {
+    const { dir, names } = binlogDir(Array(24).fill(KINGBUS[0]!) as string[], 'mysql-bin');
+    const work = tempDir();
+    const base = openStore(`file://${path.join(work, 'store')}`);
+    const keyUrl = newKeyUrl(work);
+    const entryOf = (i: number): string => path.join(work, 'store', manifestKey('db1', i + 1, names[i]!));
+    // The 21st is not a binlog: the first run archives the 20 before it and nothing after it.
+    const bad = path.join(dir, names[20]!);
+    const good = fs.readFileSync(bad);
+    fs.writeFileSync(bad, Buffer.alloc(good.length, 7));
+    await assert.rejects(runArchive({ binlogDir: dir, store: base, keyUrl, source: 'db1' }), (err: unknown) => err instanceof ArchiverError && err.code === 'ENOTBINLOG');
+    assert.deepEqual(names.map((_, i) => fs.existsSync(entryOf(i))), names.map((_, i) => i < 20));
+    fs.writeFileSync(bad, good);
+    // Again, with entry lookups that take 10 ms each: 20 skipped, 4 archived, in order.
+    let running = 0;
+    let most = 0;
+    const slowly = async <T>(work: () => Promise<T>): Promise<T> => {
+      running++;
+      most = Math.max(most, running);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return await work();
+      } finally {
+        running--;
+      }
+    };
+    const store = new Proxy(base, {
+      get(target, name) {
+        if (name === 'head') return (key: string) => (key.startsWith('manifest/') ? slowly(() => target.head(key)) : target.head(key));
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const summary = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
+    assert.deepEqual(summary.binlogs.map((b) => [b.binlog, b.status]), names.map((n, i) => [n, i < 20 ? 'skipped' : 'archived']));
+    assert.ok(most > 1 && most <= 17, `${most} entry lookups at once`);
   });
 });
