@@ -71,12 +71,16 @@ function entryFor(ctx: BatchContext, identity: ObjectIdentity, candidate: Candid
   };
 }
 
+/** A manifest entry the caller looked up ahead: the entry (undefined: none then), or why the lookup failed. */
+export type LookedUp = { entry: ManifestEntry | undefined } | { error: unknown };
+
 /**
- * Archives one binlog, or skips it when it is archived already. `archived`: its manifest entry when the caller
- * read it ahead (an entry is never changed or removed but by expire, below the retained range); absent, the entry
- * is looked up here, just before acting on its absence.
+ * Archives one binlog, or skips it when it is archived already. `lookedUp`: its manifest entry as the caller read
+ * it ahead. An entry found is used as is (an entry is never changed or removed but by expire, below the retained
+ * range); without one the entry is looked up here, just before acting on its absence. A failed lookup fails this
+ * binlog, after its file is checked, as if it had failed here.
  */
-export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, discoveredAs: string, archived?: ManifestEntry): Promise<BinlogOutcome> {
+export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, discoveredAs: string, lookedUp?: LookedUp): Promise<BinlogOutcome> {
   const { options } = ctx;
   const { store } = options;
   const key = objectKey(ctx.source, candidate.sequence, candidate.name, options.format);
@@ -84,7 +88,8 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
   try {
     // First, so a FIFO, device, link loop or unreadable file is refused by name before anything reads it.
     const before = await statRegularFile(candidate.path);
-    const existing = archived ?? (await readEntry(store, ctx.source, candidate.sequence, candidate.name));
+    if (lookedUp !== undefined && 'error' in lookedUp) throw lookedUp.error;
+    const existing = (lookedUp?.entry) ?? (await readEntry(store, ctx.source, candidate.sequence, candidate.name));
     if (existing !== undefined) {
       if (!(await recognised(candidate, existing, before.size))) {
         const sha256 = await sha256File(candidate.path);

@@ -9,11 +9,11 @@ import { BatchKeys } from '../keys/batch-keys.ts';
 import { isBatchKeyFailure } from '../keys/key-failure.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { mapOrdered } from '../format/parallel.ts';
-import { type ManifestEntry, readEntry, rebuildIndex } from '../store/manifest.ts';
+import { readEntry, rebuildIndex } from '../store/manifest.ts';
 import { readRetainedRange } from '../store/retained-range.ts';
 import type { ObjectStore, StoreRequestStats } from '../store/object-store.ts';
 import { type ArchiveOptions, resolveArchiveOptions } from './archive-options.ts';
-import { type BinlogOutcome, archiveBinlog } from './archive-binlog.ts';
+import { type BinlogOutcome, type LookedUp, archiveBinlog } from './archive-binlog.ts';
 import { type Candidate, discoverBinlogs } from './discover.ts';
 import { newBatchId, newCorrelationId } from './ids.ts';
 
@@ -85,13 +85,29 @@ async function defaultSource(candidates: Candidate[]): Promise<string> {
  */
 const LOOK_AHEAD = 16;
 
-/** The candidates in order, each with its manifest entry if it had one when looked up (read LOOK_AHEAD ahead). */
-function lookAhead(store: ObjectStore, source: string, candidates: Candidate[]): AsyncGenerator<{ candidate: Candidate; archived: ManifestEntry | undefined }> {
+interface LookAhead {
+  /** The candidates in order, each with its manifest entry as looked up (LOOK_AHEAD ahead of the consumer). */
+  results: AsyncGenerator<{ candidate: Candidate; lookedUp: LookedUp }>;
+  /** Resolves once no lookup is running: a run that stops early sends no request after it returns. */
+  settle(): Promise<void>;
+}
+
+function lookAhead(store: ObjectStore, source: string, candidates: Candidate[]): LookAhead {
+  const running = new Set<Promise<unknown>>();
   async function* items(): AsyncGenerator<Candidate> {
     await Promise.resolve();
     yield* candidates;
   }
-  return mapOrdered(items(), async (candidate) => ({ candidate, archived: await readEntry(store, source, candidate.sequence, candidate.name) }), LOOK_AHEAD);
+  const lookUp = (candidate: Candidate): Promise<{ candidate: Candidate; lookedUp: LookedUp }> => {
+    const done = readEntry(store, source, candidate.sequence, candidate.name).then(
+      (entry) => ({ candidate, lookedUp: { entry } }),
+      (error: unknown) => ({ candidate, lookedUp: { error } }),
+    );
+    running.add(done);
+    void done.finally(() => running.delete(done));
+    return done;
+  };
+  return { results: mapOrdered(items(), lookUp, LOOK_AHEAD), settle: async () => void (await Promise.allSettled([...running])) };
 }
 
 export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary> {
@@ -115,14 +131,16 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
   const source = options.source ?? (await defaultSource(discovery.closed));
   summary.source = source;
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
+  let ahead: LookAhead | undefined;
   try {
     // Binlogs the server still has but retention already expired stay expired (archiving them again would
     // resurrect what the next expire deletes).
     const range = await readRetainedRange(options.store, source);
     const expired = discovery.closed.filter((c) => range !== undefined && c.sequence < range.firstSequence);
     if (expired.length > 0) logger.log('info', 'Skipped binlogs below the retained range', { binlogs: expired.map((c) => c.name), retainedFrom: range?.firstBinlog });
-    for await (const { candidate, archived } of lookAhead(options.store, source, discovery.closed.filter((c) => !expired.includes(c)))) {
-      const { status, entry, resumed, upload } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId(), archived);
+    ahead = lookAhead(options.store, source, discovery.closed.filter((c) => !expired.includes(c)));
+    for await (const { candidate, lookedUp } of ahead.results) {
+      const { status, entry, resumed, upload } = await archiveBinlog({ options: { ...options, logger }, keys, batchId, source }, candidate, newCorrelationId(), lookedUp);
       summary.binlogs.push({
         binlog: entry.binlog.name, sequence: entry.binlog.sequence, correlationId: entry.correlationId, status, resumed, upload, bytes: entry.binlog.size,
         objectKey: entry.object.key, objectBytes: entry.object.size, lastEventTime: entry.binlog.lastEventTime, lastGtid: entry.binlog.lastGtid,
@@ -135,6 +153,7 @@ export async function runArchive(input: ArchiveOptions): Promise<ArchiveSummary>
     const index = await rebuildIndex(options.store, source, options.clock());
     summary.gaps = findGaps(index.entries);
   } catch (err) {
+    await ahead?.settle();
     if (isBatchKeyFailure(err)) logger.log('error', 'Key provider failed', { code: err.code, error: err.message });
     throw withRequestStats(err, requestsSince(options.store, requestsBefore));
   } finally {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { txcBinlog } from '../../bench/txc-binlog.ts';
 import { ArchiverError } from '../../src/errors.ts';
+import { createLogger } from '../../src/logger.ts';
 import { runArchive } from '../../src/pipeline/archive-run.ts';
 import { runVerify } from '../../src/restore/verify-run.ts';
 import { manifestKey } from '../../src/store/layout.ts';
@@ -107,7 +108,9 @@ describe('a run over many binlogs the server keeps', () => {
     // Again, with entry lookups that take 10 ms each: 20 skipped, 4 archived, in order.
     let running = 0;
     let most = 0;
-    const slowly = async <T>(work: () => Promise<T>): Promise<T> => {
+    const heads = new Map<string, number>();
+    const slowly = async <T>(key: string, work: () => Promise<T>): Promise<T> => {
+      heads.set(key, (heads.get(key) ?? 0) + 1);
       running++;
       most = Math.max(most, running);
       try {
@@ -119,7 +122,7 @@ describe('a run over many binlogs the server keeps', () => {
     };
     const store = new Proxy(base, {
       get(target, name) {
-        if (name === 'head') return (key: string) => (key.startsWith('manifest/') ? slowly(() => target.head(key)) : target.head(key));
+        if (name === 'head') return (key: string) => (key.startsWith('manifest/') ? slowly(key, () => target.head(key)) : target.head(key));
         const value: unknown = Reflect.get(target, name, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -127,5 +130,26 @@ describe('a run over many binlogs the server keeps', () => {
     const summary = await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' });
     assert.deepEqual(summary.binlogs.map((b) => [b.binlog, b.status]), names.map((n, i) => [n, i < 20 ? 'skipped' : 'archived']));
     assert.ok(most > 1 && most <= 17, `${most} entry lookups at once`);
+    // An entry found ahead is not looked up again; an absent one is, just before its binlog is archived.
+    assert.deepEqual(names.map((n, i) => heads.get(manifestKey('db1', i + 1, n))), names.map((_, i) => (i < 20 ? 1 : 2)));
+  });
+
+  it('a lookup that fails ahead fails its own binlog, in order, logged with its correlation id', { timeout: 60_000 }, async () => {
+    const { dir, names } = binlogDir(Array(6).fill(KINGBUS[0]!) as string[], 'mysql-bin');
+    const work = tempDir();
+    const storeDir = path.join(work, 'store');
+    const store = openStore(`file://${storeDir}`);
+    const keyUrl = newKeyUrl(work);
+    assert.equal((await runArchive({ binlogDir: dir, store, keyUrl, source: 'db1' })).archived, 6);
+    // The fifth entry is damaged; the sixth binlog's entry is removed (it would be archived again).
+    fs.writeFileSync(path.join(storeDir, manifestKey('db1', 5, names[4]!)), '{"not": "an entry"}');
+    fs.rmSync(path.join(storeDir, manifestKey('db1', 6, names[5]!)));
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ write: (line) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    await assert.rejects(runArchive({ binlogDir: dir, store, keyUrl, source: 'db1', logger }), (err: unknown) => err instanceof ArchiverError && err.code === 'EFORMAT');
+    const failed = lines.filter((l) => l.level === 'error');
+    assert.deepEqual(failed.map((l) => l.binlog), [names[4]], 'the fifth binlog failed, by name');
+    assert.equal(typeof failed[0]!.correlationId, 'string');
+    assert.equal(fs.existsSync(path.join(storeDir, manifestKey('db1', 6, names[5]!))), false, 'nothing after it was archived');
   });
 });
