@@ -177,12 +177,12 @@ export class ByteReader {
     return this.#buffered === 0;
   }
 
-  /** SHA-256 of every byte consumed so far. */
   /** Whether the bytes read are hashed (digest() may be called). */
   get hashing(): boolean {
     return this.#hash !== undefined;
   }
 
+  /** SHA-256 of every byte consumed so far. */
   digest(): Buffer {
     if (this.#hash === undefined) throw new Error('ByteReader created without hashing');
     return this.#hash.copy().digest();

@@ -89,7 +89,7 @@ export async function archiveBinlog(ctx: BatchContext, candidate: Candidate, dis
     // First, so a FIFO, device, link loop or unreadable file is refused by name before anything reads it.
     const before = await statRegularFile(candidate.path);
     if (lookedUp !== undefined && 'error' in lookedUp) throw lookedUp.error;
-    const existing = (lookedUp?.entry) ?? (await readEntry(store, ctx.source, candidate.sequence, candidate.name));
+    const existing = lookedUp?.entry ?? (await readEntry(store, ctx.source, candidate.sequence, candidate.name));
     if (existing !== undefined) {
       if (!(await recognised(candidate, existing, before.size))) {
         const sha256 = await sha256File(candidate.path);

@@ -51,7 +51,7 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
     const { passphrase } = keys.passphrase();
     return decodeOpensslObject({ source: store.get(ref.key), sidecar, passphrase, expected: ref.identity, objectName });
   }
-  const opened = await readHeader(store.get(ref.key), { objectName, ...(options.hashObject === false ? { hashObject: false } : {}) });
+  const opened = await readHeader(store.get(ref.key), { objectName, hashObject: options.hashObject !== false });
   try {
     const provider = keys.provider();
     const { key, wrappedKey, encryptionContext } = opened.header;
