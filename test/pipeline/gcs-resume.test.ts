@@ -4,7 +4,8 @@
  * the session through its upload state object, skips the bytes GCS persisted (after checking they are the
  * bytes it re-produces), and the archive is exact; no upload state is left. Before that, a rerun whose recorded
  * encryption context (the AAD of the pending upload's wrapped data key) was altered is refused with EKEY and
- * archives nothing.
+ * archives nothing. The fault proxy holds every chunk after the second unanswered, so the kill lands mid-upload
+ * however fast the archive runs.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -16,7 +17,8 @@ import { binlogDir, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { killCliWhen } from '../support/kill-cli.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { gcsNames, gcsStoreUrl, rawGcs } from '../store/gcs-helpers.ts';
+import { FaultProxy, gcsOperation } from '../support/fault-proxy.ts';
+import { gcs as gcsEndpoint, gcsNames, gcsStoreUrl, rawGcs } from '../store/gcs-helpers.ts';
 import { uniquePrefix } from '../store/helpers.ts';
 
 interface Row { binlog: string; resumed: boolean; upload: { parts: number; partsUploaded: number; partsSkipped: number; partsReuploaded: number } | null }
@@ -31,7 +33,10 @@ describe('archive to GCS killed mid-upload, then rerun', { skip: skipUnlessIn('g
     const { dir, names } = binlogDir([file], 'mysql-bin');
     const key = `gcpkms://${kms.keyName}?endpoint=${kms.endpoint}`;
     const prefix = uniquePrefix('resume');
-    const store = gcsStoreUrl(prefix, `&chunkSize=${CHUNK}&resumableThreshold=${2 * CHUNK}`);
+    let chunks = 0;
+    const proxy = new FaultProxy(gcsEndpoint().endpoint, ({ operation }) => (operation === 'resumable.chunk' && ++chunks > 2 ? 'stall' : 'pass'), gcsOperation);
+    t.after(() => proxy.close());
+    const store = gcsStoreUrl(prefix, `&chunkSize=${CHUNK}&resumableThreshold=${2 * CHUNK}`, await proxy.listen());
     const env = { ...process.env, METADATA_SERVER_DETECTION: 'none' };
     const args = ['archive', '--binlog-dir', dir, '--store', store, '--key', key, '--source', 'db1', '--json', '-q'];
     const client = rawGcs();
@@ -49,6 +54,8 @@ describe('archive to GCS killed mid-upload, then rerun', { skip: skipUnlessIn('g
     const pending = await gcs.pendingUpload(objectKey);
     assert.ok(pending !== undefined, 'the killed run leaves its session open');
     const held = pending.parts;
+    assert.equal(held, 2, 'GCS should hold exactly the two chunks the proxy let through');
+    proxy.schedule = () => 'pass';
     assert.deepEqual(await gcsNames(client, `${prefix}/binlogs/`), [], 'nothing half-written looks complete');
 
     // The recorded context is the AAD of the pending upload's wrapped data key: altered, the rerun is refused.

@@ -2,6 +2,8 @@
  * The archive worker killed with SIGKILL in the middle of a multipart upload, then run again: the rerun
  * resumes the pending upload with the earlier run's identity and data key, so the bytes it re-produces are
  * identical and only the missing parts are uploaded; no incomplete upload is left; the restore is exact.
+ * The fault proxy holds every part after the second unanswered, so the kill lands mid-upload however fast the
+ * archive runs (polling alone raced a fast run to its end).
  */
 import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
@@ -13,8 +15,9 @@ import { generateBinlog } from '../../bench/generate-binlog.ts';
 import { binlogDir, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { killCliWhen } from '../support/kill-cli.ts';
+import { FaultProxy } from '../support/fault-proxy.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { credentialsEnv, rawClient, storeUrlFor } from '../store/helpers.ts';
+import { credentialsEnv, rawClient, s3 as s3Endpoint, storeUrlFor } from '../store/helpers.ts';
 
 interface Row { binlog: string; resumed: boolean; upload: { parts: number; partsUploaded: number; partsSkipped: number; partsReuploaded: number } | null }
 
@@ -28,8 +31,11 @@ describe('archive to S3 killed mid-upload, then rerun', { skip: skipUnlessIn('s3
     const work = tempDir();
     const key = newKeyUrl(work);
     const prefix = `resume-${randomBytes(4).toString('hex')}`;
-    // Small parts, one at a time: the kill lands between parts predictably.
-    const store = storeUrlFor(prefix, '&partSize=5MiB&multipartThreshold=10MiB&concurrency=1');
+    // Small parts, one at a time, through a proxy that answers the first two parts and holds the rest.
+    let parts = 0;
+    const proxy = new FaultProxy(s3Endpoint().endpoint, ({ operation }) => (operation === 'UploadPart' && ++parts > 2 ? 'stall' : 'pass'));
+    t.after(() => proxy.close());
+    const store = storeUrlFor(prefix, '&partSize=5MiB&multipartThreshold=10MiB&concurrency=1', await proxy.listen());
     const env = { ...process.env, ...credentialsEnv() };
     const s3 = rawClient();
     const args = ['archive', '--binlog-dir', dir, '--store', store, '--key', key, '--source', 'db1', '--json', '-q'];
@@ -42,6 +48,8 @@ describe('archive to S3 killed mid-upload, then rerun', { skip: skipUnlessIn('s3
     const pending = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/binlogs/` }));
     assert.equal(pending.Uploads?.length, 1, 'the killed run should leave its upload pending');
     const held = (await s3.send(new ListPartsCommand({ Bucket: bucket, Key: pending.Uploads[0]!.Key, UploadId: pending.Uploads[0]!.UploadId }))).Parts?.length ?? 0;
+    assert.equal(held, 2, 'the store should hold exactly the two parts the proxy let through');
+    proxy.schedule = () => 'pass';
 
     const rerun = await cli(args, env);
     assert.equal(rerun.code, 0, rerun.stderr);
