@@ -63,10 +63,15 @@ export async function launchMariadb(options: LaunchOptions): Promise<Launched> {
   fs.rmSync(binlogDir, { recursive: true, force: true });
   fs.mkdirSync(dataDir, { recursive: true });
   fs.mkdirSync(binlogDir, { recursive: true });
+  // Its own temporary directory: servers bootstrapping at once in a shared /tmp lost each other's temporary tables
+  // ("Could not remove temporary table '/tmp/#sql-temptable-…'", then mariadb-install-db failed).
+  const tmpDir = path.join(dir, 'tmp');
+  fs.rmSync(tmpDir, { recursive: true, force: true });
+  fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
   try {
     const out = await run(tools.mariadbInstallDb, ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=socket',
-      '--skip-test-db', ...asRoot]);
+      '--skip-test-db', `--tmpdir=${tmpDir}`, ...asRoot]);
     fs.appendFileSync(logFile, out.stdout + out.stderr);
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
@@ -83,7 +88,7 @@ export async function launchMariadb(options: LaunchOptions): Promise<Launched> {
     name: options.name,
     command: tools.mariadbd,
     args: ['--no-defaults', `--datadir=${dataDir}`, `--port=${options.port}`, '--bind-address=127.0.0.1', `--socket=${socket}`,
-      `--pid-file=${path.join(dir, 'mysqld.pid')}`, `--log-error=${logFile}`, `--server-id=${options.serverId ?? 1}`,
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`, `--log-error=${logFile}`, `--tmpdir=${tmpDir}`, `--server-id=${options.serverId ?? 1}`,
       '--innodb-buffer-pool-size=64M', '--skip-name-resolve', ...binlogArgs, ...asRoot],
     logFile,
   });
