@@ -18,6 +18,7 @@ import { identityDifferences, identityEquals, identityProblem, pickIdentity, typ
 import { checkDek, deriveObjectKeys } from './keys.ts';
 import { sharedPool, type SegmentPool } from './pool.ts';
 import { PinnedSha256 } from './pinned-hash.ts';
+import { type HashPlacement, PlaintextSha256 } from './plaintext-hash.ts';
 import { streamWithResult, type StreamWithResult } from './result-stream.ts';
 import { newBuffer, release } from './buffers.js';
 import { TaskError, type OpenResult } from './segment-tasks.ts';
@@ -101,17 +102,23 @@ export interface DecodeOptions {
   /** Frames between reader and output at most; default 2 × pool size. */
   maxInFlight?: number;
   /**
-   * Hash the plaintext on a pool worker (pinned-hash.ts; default true): the chunks are then views of
-   * SharedArrayBuffers, which the consumer must not write to. False: on this thread, in transferable buffers.
+   * Where the plaintext SHA-256 runs: 'adaptive' (the default) on this thread or on the pool's pinned worker,
+   * whichever a frame of the object shows to be faster (plaintext-hash.ts); 'worker' (pinned-hash.ts) or 'here'
+   * as told. In these three, chunks are views of SharedArrayBuffers, which the consumer must not write to.
+   * 'here-moved': on this thread, the plaintext in transferable buffers.
    */
-  hashOffThread?: boolean;
+  plaintextHash?: HashPlacement | 'here-moved';
 }
 
 /**
  * The same totals the encoder reports, as recomputed and checked while decoding, and the authenticated planning
  * digest; objectSha256 is null when readHeader was asked not to hash the object.
  */
-export type DecodeResult = Omit<EncodeResult, 'objectSha256'> & { objectSha256: string | null };
+export type DecodeResult = Omit<EncodeResult, 'objectSha256'> & {
+  objectSha256: string | null;
+  /** Where 'adaptive' put the plaintext hash, weighing a frame; null when it was told, or too few frames to weigh. */
+  plaintextHashChoice: 'here' | 'worker' | null;
+};
 
 export type DecodedObject = StreamWithResult<DecodeResult>;
 
@@ -234,7 +241,8 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
   const freeOutputs: (ArrayBuffer | SharedArrayBuffer)[] = [];
   // Off-thread hashing: plaintext in SharedArrayBuffers, read by the consumer and the hashing worker at once; a
   // buffer is reused once both are done with it.
-  const hasher = options.hashOffThread === false ? null : new PinnedSha256(pool);
+  const placement = options.plaintextHash ?? 'adaptive';
+  const hasher = placement === 'here-moved' ? null : new PlaintextSha256(placement, () => new PinnedSha256(pool), pool.size);
   const hashing = new WeakMap<ArrayBufferLike, Promise<void>>();
   let finished = false;
 
@@ -273,15 +281,19 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
           });
           hashed.catch(() => undefined); // awaited below, one frame later
           hashing.set(r.plaintext, hashed);
-          // The hash runs at most one frame behind: that bounds the buffers it holds.
-          await lastHashed;
+          // The hash runs at most one frame behind: that bounds the buffers it holds. The frames held while it is
+          // decided where the hash runs (plaintext-hash.ts) are let go at the next frame or at the end.
+          if (hasher.placement !== 'undecided') await lastHashed;
           lastHashed = hashed;
         } else {
           plainHash?.update(plain);
         }
         plaintextLength += r.length;
         compressedLength += r.compressedLength;
+        // Where the hash runs is decided from one frame: this thread's busy time while its consumer has it.
+        const weighed = hasher?.weighing === true ? performance.eventLoopUtilization() : null;
         yield plain;
+        if (weighed !== null) hasher?.settle(performance.eventLoopUtilization(weighed).active, r.busyMs);
       }
       const frames = trailer.frames;
       const trailerWhere: Where = { ...where, offset: trailer.offset };
@@ -298,8 +310,11 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
       } catch (err) {
         throw fail('EFORMAT', trailerWhere, (err as Error).message, HINT.bug);
       }
+      // Asked for first: it lets go of frames still held for the choice, which lastHashed may be.
+      const digested = hasher === null ? Promise.resolve(plainHash!.digest()) : hasher.digest();
+      digested.catch(() => undefined);
       await lastHashed;
-      const plaintextSha256 = hasher === null ? plainHash!.digest() : await hasher.digest().catch((err: unknown) => {
+      const plaintextSha256 = await digested.catch((err: unknown) => {
         throw fromTaskError(err, where, HINT.bug);
       });
       const mismatches: string[] = [];
@@ -320,6 +335,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         headerSha256: options.object.headerSha256,
         formatVersion: version,
         planningSha256: fields.planningSha256?.toString('hex') ?? null,
+        plaintextHashChoice: hasher?.choice ?? null,
       };
     } finally {
       finished = true;

@@ -7,6 +7,7 @@ export { type ArchiveHeader, type KeyReference } from './header.ts';
 export { type ObjectIdentity, encodeIdentity, identityEquals, describeIdentity } from './identity.ts';
 export { SegmentPool, sharedPool, sizeSharedPool, type PoolOptions } from './pool.ts';
 export { type ByteSource } from './byte-reader.ts';
+export { type HashPlacement } from './plaintext-hash.ts';
 export { type PlaintextSource } from './segmenter.ts';
 export { type StreamWithResult } from './result-stream.ts';
 export {

@@ -16,6 +16,7 @@
  * Plain JavaScript, like everything the worker threads load (see segment-worker.js).
  */
 import { createCipheriv, createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { newBuffer, release } from './buffers.js';
 import { frameAad, frameNonce, NONCE_LENGTH, openRecordBody, RECORD_PREFIX_LENGTH, recordMatches, TAG_LENGTH } from './frame-core.js';
 import { segmentEncoding, STORED_LEVEL } from './zstd-adapt.js';
@@ -196,6 +197,7 @@ export function seal(task) {
  * @returns {OpenResult}
  */
 export function open(task) {
+  const started = performance.now();
   try {
     const body = new Uint8Array(task.body, 0, task.bodyLength ?? task.body.byteLength);
     const compressed = openRecordBody(task.key, frameNonce(task.index), frameAad(task.headerDigest, task.index, task.final), body);
@@ -215,7 +217,7 @@ export function open(task) {
     if (length < min || length > task.segmentSize) {
       throw new TaskError('EFORMAT', `authenticated frame decompresses to ${length} bytes, expected ${task.final ? `${min}..${task.segmentSize}` : task.segmentSize} for a ${task.final ? 'final' : 'non-final'} frame`);
     }
-    return { kind: 'open', plaintext: output, length, compressedLength, body: task.body };
+    return { kind: 'open', plaintext: output, length, compressedLength, body: task.body, busyMs: performance.now() - started };
   } finally {
     task.key.fill(0);
   }

@@ -53,6 +53,8 @@ export interface OpenResult {
   length: number;
   compressedLength: number;
   body: ArrayBuffer;
+  /** The worker's time opening the frame (ms): the decoder weighs it against its own (plaintext-hash.ts). */
+  busyMs: number;
 }
 
 export interface CompressTask {

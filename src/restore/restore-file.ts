@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Inspector } from '../binlog/inspector.ts';
 import type { BinlogInfo } from '../binlog/index.ts';
+import type { HashPlacement } from '../format/index.ts';
 import { ArchiverError } from '../errors.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
@@ -111,6 +112,11 @@ export interface DecodeContext {
   keys: BatchKeys;
   maxInFlight?: number;
   signal?: AbortSignal;
+  /**
+   * Where the first file that could weigh it chose to hash the plaintext (plaintext-hash.ts), kept for the files
+   * after it: the binlogs of one server have the same shape, and weighing costs each file two frames hashed twice.
+   */
+  learned?: { plaintextHash: HashPlacement };
 }
 
 export interface DecodedEntry {
@@ -134,6 +140,7 @@ export async function decodeEntry(ctx: DecodeContext, entry: ManifestEntry, scan
     ...(ctx.maxInFlight === undefined ? {} : { maxInFlight: ctx.maxInFlight }),
     // Nothing here compares the object's own SHA-256: the plaintext's is checked against the entry below.
     hashObject: false,
+    ...(ctx.learned === undefined ? {} : { plaintextHash: ctx.learned.plaintextHash }),
   });
   // Event CRC32s are not recomputed here: every byte is authenticated (GCM per frame, then the SHA-256 the
   // manifest records), so these are the very bytes whose CRCs the archive checked before sealing them.
@@ -153,6 +160,7 @@ export async function decodeEntry(ctx: DecodeContext, entry: ManifestEntry, scan
     decoded.release?.(chunk);
   }
   const result = await decoded.result;
+  if (ctx.learned !== undefined && result.plaintextHashChoice != null) ctx.learned.plaintextHash = result.plaintextHashChoice;
   if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
     throw new ArchiverError('EVERIFY', `${objectName} decodes to other bytes than the manifest records for ${name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
   }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ArchiverError } from '../errors.ts';
-import { holdDecodeBuffers, sizeSharedPool } from '../format/index.ts';
+import { type HashPlacement, holdDecodeBuffers, sizeSharedPool } from '../format/index.ts';
 import { BatchKeys } from '../keys/batch-keys.ts';
 import type { KeyProvider } from '../keys/key-provider.ts';
 import { type Logger, silentLogger } from '../logger.ts';
@@ -99,7 +99,7 @@ async function restoreFiles(options: RestoreOptions, plan: RestorePlan, staging:
     // One file failing stops the others before they put a file in place: a failed restore leaves no binlog behind.
     const failure = new AbortController();
     const signal = options.signal === undefined ? failure.signal : AbortSignal.any([options.signal, failure.signal]);
-    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames, signal };
+    const ctx = { store: options.store, keys, out: options.out, staging, maxInFlight: DECODE_WINDOW.frames, signal, learned: { plaintextHash: 'adaptive' as HashPlacement } };
     const worker = async (): Promise<void> => {
       for (let i = next++; i < plan.files.length; i = next++) {
         const entry = plan.files[i]!;

@@ -3,7 +3,7 @@
  * restore, by verify, and by the archive pipeline when it adopts an object an earlier run stored.
  */
 import { ArchiverError } from '../errors.ts';
-import { type ObjectIdentity, type StreamWithResult, decodeObject, decodeOpensslObject, readHeader } from '../format/index.ts';
+import { type HashPlacement, type ObjectIdentity, type StreamWithResult, decodeObject, decodeOpensslObject, readHeader } from '../format/index.ts';
 import type { BatchKeys } from '../keys/batch-keys.ts';
 import { zero } from '../keys/key-provider.ts';
 import type { ArchiveFormat } from '../store/layout.ts';
@@ -29,15 +29,20 @@ export interface DecodedSummary {
    * whose planning fields only the decoded bytes can prove. Compare with planningDigestMismatch.
    */
   planningSha256: string | null;
+  /** Where the decoder chose to hash the plaintext (gcm objects, 'adaptive'); absent or null when it did not choose. */
+  plaintextHashChoice?: 'here' | 'worker' | null;
 }
 
 /**
  * `maxInFlight`: frames between the read and the consumer at most (decodeObject's default when absent).
+ * `plaintextHash`: where a gcm object's plaintext is hashed (decodeObject's option; 'adaptive' by default).
  * `hashObject: false`: the SHA-256 of a gcm object's bytes is not computed, for a caller that does not compare
  * it with the manifest (restore: the frames and the trailer authenticate every byte; an openssl object's digest
  * is what its sidecar authenticates, so it is always computed).
  */
-export async function openStoredObject(options: { store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys; maxInFlight?: number; hashObject?: boolean }): Promise<StreamWithResult<DecodedSummary>> {
+export async function openStoredObject(options: {
+  store: ObjectStore; ref: StoredObjectRef; keys: BatchKeys; maxInFlight?: number; hashObject?: boolean; plaintextHash?: HashPlacement;
+}): Promise<StreamWithResult<DecodedSummary>> {
   const { store, ref, keys } = options;
   const objectName = store.describe(ref.key);
   if ((await store.head(ref.key)) === undefined) {
@@ -62,7 +67,11 @@ export async function openStoredObject(options: { store: ObjectStore; ref: Store
     }
     const dek = await provider.decryptDataKey(wrappedKey, encryptionContext, key.keyId);
     try {
-      return decodeObject({ object: opened, dek, expected: ref.identity, ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }) });
+      return decodeObject({
+        object: opened, dek, expected: ref.identity,
+        ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+        ...(options.plaintextHash === undefined ? {} : { plaintextHash: options.plaintextHash }),
+      });
     } finally {
       zero(dek);
     }

@@ -191,12 +191,13 @@ test('the file store hands written records back to the encoder, which frees them
   assert.equal(foreign.length, 8192);
 });
 
-for (const hashOffThread of [true, false]) {
-  test(`the decoder reuses a plaintext buffer the consumer hands back, and a consumer that keeps chunks keeps them intact (plaintext hashed ${hashOffThread ? 'on a worker, shared buffers' : 'in place, moved buffers'})`, async () => {
+const PLACEMENTS = { adaptive: 'where a frame shows it faster, shared buffers', worker: 'on a worker, shared buffers', here: 'in place, shared buffers', 'here-moved': 'in place, moved buffers' } as const;
+for (const [plaintextHash, how] of Object.entries(PLACEMENTS) as [keyof typeof PLACEMENTS, string][]) {
+  test(`the decoder reuses a plaintext buffer the consumer hands back, and a consumer that keeps chunks keeps them intact (plaintext hashed ${how})`, async () => {
     const data = pseudoRandom(20 * 4096 + 17, 11);
     const { object } = await encodeToBuffer(data);
     const opened = await readHeader(chunked(object), { objectName: 'reuse' });
-    const decoded = decodeObject({ object: opened, dek: DEK, expected: IDENTITY, maxInFlight: 2, hashOffThread });
+    const decoded = decodeObject({ object: opened, dek: DEK, expected: IDENTITY, maxInFlight: 2, plaintextHash });
     const chunks: Buffer[] = [];
     const copies: Buffer[] = [];
     for await (const chunk of decoded) {
@@ -205,7 +206,11 @@ for (const hashOffThread of [true, false]) {
       decoded.release?.(chunk);
     }
     assert.ok(Buffer.concat(copies).equals(data));
-    assert.equal((await decoded.result).plaintextSha256, sha256(data));
+    const result = await decoded.result;
+    assert.equal(result.plaintextSha256, sha256(data));
+    // 'adaptive' weighed a frame of these 21 and chose; a told placement reports no choice.
+    if (plaintextHash === 'adaptive') assert.ok(result.plaintextHashChoice === 'here' || result.plaintextHashChoice === 'worker');
+    else assert.equal(result.plaintextHashChoice, null);
     // A reused buffer went back to a worker: the chunk handed back no longer shows its bytes (a moved buffer is
     // empty here, a shared one holds a later frame's plaintext).
     const reused = chunks.filter((c, i) => !c.equals(copies[i]!)).length;

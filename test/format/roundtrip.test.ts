@@ -53,7 +53,10 @@ for (const [name, data, frames] of cases) {
       headerSha256: result.headerSha256,
       formatVersion: 1,
       planningSha256: null,
+      // Where the plaintext was hashed is chosen from a weighed frame: objects of three frames or more have one.
+      plaintextHashChoice: frames >= 3 ? decoded.result.plaintextHashChoice : null,
     });
+    if (frames >= 3) assert.ok(decoded.result.plaintextHashChoice === 'here' || decoded.result.plaintextHashChoice === 'worker');
   });
 }
 
