@@ -239,8 +239,8 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
   // Plaintext buffers go to the consumer, who owns them; one the consumer hands back (release) is reused.
   const emitted = new WeakSet<ArrayBufferLike>();
   const freeOutputs: (ArrayBuffer | SharedArrayBuffer)[] = [];
-  // Off-thread hashing: plaintext in SharedArrayBuffers, read by the consumer and the hashing worker at once; a
-  // buffer is reused once both are done with it.
+  // Plaintext in SharedArrayBuffers (every placement but 'here-moved'): the consumer and a hashing worker may read
+  // one at once; a buffer is reused once both are done with it.
   const placement = options.plaintextHash ?? 'adaptive';
   const hasher = placement === 'here-moved' ? null : new PlaintextSha256(placement, () => new PinnedSha256(pool), pool.size);
   const hashing = new WeakMap<ArrayBufferLike, Promise<void>>();
@@ -281,8 +281,8 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
           });
           hashed.catch(() => undefined); // awaited below, one frame later
           hashing.set(r.plaintext, hashed);
-          // The hash runs at most one frame behind: that bounds the buffers it holds. The frames held while it is
-          // decided where the hash runs (plaintext-hash.ts) are let go at the next frame or at the end.
+          // The hash runs at most one frame behind: that bounds the buffers it holds. The first two frames are
+          // held instead until it is decided where the hash runs (plaintext-hash.ts): at the third, or at the end.
           if (hasher.placement !== 'undecided') await lastHashed;
           lastHashed = hashed;
         } else {
@@ -293,7 +293,7 @@ export function decodeObject(options: DecodeOptions): DecodedObject {
         // Where the hash runs is decided from one frame: this thread's busy time while its consumer has it.
         const weighed = hasher?.weighing === true ? performance.eventLoopUtilization() : null;
         yield plain;
-        if (weighed !== null) hasher?.settle(performance.eventLoopUtilization(weighed).active, r.busyMs);
+        if (weighed !== null) hasher!.settle(performance.eventLoopUtilization(weighed).active, r.busyMs);
       }
       const frames = trailer.frames;
       const trailerWhere: Where = { ...where, offset: trailer.offset };

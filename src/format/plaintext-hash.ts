@@ -85,27 +85,34 @@ export class PlaintextSha256 {
   }
 
   #choose(): void {
-    const held = this.#held.splice(0);
     const w = this.#weighed;
     const here = w === null || hashHere({ consumerMs: w.consumerMs, hashMs: this.#hashMs, openMs: w.openMs, workers: this.#workers });
     if (w !== null) this.#choice = here ? 'here' : 'worker';
-    if (here) {
-      this.#state = 'here';
-      for (const h of held) h.resolve();
-      return;
-    }
+    if (here) return this.#keepHere();
+    const held = this.#held.splice(0);
     this.#state = 'worker';
     this.#here = null;
-    this.#worker = this.#pinned();
-    for (const h of held) this.#worker.update(h.buffer, h.length).then(h.resolve, h.reject);
+    const worker = this.#pinned();
+    this.#worker = worker;
+    // Each held frame settles once it and those before it are hashed: the decoder awaits only the last, and a
+    // failure of an earlier one must reach it as that failure.
+    const hashed: Promise<void>[] = [];
+    for (const h of held) {
+      hashed.push(worker.update(h.buffer, h.length));
+      Promise.all(hashed).then(() => h.resolve(), h.reject);
+    }
   }
 
   async digest(): Promise<Buffer> {
     if (this.#state === 'worker') return this.#worker!.digest();
     // Nothing left to weigh it for: what was hashed here is the whole object.
-    this.#weighed = null;
-    if (this.#state === 'undecided') this.#choose();
+    if (this.#state === 'undecided') this.#keepHere();
     return this.#here!.digest();
+  }
+
+  #keepHere(): void {
+    this.#state = 'here';
+    for (const h of this.#held.splice(0)) h.resolve();
   }
 
   /** Frees a hash that will not be finished (a failed or abandoned decode); held frames are let go. */

@@ -116,7 +116,7 @@ export async function runApply(options: ApplyRunOptions): Promise<ApplySummary> 
   const { source, entries, plan } = await prepareRestore(options);
   const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
   try {
-    const ctx: DecodeContext = { store: options.store, keys, learned: { plaintextHash: 'adaptive' }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+    const ctx: DecodeContext = { store: options.store, keys, ...(options.signal === undefined ? {} : { signal: options.signal }) };
     const verified = await verifyPlanned(ctx, plan, entries);
     const summary = summaryOf(source, plan, verified);
     summary.verifyMs = Date.now() - started;

@@ -114,7 +114,8 @@ export interface DecodeContext {
   signal?: AbortSignal;
   /**
    * Where the first file that could weigh it chose to hash the plaintext (plaintext-hash.ts), kept for the files
-   * after it: the binlogs of one server have the same shape, and weighing costs each file two frames hashed twice.
+   * after it: the binlogs of one server have the same shape, and weighing costs a file two frames hashed twice
+   * whenever the worker is chosen.
    */
   learned?: { plaintextHash: HashPlacement };
 }
@@ -160,10 +161,10 @@ export async function decodeEntry(ctx: DecodeContext, entry: ManifestEntry, scan
     decoded.release?.(chunk);
   }
   const result = await decoded.result;
-  if (ctx.learned !== undefined && result.plaintextHashChoice != null) ctx.learned.plaintextHash = result.plaintextHashChoice;
   if (result.plaintextSha256 !== entry.binlog.sha256 || result.plaintextLength !== entry.binlog.size) {
     throw new ArchiverError('EVERIFY', `${objectName} decodes to other bytes than the manifest records for ${name} (sha256 ${result.plaintextSha256}, expected ${entry.binlog.sha256})`);
   }
+  if (ctx.learned !== undefined && result.plaintextHashChoice != null) ctx.learned.plaintextHash = result.plaintextHashChoice;
   const info = inspector.finish();
   // The plan was made from the entry's planning fields: if the bytes disagree, the plan may be wrong.
   const mismatches = planningMismatches(entry, planningFieldsOf(info));

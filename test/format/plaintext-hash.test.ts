@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { decodeObject, readHeader } from '../../src/format/index.ts';
 import { PinnedSha256 } from '../../src/format/pinned-hash.ts';
 import { PlaintextSha256, hashHere } from '../../src/format/plaintext-hash.ts';
 import { SegmentPool } from '../../src/format/pool.ts';
+import { DEK, IDENTITY, chunked, encodeToBuffer, pseudoRandom, recordOffsets, sha256 } from './helpers.ts';
 
 function frames(n: number): { shared: SharedArrayBuffer[]; lengths: number[]; whole: Buffer } {
   const lengths = Array.from({ length: n }, (_, i) => 40_000 + 1000 * i);
@@ -97,4 +99,49 @@ test('dispose lets held frames go (an abandoned decode does not leave their buff
   const held = shared.map((sab, i) => hash.update(sab, lengths[i]!));
   hash.dispose();
   await Promise.all(held);
+});
+
+/** Decodes `object`, the consumer busy for 60 ms with the weighed frame (the second): the worker takes the hash. */
+async function decodeBusy(object: Buffer): Promise<{ plaintext: Buffer; result: Awaited<ReturnType<typeof decodeObject>['result']> }> {
+  const decoded = decodeObject({ object: await readHeader(chunked(object), { objectName: 'busy' }), dek: DEK, expected: IDENTITY, maxInFlight: 3 });
+  const copies: Buffer[] = [];
+  let i = 0;
+  for await (const chunk of decoded) {
+    copies.push(Buffer.from(chunk));
+    if (i++ === 1) for (const end = performance.now() + 60; performance.now() < end;);
+    decoded.release?.(chunk);
+  }
+  return { plaintext: Buffer.concat(copies), result: await decoded.result };
+}
+
+test('the decoder hands the hash to the worker when its consumer is the busy one, and the digest is still exact', async () => {
+  for (const frames of [1, 2, 3, 4, 21]) {
+    const data = pseudoRandom(frames * 4096 - 5, frames);
+    const { object } = await encodeToBuffer(data);
+    const { plaintext, result } = await decodeBusy(object);
+    assert.ok(plaintext.equals(data), `${frames} frames`);
+    assert.equal(result.plaintextSha256, sha256(data), `${frames} frames`);
+    assert.equal(result.plaintextHashChoice, frames >= 3 ? 'worker' : null, `${frames} frames`);
+  }
+});
+
+test('a frame that fails authentication after the choice fails the decode with EAUTH', async () => {
+  const data = pseudoRandom(10 * 4096, 3);
+  for (const bad of [2, 3, 5]) {
+    const { object } = await encodeToBuffer(data);
+    const at = recordOffsets(object).frames[bad]!;
+    object[at + 40] = object[at + 40]! ^ 1;
+    await assert.rejects(decodeBusy(object), (e: unknown) => (e as { code?: string }).code === 'EAUTH', `frame ${bad}`);
+  }
+});
+
+test('a held frame the worker fails to hash rejects it and every held frame after it', async () => {
+  const failing = { update: () => Promise.reject(new Error('worker lost')), digest: () => Promise.reject(new Error('worker lost')), dispose: () => undefined };
+  const hash = new PlaintextSha256('adaptive', () => failing as unknown as PinnedSha256, 1);
+  const { shared, lengths } = frames(3);
+  const held = [hash.update(shared[0]!, lengths[0]!), hash.update(shared[1]!, lengths[1]!)];
+  hash.settle(50, 1);
+  const third = hash.update(shared[2]!, lengths[2]!);
+  const settled = await Promise.allSettled([...held, third]);
+  assert.deepEqual(settled.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
 });
