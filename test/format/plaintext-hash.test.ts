@@ -96,14 +96,17 @@ test('dispose lets held frames go (an abandoned decode does not leave their buff
   await Promise.all(held);
 });
 
-/** Decodes `object`, the consumer busy for 60 ms with the weighed frame (the second): the worker takes the hash. */
+/**
+ * Decodes `object`, the consumer busy for 250 ms with the weighed frame (the second): the worker takes the hash
+ * (opening a 4 KiB frame takes it well under a millisecond; 250 ms leaves room for a loaded machine).
+ */
 async function decodeBusy(object: Buffer): Promise<{ plaintext: Buffer; result: Awaited<ReturnType<typeof decodeObject>['result']> }> {
   const decoded = decodeObject({ object: await readHeader(chunked(object), { objectName: 'busy' }), dek: DEK, expected: IDENTITY, maxInFlight: 3 });
   const copies: Buffer[] = [];
   let i = 0;
   for await (const chunk of decoded) {
     copies.push(Buffer.from(chunk));
-    if (i++ === 1) for (const end = performance.now() + 60; performance.now() < end;);
+    if (i++ === 1) for (const end = performance.now() + 250; performance.now() < end;);
     decoded.release?.(chunk);
   }
   return { plaintext: Buffer.concat(copies), result: await decoded.result };

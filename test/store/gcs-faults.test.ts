@@ -26,7 +26,7 @@ describe('GCS store under injected faults', { skip: skipUnlessIn('gcs') }, () =>
   });
 
   const proxied = (name: string, maxAttempts = 8) => gcsTestStore({
-    name, endpoint, resumableThreshold: MiB, chunkSize: 256 * 1024, requestTimeoutMs: 1000,
+    name, endpoint, resumableThreshold: MiB, chunkSize: 256 * 1024, requestTimeoutMs: 5000, // only the injected stall may reach it, on a loaded machine too
     retry: { baseDelayMs: 10, maxDelayMs: 200, maxAttempts },
   });
 

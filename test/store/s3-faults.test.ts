@@ -34,7 +34,7 @@ describe('S3 store under injected faults', { skip: skipUnlessIn('s3') }, () => {
   function proxied(name: string, options: Partial<S3StoreOptions> = {}): S3Store {
     const slept: number[] = [];
     const store = testStore({
-      name, endpoint, multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 2, socketTimeoutMs: 1000,
+      name, endpoint, multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 2, socketTimeoutMs: 5000, // only the injected stall may reach it, on a loaded machine too
       retry: { baseDelayMs: 25, maxDelayMs: 2000, maxAttempts: 8 },
       timing: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)).then(() => void slept.push(ms)) },
       ...options,
