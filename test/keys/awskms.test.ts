@@ -73,7 +73,7 @@ describe('awskms key provider (moto KMS server)', { skip: skipUnlessIn('kms') },
     try {
       await assert.rejects(provider.generateDataKey(context), code('EKEYUNAVAILABLE', /GenerateDataKey failed: KMS at http:\/\/127\.0\.0\.1:\d+ did not answer within 500 ms/, /\(2 attempts\)/));
       const elapsed = Date.now() - started;
-      assert.ok(elapsed >= 550 && elapsed < 3000, `took ${elapsed} ms`);
+      assert.ok(elapsed >= 550 && elapsed < 10_000, `took ${elapsed} ms`); // bounded, with room for a loaded machine
     } finally {
       provider.close();
       await silent.close();

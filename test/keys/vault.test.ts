@@ -130,7 +130,7 @@ describe('vault key provider (OpenBao Transit)', { skip: skipUnlessIn('vault') }
     try {
       await assert.rejects(provider.generateDataKey(context), code('EKEYUNAVAILABLE', /Vault at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms \(2 attempts\)/));
       const elapsed = Date.now() - started;
-      assert.ok(elapsed >= 600 && elapsed < 3000, `took ${elapsed} ms`);
+      assert.ok(elapsed >= 600 && elapsed < 10_000, `took ${elapsed} ms`); // bounded, with room for a loaded machine
     } finally {
       await silent.close();
     }
