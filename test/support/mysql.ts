@@ -19,6 +19,8 @@ export function mysqlClient(mysql: Endpoints['mysql']): MysqlClient {
   const optionFile = path.join(dir, 'client.cnf');
   const password = fs.readFileSync(mysql.passwordFile, 'utf8').trim();
   fs.writeFileSync(optionFile, `[client]\nhost=${mysql.host}\nport=${mysql.port}\nuser=${mysql.user}\npassword=${password}\nprotocol=TCP\n`, { mode: 0o600 });
+  // The password does not outlive the test file's process.
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   return {
     optionFile,
     async query(sql: string): Promise<string> {
