@@ -17,7 +17,7 @@ import { binlogDir, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { killCliWhen } from '../support/kill-cli.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
-import { FaultProxy, gcsOperation } from '../support/fault-proxy.ts';
+import { FaultProxy, gcsOperation, holdAfter } from '../support/fault-proxy.ts';
 import { gcs as gcsEndpoint, gcsNames, gcsStoreUrl, rawGcs } from '../store/gcs-helpers.ts';
 import { uniquePrefix } from '../store/helpers.ts';
 
@@ -33,8 +33,7 @@ describe('archive to GCS killed mid-upload, then rerun', { skip: skipUnlessIn('g
     const { dir, names } = binlogDir([file], 'mysql-bin');
     const key = `gcpkms://${kms.keyName}?endpoint=${kms.endpoint}`;
     const prefix = uniquePrefix('resume');
-    let chunks = 0;
-    const proxy = new FaultProxy(gcsEndpoint().endpoint, ({ operation }) => (operation === 'resumable.chunk' && ++chunks > 2 ? 'stall' : 'pass'), gcsOperation);
+    const proxy = new FaultProxy(gcsEndpoint().endpoint, holdAfter('resumable.chunk', 2), gcsOperation);
     t.after(() => proxy.close());
     const store = gcsStoreUrl(prefix, `&chunkSize=${CHUNK}&resumableThreshold=${2 * CHUNK}`, await proxy.listen());
     const env = { ...process.env, METADATA_SERVER_DETECTION: 'none' };

@@ -15,7 +15,7 @@ import { generateBinlog } from '../../bench/generate-binlog.ts';
 import { binlogDir, newKeyUrl, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { killCliWhen } from '../support/kill-cli.ts';
-import { FaultProxy } from '../support/fault-proxy.ts';
+import { FaultProxy, holdAfter } from '../support/fault-proxy.ts';
 import { need, skipUnlessIn } from '../support/testenv.ts';
 import { credentialsEnv, rawClient, s3 as s3Endpoint, storeUrlFor } from '../store/helpers.ts';
 
@@ -32,8 +32,7 @@ describe('archive to S3 killed mid-upload, then rerun', { skip: skipUnlessIn('s3
     const key = newKeyUrl(work);
     const prefix = `resume-${randomBytes(4).toString('hex')}`;
     // Small parts, one at a time, through a proxy that answers the first two parts and holds the rest.
-    let parts = 0;
-    const proxy = new FaultProxy(s3Endpoint().endpoint, ({ operation }) => (operation === 'UploadPart' && ++parts > 2 ? 'stall' : 'pass'));
+    const proxy = new FaultProxy(s3Endpoint().endpoint, holdAfter('UploadPart', 2));
     t.after(() => proxy.close());
     const store = storeUrlFor(prefix, '&partSize=5MiB&multipartThreshold=10MiB&concurrency=1', await proxy.listen());
     const env = { ...process.env, ...credentialsEnv() };

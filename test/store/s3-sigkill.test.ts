@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { S3Store } from '../../src/store/s3-store.ts';
-import { FaultProxy } from '../support/fault-proxy.ts';
+import { FaultProxy, holdAfter } from '../support/fault-proxy.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
 import {
   MiB, allKeys, credentialsEnv, deterministicBody, incompleteUploads, partMd5s, rawClient, s3, sha256Of, sha256OfDeterministic, storeUrlFor,
@@ -46,8 +46,7 @@ describe('SIGKILL during a multipart upload, then a rerun', { skip: skipUnlessIn
     const size = 100 * MiB + 4321; // 13 parts of 8 MiB (the defaults)
     const seed = 'sigkill';
     const meta = { batchId: 'batch-1', correlationId: 'corr-1' };
-    let parts = 0;
-    const proxy = new FaultProxy(s3().endpoint, ({ operation }) => (operation === 'UploadPart' && ++parts > 4 ? 'stall' : 'pass'));
+    const proxy = new FaultProxy(s3().endpoint, holdAfter('UploadPart', 4));
     t.after(() => proxy.close());
     const killed = await putUntilKilled({ url: storeUrlFor(prefix, '', await proxy.listen()), key, seed, size, meta }, 4);
     assert.equal(killed.signal, 'SIGKILL');

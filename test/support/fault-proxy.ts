@@ -70,6 +70,15 @@ export function scripted(plan: Partial<Record<string, Fault[]>>): Schedule {
   return ({ operation }) => left.get(operation)?.shift() ?? 'pass';
 }
 
+/**
+ * The first `passed` requests of `operation` pass, every later one stalls (the rest pass): a run killed once the
+ * store holds `passed` of them is killed mid-upload however fast it runs.
+ */
+export function holdAfter(operation: string, passed: number): Schedule {
+  let seen = 0;
+  return (request) => (request.operation === operation && ++seen > passed ? 'stall' : 'pass');
+}
+
 const SLOWDOWN = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>';
 const TOO_MANY = '{"error":{"code":429,"message":"The rate of change requests to the object is too high.","errors":[{"reason":"rateLimitExceeded"}]}}';
 const INTERNAL = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>fault-proxy</RequestId></Error>';
