@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../testenv/versions.ts';
+import { failureDigest } from './test-failures.ts';
 import { canStart, type TestFile } from './test-plan.ts';
 import { sweep } from './test-sweep.ts';
 
@@ -15,13 +16,16 @@ const umountLazily = (target: string): Promise<void> => new Promise((resolve, re
   execFile('umount', ['-l', target], (err, _out, stderr) => (err === null ? resolve() : reject(new Error(stderr.trim() || err.message))));
 });
 
-export interface FileResult { file: string; ms: number; ok: boolean; counts: Record<string, number> }
+export interface FileResult { file: string; ms: number; ok: boolean; counts: Record<string, number>; failures: string[] }
 export interface PoolOptions { concurrency: number; fileTimeoutMs: number; env: NodeJS.ProcessEnv }
 
 const COUNTS = ['tests', 'pass', 'fail', 'skipped', 'todo', 'cancelled'] as const;
 
-function tapCounts(tapFile: string): Record<string, number> {
-  const text = fs.existsSync(tapFile) ? fs.readFileSync(tapFile, 'utf8') : '';
+function readTap(tapFile: string): string {
+  return fs.existsSync(tapFile) ? fs.readFileSync(tapFile, 'utf8') : '';
+}
+
+function tapCounts(text: string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const name of COUNTS) {
     const m = new RegExp(`^# ${name} (\\d+)$`, 'm').exec(text);
@@ -115,13 +119,14 @@ class Pool {
   }
 
   async #finish(test: TestFile, dir: string, ms: number, ok: boolean): Promise<void> {
-    const counts = tapCounts(path.join(dir, 'result.tap'));
+    const tap = readTap(path.join(dir, 'result.tap'));
+    const counts = tapCounts(tap);
     const rel = path.relative(REPO_ROOT, test.file);
     const swept = await sweep(dir, umountLazily).catch((err: unknown) => [`sweep failed: ${String(err)}`]);
     process.stdout.write(`\n▶ ${rel} (${(ms / 1000).toFixed(1)} s, ${ok ? 'ok' : 'FAILED'})\n`);
     process.stdout.write(fs.readFileSync(path.join(dir, 'log')));
     for (const line of swept) process.stdout.write(`npm test: after ${rel}: ${line}\n`);
-    this.#results.push({ file: test.file, ms, ok, counts });
+    this.#results.push({ file: test.file, ms, ok, counts, failures: ok ? [] : failureDigest(tap, rel) });
     removeQuietly(dir);
   }
 }
@@ -132,7 +137,7 @@ export function runPool(files: TestFile[], opts: PoolOptions): Promise<FileResul
 
 export function summarize(results: FileResult[], wallMs: number, concurrency: number): string {
   const total = (name: string): number => results.reduce((n, r) => n + (r.counts[name] ?? 0), 0);
-  const failed = results.filter((r) => !r.ok).map((r) => `  ${path.relative(REPO_ROOT, r.file)}`);
+  const failed = results.filter((r) => !r.ok).flatMap((r) => [`  ${path.relative(REPO_ROOT, r.file)}`, ...r.failures.map((l) => `  ${l}`)]);
   return [
     `\nnpm test: ${results.length} files, ${total('tests')} tests: ${total('pass')} passed, ${total('fail')} failed, `
       + `${total('skipped')} skipped, ${total('cancelled')} cancelled, ${total('todo')} todo; `

@@ -35,6 +35,19 @@ export async function ensureDefaultServiceAccount(ns: string): Promise<void> {
   if (r.code !== 0 && !/already exists/.test(r.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns} failed (${r.code}): ${r.stderr}`);
 }
 
+/**
+ * A new namespace enforcing the `restricted` Pod Security level, labelled as it is created, with its default
+ * ServiceAccount. Without that wait a Pod created at once can be refused with "serviceaccount "default" not found"
+ * while the controller-manager (slow on a loaded machine) has not made it yet, not for the reason the test checks.
+ */
+export async function createRestrictedNamespace(ns: string): Promise<void> {
+  await ok(['create', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'Namespace',
+    metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
+  }));
+  await ensureDefaultServiceAccount(ns);
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }

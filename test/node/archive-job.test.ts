@@ -19,7 +19,7 @@ import { buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
 import { kubectl } from '../api/kubectl.ts';
 import { tempDir } from '../support/archive.ts';
 import { s3Client } from '../support/clients.ts';
-import { type ArchiveNamespace, archiveNamespace, closedBinlogsDir, hostPathClaim, need, nodeSkip, runJob } from '../support/node.ts';
+import { type ArchiveNamespace, archiveNamespace, closedBinlogsDir, hostPathClaim, need, nodeSkip, podReport, runJob } from '../support/node.ts';
 import { skipUnlessIn } from '../support/testenv.ts';
 
 interface Backend {
@@ -81,7 +81,7 @@ for (const backend of [s3Backend, gcpBackend]) describe(`archive Job on the real
     fs.rmSync(hostDir, { recursive: true, force: true });
   });
 
-  it('is admitted under enforce=restricted, runs non-root on a read-only root, archives to the store and reports', async () => {
+  it('is admitted under enforce=restricted, runs non-root on a read-only root, archives to the store and reports', async (t) => {
     const { ns, image, nodeName, prefix } = env;
     // The namespace really enforces `restricted`: a Pod that may run as root is refused.
     const refused = await kubectl(['run', 'root-pod', '-n', ns, `--image=${image}`, '--restart=Never', '--command', '--', 'node', '-e', '0']);
@@ -89,11 +89,12 @@ for (const backend of [s3Backend, gcpBackend]) describe(`archive Job on the real
     assert.match(refused.stderr, /violates PodSecurity "restricted/);
 
     const job = buildArchiveJob(env.policy(backend.spec(prefix)), env.pod, { image, trigger: 'mysql-bin.000002', correlationId: 'node-e2e', summaryFile: '/dev/termination-log' });
-    const { job: done, pods } = await runJob(ns, job);
-    const ran = pods[0];
+    const { job: done, ran, retried } = await runJob(ns, job);
     assert.ok(ran !== undefined, 'the Job made a Pod');
+    // A Pod that failed and was replaced within the Job's backoffLimit is the retry working; say why it failed.
+    for (const r of retried) t.diagnostic(`retried: ${r}`);
     const terminated = ran.status?.containerStatuses?.[0]?.state?.terminated;
-    assert.equal(done.status?.succeeded, 1, `Job failed: ${terminated?.message ?? ''}`);
+    assert.equal(done.status?.succeeded, 1, `Job failed: ${podReport(ran)}; earlier Pods: ${retried.join('; ')}`);
     assert.equal(ran.spec?.nodeName, nodeName);
     assert.equal(terminated?.exitCode, 0);
     const report = JSON.parse(terminated?.message ?? '{}') as { ok?: boolean; archived?: number; source?: string; error?: unknown };
@@ -126,11 +127,13 @@ for (const backend of [s3Backend, gcpBackend]) describe(`archive Job on the real
       spec: { archive: { policyRef: { name: 'orders' } }, sourceServer: `${ns}-mysql-0`, target: { latest: true }, output: { volume: { claimName: 'restore-scratch', path: 'run-1' } } },
     };
     const job = buildRestoreJob(restore, { image, correlationId: 'node-restore', policy: env.policy(backend.spec(env.prefix)), summaryFile: '/dev/termination-log' });
-    const { job: done, pods } = await runJob(ns, job);
-    const terminated = pods[0]?.status?.containerStatuses?.[0]?.state?.terminated;
-    assert.equal(done.status?.succeeded, 1, `restore Job failed: ${terminated?.message ?? ''}`);
-    assert.equal(pods[0]?.spec?.nodeName, nodeName);
-    assert.equal(pods[0]?.spec?.securityContext?.runAsUser, 65532);
+    const { job: done, ran, retried } = await runJob(ns, job);
+    assert.ok(ran !== undefined, 'the Job made a Pod');
+    // The restore Job's backoffLimit is 0: its one Pod decides.
+    assert.equal(done.status?.succeeded, 1, `restore Job failed: ${podReport(ran)}; earlier Pods: ${retried.join('; ')}`);
+    assert.deepEqual(retried, []);
+    assert.equal(ran.spec?.nodeName, nodeName);
+    assert.equal(ran.spec?.securityContext?.runAsUser, 65532);
     // Every binlog the archive Job archived comes back byte for byte from the Pod's own restore.
     const restored = fs.readdirSync(path.join(out, 'run-1')).filter((f) => /\.\d{6}$/.test(f)).sort();
     assert.ok(restored.length >= archived, `restored ${restored.join(', ')}`);

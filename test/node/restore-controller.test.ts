@@ -20,7 +20,7 @@ import { stopProcess } from '../../testenv/proc.ts';
 import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { allocatePort } from '../../testenv/ports.ts';
 import { ensureTools } from '../../testenv/tools.ts';
-import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { mysqlClient, type MysqlClient } from '../support/mysql.ts';
@@ -73,8 +73,7 @@ describe('BinlogRestore through the controller on the real node', { skip: nodeSk
     assert.equal(archived.code, 0, archived.stderr);
     await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
-    await ok(['create', 'namespace', ns]);
-    await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+    await createRestrictedNamespace(ns);
     await ok(['create', 'secret', 'generic', 'master-key', '-n', ns, `--from-literal=key=${keyHex}`]);
     await ok(['create', 'secret', 'generic', 's3-credentials', '-n', ns,
       `--from-literal=credentials=[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`]);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { BinlogRestore, BinlogRestoreSpec } from '../../src/api/index.ts';
-import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { KINGBUS, binlogDir, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { hostPathClaim, need, nodeSkip } from '../support/node.ts';
@@ -44,8 +44,7 @@ describe('BinlogRestore with a missing Secret on the real node', { skip: nodeSki
     assert.equal(r.code, 0, r.stderr);
     await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
-    await ok(['create', 'namespace', ns]);
-    await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+    await createRestrictedNamespace(ns);
     // The key is there from the start; the S3 credentials are the Secret that is missing.
     await ok(['create', 'secret', 'generic', 'master-key', '-n', ns, `--from-literal=key=${keyHex}`]);
     fs.mkdirSync(outDir, { mode: 0o777 });

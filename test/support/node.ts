@@ -16,7 +16,7 @@ import { stopProcess } from '../../testenv/proc.ts';
 import { launchMariadb, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { ensureTools } from '../../testenv/tools.ts';
 import { stateDir } from '../../testenv/versions.ts';
-import { eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { tempDir } from './archive.ts';
 import { REPO_ROOT, need as needServer } from './testenv.ts';
 
@@ -98,8 +98,7 @@ export async function archiveNamespace(hostDir: string): Promise<ArchiveNamespac
   const prefix = `node-e2e/${ns}`;
   await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
-  await ok(['create', 'namespace', ns]);
-  await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+  await createRestrictedNamespace(ns);
   await hostPathClaim(ns, 'data-mysql-0', pv, hostDir);
   await ok(['create', 'secret', 'generic', 'master-key', '-n', ns, `--from-literal=key=${randomBytes(32).toString('hex')}`]);
   await ok(['create', 'secret', 'generic', 's3-credentials', '-n', ns,
@@ -154,8 +153,18 @@ export async function closedBinlogsDir(): Promise<string> {
   return dir;
 }
 
-/** Creates `job` and waits until the Job controller marks it Complete or Failed. */
-export async function runJob(ns: string, job: V1Job, timeoutMs = 180_000): Promise<{ job: V1Job; pods: V1Pod[] }> {
+/** What a Pod's container reported when it ended, for assertion messages. */
+export function podReport(pod: V1Pod): string {
+  const t = pod.status?.containerStatuses?.[0]?.state?.terminated;
+  return `${pod.metadata?.name ?? '?'} (${pod.status?.phase ?? '?'}, exit ${String(t?.exitCode)}): ${t?.message ?? t?.reason ?? ''}`;
+}
+
+/**
+ * Creates `job` and waits until the Job controller marks it Complete or Failed. `ran` is the Pod that decided the
+ * outcome (the one that succeeded, else the last to fail); `retried` describes the other Pods: the Job's
+ * backoffLimit lets a Pod fail and be replaced, so the first Pod listed is not necessarily the one that counts.
+ */
+export async function runJob(ns: string, job: V1Job, timeoutMs = 180_000): Promise<{ job: V1Job; pods: V1Pod[]; ran: V1Pod | undefined; retried: string[] }> {
   // The policy does not exist in the cluster: its owner reference would let the garbage collector delete the Job.
   delete job.metadata?.ownerReferences;
   await ok(['apply', '-n', ns, '-f', '-'], JSON.stringify(job));
@@ -165,5 +174,7 @@ export async function runJob(ns: string, job: V1Job, timeoutMs = 180_000): Promi
     return (j.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ? j : undefined;
   }, timeoutMs);
   const pods = (JSON.parse(await ok(['get', 'pods', '-n', ns, '-l', `job-name=${name}`, '-o', 'json'])) as { items: V1Pod[] }).items;
-  return { job: done, pods };
+  const byStart = [...pods].sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')));
+  const ran = byStart.find((p) => p.status?.phase === 'Succeeded') ?? byStart.at(-1);
+  return { job: done, pods, ran, retried: byStart.filter((p) => p !== ran).map(podReport) };
 }

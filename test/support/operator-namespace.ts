@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { BinlogArchivePolicySpec, BinlogRestore, BinlogRestoreSpec } from '../../src/api/index.ts';
 import { CHART, helm, tool, valuesFile } from '../chart/helm.ts';
-import { eventually, kubectl, ok } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, kubectl, ok } from '../api/kubectl.ts';
 import type { MariadbPod } from './mariadb-pod.ts';
 import { need } from './node.ts';
 import { REPO_ROOT } from './testenv.ts';
@@ -51,8 +51,7 @@ export async function installOperator(ns: string): Promise<OperatorNamespace> {
   await tool('helm');
   await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev', 'crd/binlogrestores.binlog.archiver.dev']);
-  await ok(['create', 'namespace', ns]);
-  await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+  await createRestrictedNamespace(ns);
   // One profile for S3 and KMS, as on AWS (the test KMS accepts any signed request).
   await ok(['create', 'secret', 'generic', 's3-credentials', '-n', ns,
     `--from-literal=credentials=[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`]);
