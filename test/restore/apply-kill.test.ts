@@ -147,8 +147,11 @@ describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: s
 
   const staged = (out: string): string[] => fs.readdirSync(out).filter((n) => n.startsWith('.blarc-restore-'));
 
-  /** Runs `restore --out out` in `dir`; once a binlog is being written in its staging directory, sends `signal` (once). */
-  function restoreFilesAndKill(dir: string, out: string, signal: NodeJS.Signals | null): Promise<WatchedRun> {
+  /**
+   * Runs `restore --out out` in `dir`; once a binlog is being written in its staging directory, sends `signal`
+   * (once). `sent` is false when the run ended before the watcher saw a staged binlog.
+   */
+  function restoreFilesAndKill(dir: string, out: string, signal: NodeJS.Signals | null): Promise<WatchedRun & { sent: boolean }> {
     let sent = signal === null; // once: a second SIGTERM ends it without its cleanup, by design
     const { child, done } = startWatched(restoreArgs(['--out', out]), dir, {
       marker: src.db, pollMs: 2,
@@ -156,12 +159,27 @@ describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: s
         if (!sent && staged(out).some((n) => fs.readdirSync(path.join(out, n)).length > 0)) sent = child.kill(signal ?? undefined);
       },
     });
-    return done;
+    return done.then((r) => ({ ...r, sent }));
+  }
+
+  /**
+   * `signal` while a binlog is being written, into `out`. The restore of this workload takes well under a second,
+   * and a test process starved of CPU (other test files run beside it) can miss every moment a binlog sits in the
+   * staging directory: a run that ended complete before the signal is tried again into a fresh directory.
+   */
+  async function killWhileWriting(out: string, signal: NodeJS.Signals): Promise<{ run: WatchedRun; out: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const run = await restoreFilesAndKill(tempDir('blarc-run-'), out, signal);
+      if (run.sent || run.code !== 0 || attempt === 5) {
+        assert.ok(run.sent, `the restore ended before it could be signalled, ${attempt} times`);
+        return { run, out };
+      }
+      out = tempDir('blarc-out-');
+    }
   }
 
   it('restore --out: SIGTERM removes the staging directory and leaves only verified binlogs; after SIGKILL the next run cleans up and restores exactly', { timeout: 300_000 }, async () => {
-    const out = tempDir('blarc-out-');
-    const termed = await restoreFilesAndKill(tempDir('blarc-run-'), out, 'SIGTERM');
+    const { run: termed, out } = await killWhileWriting(tempDir('blarc-out-'), 'SIGTERM');
     assert.equal(termed.signal, null, 'it handles SIGTERM and exits by itself');
     assert.equal(termed.code, 1, termed.stderr);
     assert.equal((JSON.parse(termed.stdout) as { error: { code: string } }).error.code, 'EINTERRUPTED');
@@ -169,15 +187,16 @@ describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: s
     assert.deepEqual(staged(out), [], 'the staging directory is removed');
     assert.ok(!fs.existsSync(path.join(out, 'replay.sh')), 'an interrupted restore never looks complete');
 
-    const killed = await restoreFilesAndKill(tempDir('blarc-run-'), out, 'SIGKILL');
+    // Into the same directory (a fresh one only if the restore outran the watcher there).
+    const { run: killed, out: killedOut } = await killWhileWriting(out, 'SIGKILL');
     assert.equal(killed.signal, 'SIGKILL');
-    assert.equal(staged(out).length, 1, 'a killed run leaves its staging directory');
-    const rerun = await restoreFilesAndKill(tempDir('blarc-run-'), out, null);
+    assert.equal(staged(killedOut).length, 1, 'a killed run leaves its staging directory');
+    const rerun = await restoreFilesAndKill(tempDir('blarc-run-'), killedOut, null);
     assert.equal(rerun.code, 0, rerun.stderr);
-    assert.deepEqual(staged(out), [], 'the next run removed it');
+    assert.deepEqual(staged(killedOut), [], 'the next run removed it');
     const summary = JSON.parse(rerun.stdout) as { files: { name: string; sha256: string }[]; replayScript: string };
     assert.ok(summary.files.length >= 3);
-    for (const f of summary.files) assert.equal(sha256(path.join(out, f.name)), f.sha256, f.name);
-    assert.deepEqual(fs.readdirSync(out).sort(), [...summary.files.map((f) => f.name), 'replay.sh'].sort());
+    for (const f of summary.files) assert.equal(sha256(path.join(killedOut, f.name)), f.sha256, f.name);
+    assert.deepEqual(fs.readdirSync(killedOut).sort(), [...summary.files.map((f) => f.name), 'replay.sh'].sort());
   });
 });
