@@ -135,9 +135,12 @@ export function runPool(files: TestFile[], opts: PoolOptions): Promise<FileResul
   return new Pool([...files], opts).run();
 }
 
+const DETAILED_FILES = 8;
+
 export function summarize(results: FileResult[], wallMs: number, concurrency: number): string {
   const total = (name: string): number => results.reduce((n, r) => n + (r.counts[name] ?? 0), 0);
-  const failed = results.filter((r) => !r.ok).flatMap((r) => [`  ${path.relative(REPO_ROOT, r.file)}`, ...r.failures.map((l) => `  ${l}`)]);
+  // Why each failed, for the first few files: when many fail at once (the environment went down), their names are enough.
+  const failed = results.filter((r) => !r.ok).flatMap((r, i) => [`  ${path.relative(REPO_ROOT, r.file)}`, ...(i < DETAILED_FILES ? r.failures.map((l) => `  ${l}`) : [])]);
   return [
     `\nnpm test: ${results.length} files, ${total('tests')} tests: ${total('pass')} passed, ${total('fail')} failed, `
       + `${total('skipped')} skipped, ${total('cancelled')} cancelled, ${total('todo')} todo; `

@@ -101,12 +101,14 @@ for (const backend of [s3Backend, gcpBackend]) describe(`archive Job on the real
     assert.equal(report.ok, true, `run report: ${terminated?.message ?? ''}`);
     assert.equal(report.error, null);
     assert.equal(report.source, `${ns}-mysql-0`);
-    assert.ok((report.archived ?? 0) >= 2, `archived ${String(report.archived)} closed binlogs`);
+    // A replaced Pod may have archived some binlogs before it failed: the one that succeeded archived the rest.
+    assert.ok((report.archived ?? 0) >= (retried.length === 0 ? 2 : 0), `archived ${String(report.archived)} closed binlogs`);
     assert.equal(ran.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(ran.spec?.securityContext?.runAsUser, 65532);
     const objects = await backend.list(prefix);
-    assert.ok(objects.filter((k) => k.endsWith('.blarc')).length >= (report.archived ?? 0), `objects under ${prefix}: ${objects.join(', ')}`);
-    archived = report.archived ?? 0;
+    const stored = objects.filter((k) => k.endsWith('.blarc')).length;
+    assert.ok(stored >= 2 && stored >= (report.archived ?? 0), `objects under ${prefix}: ${objects.join(', ')}`);
+    archived = stored;
   });
 
   it('restores that archive with the restore Job, admitted under enforce=restricted, into a claim: the same bytes', async (t) => {

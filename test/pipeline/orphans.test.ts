@@ -114,7 +114,7 @@ describe('openssl-aes-256-cbc: a run killed between sidecar, object and entry', 
     const keyUrl = newPassphraseUrl(work);
     const args = ['archive', '--binlog-dir', dir, '--store', `file://${storeDir}`, '--key', keyUrl, '--source', 'db1', '--format', 'openssl-aes-256-cbc'];
     const sidecarDir = path.join(storeDir, 'binlogs/db1');
-    const killOnce = (): Promise<boolean> => new Promise<boolean>((resolve) => {
+    const killOnce = (): Promise<{ code: number | null; killed: boolean }> => new Promise((resolve) => {
       const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
       const poll = setInterval(() => {
         if (fs.existsSync(sidecarDir) && fs.readdirSync(sidecarDir).some((f) => f.endsWith('.json'))) {
@@ -122,19 +122,19 @@ describe('openssl-aes-256-cbc: a run killed between sidecar, object and entry', 
           clearInterval(poll);
         }
       }, 1);
-      child.on('exit', (_code, signal) => {
+      child.on('exit', (code, signal) => {
         clearInterval(poll);
-        resolve(signal === 'SIGKILL');
+        resolve({ code, killed: signal === 'SIGKILL' });
       });
     });
     // A test process starved of CPU (other files run beside it) may not poll before the run ends: then the store
-    // is complete, and the run is tried again on an empty one.
-    let killed = false;
-    for (let attempt = 0; attempt < 5 && !killed; attempt++) {
+    // is complete, and the run is tried again on an empty one. A run that failed is not retried.
+    let run = { code: 0 as number | null, killed: false };
+    for (let attempt = 0; attempt < 5 && !run.killed && run.code === 0; attempt++) {
       fs.rmSync(storeDir, { recursive: true, force: true });
-      killed = await killOnce();
+      run = await killOnce();
     }
-    assert.ok(killed, 'the run was killed mid-way');
+    assert.ok(run.killed, run.code === 0 ? 'the run ended before it could be killed, 5 times' : `the run failed before it was killed (exit ${String(run.code)})`);
     const rerun = await runCli(args);
     assert.equal(rerun.code, 0, rerun.stderr);
     await restoredMatches(storeDir, keyUrl, dir, names, path.join(work, 'out'));

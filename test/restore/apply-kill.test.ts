@@ -146,6 +146,15 @@ describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: s
   });
 
   const staged = (out: string): string[] => fs.readdirSync(out).filter((n) => n.startsWith('.blarc-restore-'));
+  /** Files in a staging directory; 0 once the run removed it (between the listing and this read). */
+  const stagedFiles = (dir: string): number => {
+    try {
+      return fs.readdirSync(dir).length;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+  };
 
   /**
    * Runs `restore --out out` in `dir`; once a binlog is being written in its staging directory, sends `signal`
@@ -156,7 +165,7 @@ describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: s
     const { child, done } = startWatched(restoreArgs(['--out', out]), dir, {
       marker: src.db, pollMs: 2,
       onPoll: () => {
-        if (!sent && staged(out).some((n) => fs.readdirSync(path.join(out, n)).length > 0)) sent = child.kill(signal ?? undefined);
+        if (!sent && staged(out).some((n) => stagedFiles(path.join(out, n)) > 0)) sent = child.kill(signal ?? undefined);
       },
     });
     return done.then((r) => ({ ...r, sent }));
@@ -171,7 +180,7 @@ describe('a replication-mode restore killed mid-apply (real MariaDB)', { skip: s
     for (let attempt = 1; ; attempt++) {
       const run = await restoreFilesAndKill(tempDir('blarc-run-'), out, signal);
       if (run.sent || run.code !== 0 || attempt === 5) {
-        assert.ok(run.sent, `the restore ended before it could be signalled, ${attempt} times`);
+        assert.ok(run.sent, run.code !== 0 ? `the restore failed before it was signalled (exit ${String(run.code)}): ${run.stderr}` : `the restore ended before it could be signalled, ${attempt} times`);
         return { run, out };
       }
       out = tempDir('blarc-out-');

@@ -39,6 +39,21 @@ describe('outer', () => {
     assert.doesNotMatch(digest, /✖ outer|✖ passes/);
   });
 
+  it('shows a failed before hook, not the tests it cancelled; leaves out failing todo tests; unquotes and unescapes', async () => {
+    const tap = await tapOf(`import { before, describe, it } from 'node:test';
+describe('fixture', () => {
+  before(() => { throw new Error('the fixture server did not start'); });
+  for (let i = 0; i < 8; i++) it('needs the fixture ' + i, () => {});
+});
+it('not yet', { todo: true }, () => { throw new Error('todo failure'); });
+it("it's #1", () => { throw new Error('one line'); });`);
+    const digest = failureDigest(tap, 'sample.test.ts').join('\n');
+    assert.match(digest, /✖ fixture\n[^✖]*the fixture server did not start/);
+    assert.match(digest, /\(8 tests cancelled by the failure of their suites\)/);
+    assert.doesNotMatch(digest, /needs the fixture|todo failure|not yet/);
+    assert.match(digest, /✖ it's #1\n {6}at [^\n']*sample\.test\.ts:7:\d+\n {6}one line/);
+  });
+
   it('says so when the file failed without a failing test (killed, or a crash outside any test)', () => {
     assert.deepEqual(failureDigest('TAP version 13\n', 'a.test.ts'), ['  (no failing test in its TAP: the process of a.test.ts exited non-zero or was killed; its output is above)']);
   });
