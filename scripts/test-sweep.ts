@@ -5,12 +5,24 @@
  */
 import fs from 'node:fs';
 
+/**
+ * Whether a command line (NUL-separated arguments) names `dir` or a path under it. Not a bare substring test: the
+ * run directories are numbered, and `…/1` is a prefix of `…/12`, a file that may be running beside it.
+ */
+export function namesDir(cmdline: string, dir: string): boolean {
+  for (let at = cmdline.indexOf(dir); at >= 0; at = cmdline.indexOf(dir, at + 1)) {
+    const next = cmdline[at + dir.length];
+    if (next === undefined || next === '/' || next === '\0') return true;
+  }
+  return false;
+}
+
 function processesUnder(dir: string): number[] {
   const found: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(dir)) found.push(Number(entry));
+      if (namesDir(fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1'), dir)) found.push(Number(entry));
     } catch {
       // gone meanwhile, or not ours to read
     }
