@@ -10,6 +10,7 @@
  */
 import { type BinlogTransaction, type EventDetail, EventType, type GtidSet, addGtidTo, emptyGtidSet, gtidSetContains, gtidSetUnion } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
+import type { ManifestEntry } from '../store/manifest.ts';
 import type { RestoreTarget } from './target.ts';
 
 export interface ScanGoal {
@@ -285,11 +286,35 @@ function notReached(goal: ScanGoal, last: FileScanResult | undefined, endsArchiv
   });
 }
 
+/** How the planned files end: whether the last is the newest archived binlog, and when it was closed. */
+export interface PlanEnd {
+  endsArchive: boolean;
+  /**
+   * The last planned binlog's last event (its Rotate, or the Stop of a shutdown): when it was closed. Checked
+   * against the bytes before the boundaries are combined (planning fields).
+   */
+  closedAt: string | null;
+}
+
+export function planEnd(files: readonly ManifestEntry[], entries: readonly ManifestEntry[]): PlanEnd {
+  const last = files.at(-1);
+  return { endsArchive: last !== undefined && last === entries.at(-1), closedAt: last?.binlog.lastEventTime ?? null };
+}
+
 /**
- * Combines the per-file scans (in planned order) into one replay range. `endsArchive`: the last planned file is
- * the newest archived binlog of the source (so a time target past its last transaction is not recoverable yet).
+ * A time target is reached at the end of the planned files only if the last of them was closed after the target's
+ * second: a transaction stamped in that second may otherwise still come, in the next binlog. (A transaction
+ * stamped after it would have stopped the scan before.)
  */
-export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[], endsArchive: boolean): ReplayBoundaries {
+function closedAfter(end: PlanEnd, untilSecond: number): boolean {
+  if (end.closedAt === null) return false;
+  const closed = Date.parse(end.closedAt);
+  return Number.isFinite(closed) && Math.floor(closed / 1000) > untilSecond;
+}
+
+/** Combines the per-file scans (in planned order) into one replay range. */
+export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[], end: PlanEnd): ReplayBoundaries {
+  const { endsArchive } = end;
   let first = -1;
   let start = 4;
   for (let i = 0; i < scans.length; i++) {
@@ -327,8 +352,8 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
   if (kind === 'gtid' && (last?.reachedAtEnd ?? false)) {
     return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last?.file ?? ''}: ${goal.targetGtids?.format() ?? ''} is executed`, recovered: atEnd, replayed };
   }
-  if (kind === 'time' && endsArchive && last !== undefined && last.lastTimestamp !== null && last.lastTimestamp >= Math.floor(goal.target.until.getTime() / 1000)) {
-    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, whose last transaction is stamped ${new Date(last.lastTimestamp * 1000).toISOString()}`, recovered: atEnd, replayed };
+  if (kind === 'time' && last !== undefined && closedAfter(end, Math.floor(goal.target.until.getTime() / 1000))) {
+    return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached at the end of ${last.file}, closed at ${end.closedAt ?? ''}, after the target`, recovered: atEnd, replayed };
   }
   throw notReached(goal, last, endsArchive);
 }

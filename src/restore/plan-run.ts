@@ -11,7 +11,7 @@ import { BatchKeys } from '../keys/batch-keys.ts';
 import type { Gap } from '../store/continuity.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
 import type { FileScanResult, ReplayBoundaries } from './boundaries.ts';
-import { replayBoundaries } from './boundaries.ts';
+import { planEnd, replayBoundaries } from './boundaries.ts';
 import type { RestorePlan } from './plan.ts';
 import { decodeEntry } from './restore-file.ts';
 import { type RestoreOptions, emptyBoundaries, prepareRestore, scanFor, scanGoal } from './restore-run.ts';
@@ -80,7 +80,7 @@ export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): P
         await decodeEntry({ store: options.store, keys }, files[i]!, scan);
         scans[i] = scan.finish();
       }
-      bounds = replayBoundaries(scanGoal(plan), scans, files.at(-1) === entries.at(-1));
+      bounds = replayBoundaries(scanGoal(plan), scans, planEnd(files, entries));
     } finally {
       keys.dispose();
     }

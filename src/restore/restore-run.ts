@@ -18,7 +18,7 @@ import type { Gap } from '../store/continuity.ts';
 import { type RestorePlan, planRestore } from './plan.ts';
 import { assertInRetainedRange } from './retained-check.ts';
 import { readRetainedRange } from '../store/retained-range.ts';
-import { type Applied, FileBoundaryScan, type ReplayBoundaries, type ScanGoal, replayBoundaries } from './boundaries.ts';
+import { type Applied, FileBoundaryScan, type ReplayBoundaries, type ScanGoal, planEnd, replayBoundaries } from './boundaries.ts';
 import { type ReplaySpec, replayCommand, replayScript } from './replay-script.ts';
 import { type RestoredFile, createStaging, outputError, restoreFile, writeViaStaging } from './restore-file.ts';
 import type { RestoreTarget, StartPosition } from './target.ts';
@@ -205,7 +205,7 @@ async function writeRestore(options: RestoreOptions, plan: RestorePlan, entries:
       summary.files.push({ name: entry.binlog.name, sequence: entry.binlog.sequence, bytes: entry.binlog.size, sha256: entry.binlog.sha256, status: restored[i]?.status ?? 'restored' });
       summary.bytes += entry.binlog.size;
     });
-    const bounds = plan.files.length === 0 ? emptyBoundaries(plan) : replayBoundaries(scanGoal(plan), restored.map((r) => r.scan), plan.files.at(-1) === entries.at(-1));
+    const bounds = plan.files.length === 0 ? emptyBoundaries(plan) : replayBoundaries(scanGoal(plan), restored.map((r) => r.scan), planEnd(plan.files, entries));
     summary.targetReached = bounds.reached;
     summary.recoveredUntil = bounds.recovered?.until ?? null;
     summary.recoveredGtidSet = bounds.recovered === null || bounds.recovered.gtids === '' ? null : bounds.recovered.gtids;

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { ArchiverError } from '../errors.ts';
 import type { BinlogInfo } from '../binlog/index.ts';
 import type { ManifestEntry } from '../store/manifest.ts';
-import { type FileScanResult, type ReplayBoundaries, replayBoundaries } from './boundaries.ts';
+import { type FileScanResult, type ReplayBoundaries, planEnd, replayBoundaries } from './boundaries.ts';
 import type { RestorePlan } from './plan.ts';
 import { type DecodeContext, decodeEntry } from './restore-file.ts';
 import { emptyBoundaries, scanFor, scanGoal } from './restore-run.ts';
@@ -43,7 +43,7 @@ export async function verifyPlanned(ctx: DecodeContext, plan: RestorePlan, entri
     }
   };
   await Promise.all([worker(), worker()]);
-  const bounds = plan.files.length === 0 ? emptyBoundaries(plan) : replayBoundaries(scanGoal(plan), scans, plan.files.at(-1) === entries.at(-1));
+  const bounds = plan.files.length === 0 ? emptyBoundaries(plan) : replayBoundaries(scanGoal(plan), scans, planEnd(plan.files, entries));
   return { bounds, files };
 }
 
