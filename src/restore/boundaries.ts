@@ -286,6 +286,13 @@ function notReached(goal: ScanGoal, last: FileScanResult | undefined, endsArchiv
   });
 }
 
+function backupPastTarget(goal: ScanGoal, s: FileScanResult): ArchiverError {
+  const until = goal.target.kind === 'time' ? goal.target.until.toISOString() : '';
+  return new ArchiverError('ETARGET', `--until ${until} is before the start point: the base backup (--from-gtid) already holds a transaction stamped after it (${s.stopReason ?? s.file})`, {
+    hint: 'a restore cannot go back from its base backup: restore an earlier backup, or pick a later time',
+  });
+}
+
 /** How the planned files end: whether the last is the newest archived binlog, and when it was closed. */
 export interface PlanEnd {
   endsArchive: boolean;
@@ -321,11 +328,14 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     const s = scans[i]!;
     if (first === -1 && s.start === null) {
       if (s.stopAny !== null && goal.target.kind === 'position') return nothing(`the start point is already at or past ${s.stopReason ?? 'the target'}`);
+      if (s.stopAny !== null && goal.target.kind === 'time') throw backupPastTarget(goal, s);
       continue;
     }
     if (first === -1) {
       first = i;
       start = s.start!;
+      // A transaction the base backup holds is stamped after the target: the backup is already past it.
+      if (goal.target.kind === 'time' && s.stopAny !== null && s.stopAny < (s.firstToApply ?? Infinity)) throw backupPastTarget(goal, s);
     }
     const stop = i === first ? s.stopAfterStart : s.stopAny;
     if (stop === null) continue;

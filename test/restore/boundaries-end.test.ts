@@ -21,7 +21,7 @@ function scanned(file: string, lastTimestamp: number | null, transactions: numbe
 }
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
-describe('a time target at the end of the planned binlogs', () => {
+describe('where a time target is reached: the end of the planned binlogs, the base backup', () => {
   it('is not reached when the newest archived binlog was closed in the target\'s second: ETARGET, not a short restore', () => {
     assert.throws(() => replayBoundaries(goal, [scanned('b.000001', T, 3)], { endsArchive: true, closedAt: iso(T) }),
       (e: unknown) => e instanceof ArchiverError && e.code === 'ETARGET' && /not recoverable from the archive yet/.test(e.message));
@@ -44,5 +44,25 @@ describe('a time target at the end of the planned binlogs', () => {
   it('is not reached, and says the bytes disagree, when a binlog that is not the newest was closed before the target', () => {
     assert.throws(() => replayBoundaries(goal, [scanned('b.000001', T - 30, 3)], { endsArchive: false, closedAt: iso(T - 1) }),
       (e: unknown) => e instanceof ArchiverError && e.code === 'EVERIFY');
+  });
+
+  const fromGoal: ScanGoal = { ...goal, from: emptyGtidSet('mariadb') };
+  const withStop = (r: FileScanResult, stopAny: number, firstToApply: number | null): FileScanResult => ({
+    ...r, start: firstToApply, firstToApply, stopAny, stopAfterStart: firstToApply === null ? null : Math.max(stopAny, firstToApply), stopReason: `before GTID 0-1-4 at ${r.file}:${stopAny}, stamped ${iso(T + 1)}`,
+  });
+
+  it('refuses a time target before the base backup: a transaction the backup holds is stamped after it (ETARGET, not "nothing to replay")', () => {
+    const past = (scans: FileScanResult[]): void => assert.throws(() => replayBoundaries(fromGoal, scans, { endsArchive: true, closedAt: iso(T + 5) }),
+      (e: unknown) => e instanceof ArchiverError && e.code === 'ETARGET' && /is before the start point: the base backup \(--from-gtid\) already holds a transaction stamped after it \(before GTID 0-1-4/.test(e.message));
+    // In the binlog where replay would start, before the first transaction to apply.
+    past([withStop(scanned('b.000001', T + 1, 6), 300, 500)]);
+    // In a binlog the backup holds whole.
+    past([withStop(scanned('b.000001', T + 1, 6), 300, null), scanned('b.000002', T + 2, 2)]);
+  });
+
+  it('applies nothing when the first transaction the backup lacks is the first stamped after the target', () => {
+    const b = replayBoundaries(fromGoal, [withStop(scanned('b.000001', T + 1, 6), 500, 500)], { endsArchive: true, closedAt: iso(T + 5) });
+    assert.equal(b.apply, false);
+    assert.match(b.reached, /the start point already reaches the target/);
   });
 });
