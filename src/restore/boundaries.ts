@@ -58,6 +58,13 @@ export interface FileScanResult {
   stopReason: string | null;
   lastTimestamp: number | null;
   transactions: number;
+  /**
+   * MariaDB, which replays a binlog in order and not per domain: the first transaction that replay would apply
+   * although it should not (one the base backup holds, or one past the GTID target in its domain), when replay
+   * started in an earlier file / in this one. A range holding one cannot be replayed exactly (replayBoundaries).
+   */
+  inexactAny: string | null;
+  inexactAfterStart: string | null;
   /** The server's state at stopAny, at stopAfterStart, and after the whole file. */
   atStopAny: RecoveredPoint | null;
   atStopAfterStart: RecoveredPoint | null;
@@ -101,7 +108,7 @@ export class FileBoundaryScan {
     this.#fromPosition = positions.fromPosition ?? null;
     this.#untilPosition = positions.untilPosition ?? null;
     this.#result = { file, start: goal.from === null ? (this.#fromPosition ?? 4) : null, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: null, transactions: 0,
-      atStopAny: null, atStopAfterStart: null, atEnd: null };
+      inexactAny: null, inexactAfterStart: null, atStopAny: null, atStopAfterStart: null, atEnd: null };
     this.#appliedAny = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
     this.#appliedAfterStart = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
   }
@@ -166,6 +173,12 @@ export class FileBoundaryScan {
         r.atStopAfterStart = this.#point();
       }
     }
+    const replayed = reason === null && (this.#untilPosition === null || t.startPosition < this.#untilPosition);
+    if (replayed && this.#goal.flavor === 'mariadb' && t.gtidValue !== null && (r.stopAny === null || (this.#started && r.stopAfterStart === null))) {
+      const problem = this.#inexact(t);
+      if (problem !== null && r.stopAny === null) r.inexactAny ??= problem;
+      if (problem !== null && this.#started && r.stopAfterStart === null) r.inexactAfterStart ??= problem;
+    }
     if (this.#untilPosition !== null && t.startPosition >= this.#untilPosition) this.#atUntil ??= this.#point();
     if (t.gtidValue !== null) addGtidTo(state, t.gtidValue);
     if (applies) addApplied(this.#appliedAny, t);
@@ -214,6 +227,19 @@ export class FileBoundaryScan {
     const one = emptyGtidSet(this.#goal.flavor);
     addGtidTo(one, t.gtidValue);
     return gtidSetContains(from, one);
+  }
+
+  /** Why replaying `t` (a MariaDB transaction before the stop) would not be exact, or null. */
+  #inexact(t: BinlogTransaction): string | null {
+    const { targetGtids } = this.#goal;
+    const g = t.gtidValue;
+    if (g === null || g.flavor !== 'mariadb') return null;
+    if (this.#inFrom(t)) return `transaction ${t.gtid ?? ''} at ${this.#file}:${t.startPosition}, which the start point (--from-gtid) already holds, comes after the first one it lacks: replay would apply it again`;
+    if (targetGtids?.flavor === 'mariadb') {
+      const limit = targetGtids.get(g.domainId);
+      if (limit !== undefined && g.seqNo > limit.seqNo) return `transaction ${t.gtid ?? ''} at ${this.#file}:${t.startPosition}, past the target in domain ${g.domainId}, comes before the target is reached in every domain: replay would apply it`;
+    }
+    return null;
   }
 
   #reachedBefore(t: BinlogTransaction, state: GtidSet): string | null {
@@ -319,6 +345,17 @@ function closedAfter(end: PlanEnd, untilSecond: number): boolean {
   return Number.isFinite(closed) && Math.floor(closed / 1000) > untilSecond;
 }
 
+/** Refuses a range that replay cannot apply exactly (FileScanResult.inexactAny): files first..last are replayed. */
+function assertExact(scans: readonly FileScanResult[], first: number, last: number): void {
+  for (let j = first; j <= last; j++) {
+    const problem = j === first ? scans[j]?.inexactAfterStart : scans[j]?.inexactAny;
+    if (problem === null || problem === undefined) continue;
+    throw new ArchiverError('ETARGET', `the restore cannot replay exactly from its start point to its target: ${problem}`, {
+      hint: 'MariaDB binlogs interleave replication domains and replay applies them in binlog order: choose a start point and a target that cut that order at one place in every domain (SHOW BINLOG EVENTS shows it), or give positions (--from-file/--from-position, --until-file/--until-position)',
+    });
+  }
+}
+
 /** Combines the per-file scans (in planned order) into one replay range. */
 export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[], end: PlanEnd): ReplayBoundaries {
   const { endsArchive } = end;
@@ -345,7 +382,11 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     const recovered = recoveredAt(scans, i, point);
     const replayed = replayedUpTo(scans, first, i, point);
     // The target reached before the first transaction of a later file: that file adds nothing.
-    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached, recovered, replayed };
+    if (i > first && (s.firstTransaction === null || stop <= s.firstTransaction)) {
+      assertExact(scans, first, i - 1);
+      return { apply: true, firstFile: first, lastFile: i - 1, startPosition: start, stopPosition: null, reached, recovered, replayed };
+    }
+    assertExact(scans, first, i);
     return { apply: true, firstFile: first, lastFile: i, startPosition: start, stopPosition: stop, reached, recovered, replayed };
   }
   const last = scans.at(-1);
@@ -356,6 +397,8 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
     if (last?.reachedAtEnd ?? false) return nothing('the start point already holds the target GTIDs');
     throw notReached(goal, last, endsArchive);
   }
+  // Every remaining outcome replays to the end of the planned files.
+  if (kind === 'latest' || (kind === 'gtid' && (last?.reachedAtEnd ?? false)) || kind === 'time') assertExact(scans, first, scans.length - 1);
   const atEnd = recoveredAt(scans, scans.length - 1, last?.atEnd ?? null);
   const replayed = replayedUpTo(scans, first, scans.length - 1, last?.atEnd ?? null);
   if (kind === 'latest') return { apply: true, firstFile: first, lastFile: scans.length - 1, startPosition: start, stopPosition: null, reached: `reached the end of ${last?.file ?? 'the archive'}`, recovered: atEnd, replayed };
