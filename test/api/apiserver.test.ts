@@ -15,7 +15,7 @@ import {
 } from '../../src/api/index.ts';
 import { buildAgentSidecar, buildArchiveJob, buildRestoreJob } from '../../src/specs/index.ts';
 import { REPO_ROOT, skipUnlessIn } from '../support/testenv.ts';
-import { deleteNamespace, ensureDefaultServiceAccount, eventually, kubectl, ok, uniqueName } from './kubectl.ts';
+import { deleteNamespace, ensureDefaultServiceAccount, eventually, installCrds, kubectl, ok, uniqueName } from './kubectl.ts';
 import { INVALID_POLICIES, INVALID_RESTORES, validGooglePolicy, validGoogleRestore, validLifecyclePolicies, validPolicy, validRestore } from './invalid-cases.ts';
 
 const CRDS = path.join(REPO_ROOT, 'crds');
@@ -26,7 +26,7 @@ describe('CRDs on the real kube-apiserver', { skip: skipUnlessIn('kube') }, () =
   const ns = uniqueName('blapi');
 
   before(async () => {
-    await ok(['apply', '-f', CRDS]);
+    await installCrds();
     await ok(['wait', '--for=condition=Established', '--timeout=60s', ...KINDS.map((k) => `crd/${k.plural}.binlog.archiver.dev`)]);
     await ok(['create', 'namespace', ns]);
     await ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);

@@ -1,7 +1,8 @@
 /** kubectl against the test environment's API server, and a namespace per test run that is removed afterwards. */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { need } from '../support/testenv.ts';
+import path from 'node:path';
+import { REPO_ROOT, need } from '../support/testenv.ts';
 
 export interface Result {
   code: number;
@@ -46,6 +47,19 @@ export async function createRestrictedNamespace(ns: string): Promise<void> {
     metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
   }));
   await ensureDefaultServiceAccount(ns);
+}
+
+/**
+ * Installs (or updates) the project's CRDs. Test files start side by side, and two first `kubectl apply`s may both
+ * try to create a CRD: one gets AlreadyExists (or a conflict), and applying again updates instead.
+ */
+export async function installCrds(): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+    if (r.code === 0) break;
+    if (attempt === 3 || !/AlreadyExists|the object has been modified/.test(r.stderr)) throw new Error(`kubectl apply -f crds failed (${r.code}): ${r.stderr}`);
+  }
+  await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev', 'crd/binlogrestores.binlog.archiver.dev']);
 }
 
 export function uniqueName(prefix: string): string {

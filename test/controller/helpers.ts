@@ -19,7 +19,7 @@ import { stopProcess } from '../../testenv/proc.ts';
 import { allocatePort } from '../../testenv/ports.ts';
 import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { ensureTools } from '../../testenv/tools.ts';
-import { deleteNamespace, ensureDefaultServiceAccount, kubectl, ok } from '../api/kubectl.ts';
+import { deleteNamespace, ensureDefaultServiceAccount, installCrds, kubectl, ok } from '../api/kubectl.ts';
 import { runCli } from '../support/cli.ts';
 import { s3Client } from '../support/clients.ts';
 import { nodeSkip } from '../support/node.ts';
@@ -58,7 +58,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
  */
 export async function setupNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(4).toString('hex')}`;
-  await ok(['apply', '-f', CRDS]);
+  await installCrds();
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
   await ok(['create', 'namespace', ns]);
   await ensureDefaultServiceAccount(ns);

@@ -20,12 +20,11 @@ import { stopProcess } from '../../testenv/proc.ts';
 import { launchMariadb, type Launched, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { allocatePort } from '../../testenv/ports.ts';
 import { ensureTools } from '../../testenv/tools.ts';
-import { createRestrictedNamespace, eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, installCrds, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { mysqlClient, type MysqlClient } from '../support/mysql.ts';
 import { hostPathClaim, need, nodeSkip } from '../support/node.ts';
-import { REPO_ROOT } from '../support/testenv.ts';
 import { WORKLOAD_SCHEMA, checksums, workloadRound } from '../support/workload.ts';
 import { ControllerProcess } from '../controller/helpers.ts';
 
@@ -71,7 +70,7 @@ describe('BinlogRestore through the controller on the real node', { skip: nodeSk
     const archived = await runCli(['archive', '--binlog-dir', mysql.binlogDir, '--store', store, '--key', `file://${path.join(work, 'master.key')}`, '--source', source, '--json'],
       { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
     assert.equal(archived.code, 0, archived.stderr);
-    await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+    await installCrds();
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
     await createRestrictedNamespace(ns);
     await ok(['create', 'secret', 'generic', 'master-key', '-n', ns, `--from-literal=key=${keyHex}`]);

@@ -14,11 +14,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { BinlogRestore, BinlogRestoreSpec } from '../../src/api/index.ts';
-import { createRestrictedNamespace, eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, installCrds, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { KINGBUS, binlogDir, sha256, tempDir } from '../support/archive.ts';
 import { runCli } from '../support/cli.ts';
 import { hostPathClaim, need, nodeSkip } from '../support/node.ts';
-import { REPO_ROOT } from '../support/testenv.ts';
 import { ControllerProcess } from '../controller/helpers.ts';
 
 interface Named { metadata: { name: string }; status?: { phase?: string } }
@@ -42,7 +41,7 @@ describe('BinlogRestore with a missing Secret on the real node', { skip: nodeSki
     const r = await runCli(['archive', '--binlog-dir', archived.dir, '--store', store, '--key', `file://${path.join(work, 'master.key')}`, '--source', source, '--json'],
       { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
     assert.equal(r.code, 0, r.stderr);
-    await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+    await installCrds();
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogrestores.binlog.archiver.dev']);
     await createRestrictedNamespace(ns);
     // The key is there from the start; the S3 credentials are the Secret that is missing.

@@ -16,9 +16,9 @@ import { stopProcess } from '../../testenv/proc.ts';
 import { launchMariadb, type MariadbTools } from '../../testenv/servers/mariadb.ts';
 import { ensureTools } from '../../testenv/tools.ts';
 import { stateDir } from '../../testenv/versions.ts';
-import { createRestrictedNamespace, eventually, kubectl, ok, uniqueName } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, installCrds, kubectl, ok, uniqueName } from '../api/kubectl.ts';
 import { tempDir } from './archive.ts';
-import { REPO_ROOT, need as needServer } from './testenv.ts';
+import { need as needServer } from './testenv.ts';
 
 const run = promisify(execFile);
 
@@ -96,7 +96,7 @@ export async function archiveNamespace(hostDir: string): Promise<ArchiveNamespac
   const pv = `${ns}-binlogs`;
   const nodeName = kube.nodes[0] ?? '';
   const prefix = `node-e2e/${ns}`;
-  await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+  await installCrds();
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev']);
   await createRestrictedNamespace(ns);
   await hostPathClaim(ns, 'data-mysql-0', pv, hostDir);

@@ -5,13 +5,11 @@
  * server. Shared by test/node/operator-loop.test.ts and `npm run demo -- --operator`.
  */
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { BinlogArchivePolicySpec, BinlogRestore, BinlogRestoreSpec } from '../../src/api/index.ts';
 import { CHART, helm, tool, valuesFile } from '../chart/helm.ts';
-import { createRestrictedNamespace, eventually, kubectl, ok } from '../api/kubectl.ts';
+import { createRestrictedNamespace, eventually, installCrds, kubectl, ok } from '../api/kubectl.ts';
 import type { MariadbPod } from './mariadb-pod.ts';
 import { need } from './node.ts';
-import { REPO_ROOT } from './testenv.ts';
 
 export const RELEASE = 'ba';
 export const POLICY = 'orders';
@@ -49,7 +47,7 @@ export async function installOperator(ns: string): Promise<OperatorNamespace> {
   const s3 = need('s3');
   const password = randomBytes(12).toString('hex');
   await tool('helm');
-  await ok(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+  await installCrds();
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/binlogarchivepolicies.binlog.archiver.dev', 'crd/binlogrestores.binlog.archiver.dev']);
   await createRestrictedNamespace(ns);
   // One profile for S3 and KMS, as on AWS (the test KMS accepts any signed request).
