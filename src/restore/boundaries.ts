@@ -65,6 +65,14 @@ export interface FileScanResult {
    */
   inexactAny: string | null;
   inexactAfterStart: string | null;
+  /**
+   * --from-gtid: transactions without a GTID (gtid_mode OFF) after the last one the start point holds, where
+   * nothing shows whether the base backup holds them: the position of the first, when the file ends with them
+   * before its first transaction to apply. `heldBeforeStart`: a transaction the start point holds comes before
+   * that first transaction to apply (it settles such transactions of an earlier file: the backup holds them).
+   */
+  undecidedAnonymous: number | null;
+  heldBeforeStart: boolean;
   /** The server's state at stopAny, at stopAfterStart, and after the whole file. */
   atStopAny: RecoveredPoint | null;
   atStopAfterStart: RecoveredPoint | null;
@@ -75,6 +83,12 @@ export interface FileScanResult {
 const FILE_LEVEL = new Uint8Array(256);
 for (const t of [EventType.FORMAT_DESCRIPTION, EventType.ROTATE, EventType.STOP, EventType.PREVIOUS_GTIDS,
   EventType.INCIDENT, EventType.MARIA_GTID_LIST, EventType.MARIA_BINLOG_CHECKPOINT, EventType.MARIA_START_ENCRYPTION]) FILE_LEVEL[t] = 1;
+
+function anonymousStart(file: string, position: number): ArchiverError {
+  return new ArchiverError('EUSAGE', `--from-gtid cannot place the start point: ${file} holds transactions without a GTID (gtid_mode OFF) from position ${position}, after the last transaction the start point holds, and nothing shows whether the base backup holds them`, {
+    hint: 'give the start as the binlog coordinates the base backup recorded (--from-file/--from-position)',
+  });
+}
 
 function insideError(option: string, file: string, position: number, from: number, to: number, what: string): ArchiverError {
   return new ArchiverError('EUSAGE', `${option} ${position} is inside ${what} of ${file} (bytes ${from}..${to}): replay would apply part of it`, {
@@ -108,7 +122,7 @@ export class FileBoundaryScan {
     this.#fromPosition = positions.fromPosition ?? null;
     this.#untilPosition = positions.untilPosition ?? null;
     this.#result = { file, start: goal.from === null ? (this.#fromPosition ?? 4) : null, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: null, transactions: 0,
-      inexactAny: null, inexactAfterStart: null, atStopAny: null, atStopAfterStart: null, atEnd: null };
+      inexactAny: null, inexactAfterStart: null, undecidedAnonymous: null, heldBeforeStart: false, atStopAny: null, atStopAfterStart: null, atEnd: null };
     this.#appliedAny = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
     this.#appliedAfterStart = { gtids: emptyGtidSet(goal.flavor), anonymous: 0 };
   }
@@ -155,7 +169,10 @@ export class FileBoundaryScan {
     r.transactions++;
     r.firstTransaction ??= t.startPosition;
     const state = this.#stateBefore();
-    const applies = (this.#fromPosition === null || t.startPosition >= this.#fromPosition) && !this.#inFrom(t);
+    const held = this.#inFrom(t);
+    const anonymousUndecided = this.#goal.from !== null && t.gtidValue === null && !this.#started;
+    const applies = (this.#fromPosition === null || t.startPosition >= this.#fromPosition) && !held && !anonymousUndecided;
+    if (!this.#started) this.#settleAnonymous(t, held, anonymousUndecided, applies);
     if (applies && !this.#started) {
       this.#started = true;
       r.firstToApply = t.startPosition;
@@ -227,6 +244,22 @@ export class FileBoundaryScan {
     const one = emptyGtidSet(this.#goal.flavor);
     addGtidTo(one, t.gtidValue);
     return gtidSetContains(from, one);
+  }
+
+  /**
+   * --from-gtid and transactions without a GTID before the first one to apply: those before a transaction the start
+   * point holds are in the backup; those after its last one are undecided, and the first transaction to apply after
+   * them makes the start ambiguous (the backup may or may not hold them).
+   */
+  #settleAnonymous(t: BinlogTransaction, held: boolean, anonymousUndecided: boolean, applies: boolean): void {
+    const r = this.#result;
+    if (anonymousUndecided) r.undecidedAnonymous ??= t.startPosition;
+    else if (held) {
+      r.undecidedAnonymous = null;
+      r.heldBeforeStart = true;
+    } else if (applies && r.undecidedAnonymous !== null) {
+      throw anonymousStart(this.#file, r.undecidedAnonymous);
+    }
   }
 
   /** Why replaying `t` (a MariaDB transaction before the stop) would not be exact, or null. */
@@ -361,8 +394,15 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
   const { endsArchive } = end;
   let first = -1;
   let start = 4;
+  /** Transactions without a GTID of an earlier file that nothing after them settled (undecidedAnonymous). */
+  let undecided: { file: string; position: number } | null = null;
   for (let i = 0; i < scans.length; i++) {
     const s = scans[i]!;
+    if (first === -1) {
+      if (s.heldBeforeStart) undecided = null;
+      if (s.undecidedAnonymous !== null) undecided = { file: s.file, position: s.undecidedAnonymous };
+      if (s.start !== null && undecided !== null) throw anonymousStart(undecided.file, undecided.position);
+    }
     if (first === -1 && s.start === null) {
       if (s.stopAny !== null && goal.target.kind === 'position') return nothing(`the start point is already at or past ${s.stopReason ?? 'the target'}`);
       if (s.stopAny !== null && goal.target.kind === 'time') throw backupPastTarget(goal, s);
@@ -392,6 +432,7 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
   const last = scans.at(-1);
   const kind = goal.target.kind;
   if (first === -1) {
+    if (undecided !== null) throw anonymousStart(undecided.file, undecided.position);
     // Every transaction of the planned files is already in the base backup (--from-gtid).
     if (kind !== 'gtid') return nothing('every transaction of the planned binlogs is already in the start point');
     if (last?.reachedAtEnd ?? false) return nothing('the start point already holds the target GTIDs');

@@ -61,7 +61,7 @@ function wholeFile(entry: ManifestEntry): FileScanResult {
   const last = entry.binlog.lastEventTime === null ? null : Math.floor(Date.parse(entry.binlog.lastEventTime) / 1000);
   const applied = { gtids: parseGtidSet(entry.source.flavor, entry.binlog.gtidsAdded), anonymous: 0 };
   return { file: entry.binlog.name, start: 4, firstToApply: null, stopAfterStart: null, stopAny: null, firstTransaction: null, reachedAtEnd: false, stopReason: null, lastTimestamp: last, transactions: 0,
-    inexactAny: null, inexactAfterStart: null, // known only from its bytes: the restore checks them
+    inexactAny: null, inexactAfterStart: null, undecidedAnonymous: null, heldBeforeStart: false, // known only from its bytes: the restore checks them
     atStopAny: null, atStopAfterStart: null, atEnd: { gtids: '', lastTimestamp: last, appliedAny: applied, appliedAfterStart: applied } };
 }
 

@@ -63,12 +63,18 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
     checkPosition(entries[start]!, fromPosition.position, '--from-position');
   }
   if (from !== null) {
-    // Skip files whose every transaction the base backup already holds.
+    // Skip files whose every transaction the base backup already holds. A file that adds no GTID (empty, or
+    // transactions without one: gtid_mode OFF) is skipped only before one that adds GTIDs the backup holds; after
+    // the last of those, nothing shows the backup holds its transactions, and the boundary scan must see them.
+    let held = 0;
     while (start < entries.length) {
-      const end = endState(entries[start]!);
+      const entry = entries[start]!;
+      const end = endState(entry);
       if (end === null || !gtidSetContains(from, end)) break;
       start++;
+      if (!parseGtidSet(flavor, entry.binlog.gtidsAdded).isEmpty()) held = start;
     }
+    start = held;
     const firstNeeded = entries[start];
     const prev = firstNeeded?.binlog.previousGtids;
     if (firstNeeded !== undefined && prev !== null && prev !== undefined && !gtidSetContains(from, parseGtidSet(flavor, prev))) {

@@ -17,7 +17,7 @@ function scanned(file: string, lastTimestamp: number | null, transactions: numbe
   const applied = { gtids: emptyGtidSet('mariadb'), anonymous: 0 };
   const point = { gtids: '0-1-5', lastTimestamp, appliedAny: applied, appliedAfterStart: applied };
   return { file, start: 4, firstToApply: transactions > 0 ? 256 : null, stopAfterStart: null, stopAny: null, firstTransaction: transactions > 0 ? 256 : null,
-    reachedAtEnd: false, stopReason: null, lastTimestamp, transactions, inexactAny: null, inexactAfterStart: null, atStopAny: null, atStopAfterStart: null, atEnd: point };
+    reachedAtEnd: false, stopReason: null, lastTimestamp, transactions, inexactAny: null, inexactAfterStart: null, undecidedAnonymous: null, heldBeforeStart: false, atStopAny: null, atStopAfterStart: null, atEnd: point };
 }
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
