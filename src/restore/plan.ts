@@ -41,6 +41,31 @@ function checkPosition(entry: ManifestEntry, position: number, option: string): 
   }
 }
 
+/** The largest GNO of a MySQL GTID set entry. */
+function lastGno(intervals: readonly { readonly end: bigint }[]): bigint {
+  return intervals.reduce((m, i) => (i.end > m ? i.end : m), 0n);
+}
+
+/**
+ * A GTID the start point holds past the target, in a domain (MariaDB) or UUID (MySQL) the target names, or null:
+ * a restore cannot go back from its base backup.
+ */
+function pastTarget(from: GtidSet, target: GtidSet): string | null {
+  if (from.flavor === 'mariadb' && target.flavor === 'mariadb') {
+    for (const t of target.entries()) {
+      const f = from.get(t.domainId);
+      if (f !== undefined && f.seqNo > t.seqNo) return `${f.domainId}-${f.serverId}-${f.seqNo}`;
+    }
+  } else if (from.flavor === 'mysql' && target.flavor === 'mysql') {
+    const targets = target.entries();
+    for (const e of from.subtract(target).entries()) {
+      const t = targets.find((x) => x.uuid === e.uuid && x.tag === e.tag);
+      if (t !== undefined && lastGno(e.intervals) > lastGno(t.intervals)) return `${e.uuid}${e.tag === '' ? '' : `:${e.tag}`}:${lastGno(e.intervals)}`;
+    }
+  }
+  return null;
+}
+
 export function planRestore(options: { entries: ManifestEntry[]; source: string; fromGtid?: string; fromPosition?: StartPosition; target: RestoreTarget; acceptGaps?: boolean }): RestorePlan {
   const { entries, source, target } = options;
   const first = entries[0];
@@ -53,6 +78,12 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
   const from = options.fromGtid === undefined ? null : parseGtidOption(flavor, '--from-gtid', options.fromGtid);
   const targetGtids = target.kind === 'gtid' ? parseGtidOption(flavor, '--until-gtid', target.text) : null;
 
+  const past = from === null || targetGtids === null ? null : pastTarget(from, targetGtids);
+  if (past !== null) {
+    throw new ArchiverError('ETARGET', `--until-gtid ${targetGtids?.format() ?? ''} is before the start point: the base backup (--from-gtid) already holds ${past}, past it`, {
+      hint: 'a restore cannot go back from its base backup: restore an earlier backup, or pick a later target',
+    });
+  }
   if (from !== null && options.fromPosition !== undefined) {
     throw new ArchiverError('EUSAGE', 'give the start either as --from-gtid or as --from-file/--from-position, not both');
   }

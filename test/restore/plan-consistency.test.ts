@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { ArchiverError } from '../../src/errors.ts';
 import { planRestore } from '../../src/restore/plan.ts';
 import { findGaps } from '../../src/store/continuity.ts';
 import { type ManifestEntry, indexRecord, readEntries } from '../../src/store/manifest.ts';
@@ -47,5 +48,24 @@ describe('plan and chain on an inconsistent manifest', () => {
     const gaps = findGaps([first, entries[1]!].map(indexRecord));
     assert.equal(gaps.length, 1);
     assert.match(gaps[0]!.detail, /but mysql-bin\.000001 ends at no GTIDs$/);
+  });
+});
+
+describe('a GTID target before the start point', () => {
+  it('is refused (ETARGET) when the base backup holds a GTID past it, not planned as "nothing to replay"', async () => {
+    const entries = await archivedEntries();
+    const last = entries.at(-1)!;
+    const [uuid = '', range = ''] = last.binlog.gtidsAdded.split(':');
+    const end = Number(range.split('-').at(-1));
+    assert.ok(uuid !== '' && end > 5, last.binlog.gtidsAdded);
+    const plan = (from: string, until: string): unknown => planRestore({ entries, source: 'db1', fromGtid: from, target: { kind: 'gtid', text: until } });
+    assert.throws(() => plan(`${uuid}:1-${end}`, `${uuid}:1-${end - 4}`),
+      (e: unknown) => e instanceof ArchiverError && e.code === 'ETARGET' && e.message.includes(`is before the start point: the base backup (--from-gtid) already holds ${uuid}:${end}, past it`));
+    // At the target exactly: nothing to replay, as before.
+    assert.equal((plan(`${uuid}:1-${end}`, `${uuid}:1-${end}`) as { files: unknown[] }).files.length, 0);
+    // MariaDB positions: past it in a domain the target names.
+    const mariadb = entries.map((e) => ({ ...e, source: { ...e.source, flavor: 'mariadb' as const } }));
+    assert.throws(() => planRestore({ entries: mariadb, source: 'db1', fromGtid: '0-1-105,1-1-7', target: { kind: 'gtid', text: '0-1-100' } }),
+      (e: unknown) => e instanceof ArchiverError && e.code === 'ETARGET' && e.message.includes('already holds 0-1-105, past it'));
   });
 });
