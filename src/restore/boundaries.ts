@@ -170,9 +170,12 @@ export class FileBoundaryScan {
     r.firstTransaction ??= t.startPosition;
     const state = this.#stateBefore();
     const held = this.#inFrom(t);
+    // Replay that started in an earlier file applies every transaction not held (appliesAny); replay that starts in
+    // this file starts at a transaction with a GTID when --from-gtid places it (anonymous ones before are undecided).
+    const appliesAny = (this.#fromPosition === null || t.startPosition >= this.#fromPosition) && !held;
     const anonymousUndecided = this.#goal.from !== null && t.gtidValue === null && !this.#started;
-    const applies = (this.#fromPosition === null || t.startPosition >= this.#fromPosition) && !held && !anonymousUndecided;
-    if (!this.#started) this.#settleAnonymous(t, held, anonymousUndecided, applies);
+    const applies = appliesAny && !anonymousUndecided;
+    if (!this.#started) this.#settleAnonymous(t, held, anonymousUndecided);
     if (applies && !this.#started) {
       this.#started = true;
       r.firstToApply = t.startPosition;
@@ -198,7 +201,7 @@ export class FileBoundaryScan {
     }
     if (this.#untilPosition !== null && t.startPosition >= this.#untilPosition) this.#atUntil ??= this.#point();
     if (t.gtidValue !== null) addGtidTo(state, t.gtidValue);
-    if (applies) addApplied(this.#appliedAny, t);
+    if (appliesAny) addApplied(this.#appliedAny, t);
     if (applies && this.#started) addApplied(this.#appliedAfterStart, t);
     if (t.timestamp !== 0) r.lastTimestamp = t.timestamp;
   }
@@ -247,18 +250,17 @@ export class FileBoundaryScan {
   }
 
   /**
-   * --from-gtid and transactions without a GTID before the first one to apply: those before a transaction the start
-   * point holds are in the backup; those after its last one are undecided, and the first transaction to apply after
-   * them makes the start ambiguous (the backup may or may not hold them).
+   * --from-gtid and transactions without a GTID before this file's first one to apply: those before a transaction
+   * the start point holds are in the backup; those after its last one stay undecided (the backup may or may not
+   * hold them). `undecidedAnonymous` is what is undecided when this file's start comes (or at its end):
+   * replayBoundaries refuses a replay that starts after undecided transactions.
    */
-  #settleAnonymous(t: BinlogTransaction, held: boolean, anonymousUndecided: boolean, applies: boolean): void {
+  #settleAnonymous(t: BinlogTransaction, held: boolean, anonymousUndecided: boolean): void {
     const r = this.#result;
     if (anonymousUndecided) r.undecidedAnonymous ??= t.startPosition;
     else if (held) {
       r.undecidedAnonymous = null;
       r.heldBeforeStart = true;
-    } else if (applies && r.undecidedAnonymous !== null) {
-      throw anonymousStart(this.#file, r.undecidedAnonymous);
     }
   }
 
@@ -404,8 +406,12 @@ export function replayBoundaries(goal: ScanGoal, scans: readonly FileScanResult[
       if (s.start !== null && undecided !== null) throw anonymousStart(undecided.file, undecided.position);
     }
     if (first === -1 && s.start === null) {
-      if (s.stopAny !== null && goal.target.kind === 'position') return nothing(`the start point is already at or past ${s.stopReason ?? 'the target'}`);
-      if (s.stopAny !== null && goal.target.kind === 'time') throw backupPastTarget(goal, s);
+      const stop = s.stopAny;
+      // Undecided transactions before the stop: the backup may lack them, so neither verdict below is sure.
+      const u = undecided;
+      if (stop !== null && u !== null && (u.file !== s.file || u.position < stop || (goal.target.kind === 'time' && u.position === stop))) throw anonymousStart(u.file, u.position);
+      if (stop !== null && goal.target.kind === 'position') return nothing(`the start point is already at or past ${s.stopReason ?? 'the target'}`);
+      if (stop !== null && goal.target.kind === 'time') throw backupPastTarget(goal, s);
       continue;
     }
     if (first === -1) {

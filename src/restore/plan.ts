@@ -105,8 +105,9 @@ export function planRestore(options: { entries: ManifestEntry[]; source: string;
       start++;
       if (!parseGtidSet(flavor, entry.binlog.gtidsAdded).isEmpty()) held = start;
     }
-    start = held;
+    // The chain check is on the first binlog with a transaction the backup lacks, whatever is planned before it.
     const firstNeeded = entries[start];
+    start = held;
     const prev = firstNeeded?.binlog.previousGtids;
     if (firstNeeded !== undefined && prev !== null && prev !== undefined && !gtidSetContains(from, parseGtidSet(flavor, prev))) {
       throw new ArchiverError('EGAP', `the archive cannot continue from ${from.format()}: its earliest needed binlog ${firstNeeded.binlog.name} starts after ${prev}, so transactions in between are not archived`, {

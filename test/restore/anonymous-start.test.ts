@@ -20,8 +20,8 @@ const U = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const goal: ScanGoal = { flavor: 'mysql', from: parseGtidSet('mysql', `${U}:1-5`), target: { kind: 'latest' }, targetGtids: null };
 
 /** One binlog of transactions (a GTID, or null for an anonymous one), 100 bytes each from position 256. */
-function scan(file: string, gtids: (string | null)[]): FileScanResult {
-  const s = new FileBoundaryScan(goal, file);
+function scan(file: string, gtids: (string | null)[], g: ScanGoal = goal, positions: { untilPosition?: number } = {}): FileScanResult {
+  const s = new FileBoundaryScan(g, file, positions);
   gtids.forEach((gtid, i) => {
     const t: BinlogTransaction = {
       gtid, gtidValue: gtid === null ? null : parseGtid('mysql', gtid), startPosition: 256 + 100 * i, endPosition: 356 + 100 * i, timestamp: 1_700_000_000 + i,
@@ -41,7 +41,7 @@ describe('--from-gtid and transactions without a GTID', () => {
   });
 
   it('refuses when they lie between the last transaction the backup holds and the first it lacks', () => {
-    assert.throws(() => scan('b.000001', [`${U}:5`, null, `${U}:6`]), ambiguous);
+    assert.throws(() => replayBoundaries(goal, [scan('b.000001', [`${U}:5`, null, `${U}:6`])], end), ambiguous);
     assert.throws(() => replayBoundaries(goal, [scan('b.000001', [null]), scan('b.000002', [`${U}:6`])], end), ambiguous);
   });
 
@@ -55,6 +55,22 @@ describe('--from-gtid and transactions without a GTID', () => {
   it('replays those after the first transaction the backup lacks', () => {
     const b = replayBoundaries(goal, [scan('b.000001', [`${U}:5`, `${U}:6`, null])], end);
     assert.deepEqual([b.apply, b.startPosition, b.replayed?.anonymous], [true, 356, 1]);
+  });
+
+  it('replays them in a binlog after the one replay starts in, and counts them as replayed', () => {
+    const b = replayBoundaries(goal, [scan('b.000001', [`${U}:5`, `${U}:6`]), scan('b.000002', [null, `${U}:7`]), scan('b.000003', [null, null])], end);
+    assert.deepEqual([b.firstFile, b.lastFile, b.startPosition, b.replayed?.anonymous, b.replayed?.gtids.format()], [0, 2, 356, 3, `${U}:6-7`]);
+  });
+
+  it('refuses a position target or a time target whose verdict depends on them', () => {
+    const at = (kind: 'position' | 'time'): ScanGoal => ({ ...goal, target: kind === 'position' ? { kind, file: 'b.000002', position: 456 } : { kind, until: new Date(1_000 * 1_700_000_000) } });
+    const pos = at('position');
+    assert.throws(() => replayBoundaries(pos, [scan('b.000001', [`${U}:4`, `${U}:5`], pos), scan('b.000002', [null, null, null], pos, { untilPosition: 456 })], end), ambiguous);
+    // Stamped after the target but undecided: the backup may not hold it, so it is not "the backup is past the target".
+    const time = at('time');
+    assert.throws(() => replayBoundaries(time, [scan('b.000001', [`${U}:5`], time), scan('b.000002', [null, null], time)], end), ambiguous);
+    // Held and stamped after the target: the backup is past it.
+    assert.throws(() => replayBoundaries(time, [scan('b.000001', [`${U}:4`, `${U}:5`], time)], end), (e: unknown) => e instanceof ArchiverError && e.code === 'ETARGET');
   });
 
   it('plans a binlog that adds no GTID after the last one the backup holds, instead of skipping it as held', async () => {
