@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { emptyGtidSet } from '../../src/binlog/index.ts';
 import { ArchiverError } from '../../src/errors.ts';
-import { type FileScanResult, type ScanGoal, replayBoundaries } from '../../src/restore/boundaries.ts';
+import type { FileScanResult, ScanGoal } from '../../src/restore/boundaries.ts';
+import { replayBoundaries } from '../../src/restore/replay-range.ts';
 
 const T = Date.UTC(2026, 0, 2, 3, 4, 5) / 1000; // the target's second
 const goal: ScanGoal = { flavor: 'mariadb', from: null, target: { kind: 'time', until: new Date(T * 1000 + 500) }, targetGtids: null };

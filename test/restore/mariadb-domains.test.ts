@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type BinlogTransaction, parseGtid, parseGtidSet } from '../../src/binlog/index.ts';
 import { ArchiverError } from '../../src/errors.ts';
-import { FileBoundaryScan, type ScanGoal, replayBoundaries } from '../../src/restore/boundaries.ts';
+import { FileBoundaryScan, type ScanGoal } from '../../src/restore/boundaries.ts';
+import { replayBoundaries } from '../../src/restore/replay-range.ts';
 
 /** Transactions of one binlog, 100 bytes each from position 256, one second apart. */
 function scan(goal: ScanGoal, gtids: string[]): ReturnType<FileBoundaryScan['finish']> {
