@@ -74,18 +74,18 @@ export async function runPlan(options: Omit<RestoreOptions, 'out' | 'apply'>): P
     const keys = new BatchKeys({ keyUrl: options.keyUrl, ...(options.keyProvider === undefined ? {} : { provider: options.keyProvider }) });
     try {
       const scans = files.map(wholeFile);
+      const decoded = new Set<number>();
       const decode = async (i: number): Promise<FileScanResult> => {
+        decoded.add(i);
         const scan = scanFor(plan, i);
         await decodeEntry({ store: options.store, keys }, files[i]!, scan);
         return (scans[i] = scan.finish());
       };
       // From the first binlog to the one replay starts in (binlogs that add no GTID may come before it), then the
       // last: a time target may stop in either of the last two (plan.ts takes one more than the target's).
-      let i = 0;
-      while (i < files.length - 1 && (await decode(i)).start === null) i++;
+      for (let i = 0; i < files.length && (await decode(i)).start === null; i++);
       const tail = plan.target.kind === 'time' ? [files.length - 2, files.length - 1] : [files.length - 1];
-      for (const j of tail) if (j > i) await decode(j);
-      if (i === files.length - 1) await decode(i);
+      for (const j of tail) if (j >= 0 && !decoded.has(j)) await decode(j);
       bounds = replayBoundaries(scanGoal(plan), scans, planEnd(files, entries));
     } finally {
       keys.dispose();

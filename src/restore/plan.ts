@@ -2,7 +2,7 @@
  * Restore planning: which archived binlogs are needed from the starting point (the base backup's GTID set)
  * to the target, and whether they form an unbroken chain. Pure: entries in, plan out.
  */
-import { type GtidSet, gtidSetContains, gtidSetUnion, parseGtidSet } from '../binlog/index.ts';
+import { type GtidSet, formatMariadbGtid, formatMysqlGtid, gtidSetContains, gtidSetUnion, parseGtidSet } from '../binlog/index.ts';
 import { ArchiverError } from '../errors.ts';
 import { type Gap, findGaps } from '../store/continuity.ts';
 import { type ManifestEntry, indexRecord } from '../store/manifest.ts';
@@ -54,13 +54,13 @@ function pastTarget(from: GtidSet, target: GtidSet): string | null {
   if (from.flavor === 'mariadb' && target.flavor === 'mariadb') {
     for (const t of target.entries()) {
       const f = from.get(t.domainId);
-      if (f !== undefined && f.seqNo > t.seqNo) return `${f.domainId}-${f.serverId}-${f.seqNo}`;
+      if (f !== undefined && f.seqNo > t.seqNo) return formatMariadbGtid(f);
     }
   } else if (from.flavor === 'mysql' && target.flavor === 'mysql') {
     const targets = target.entries();
     for (const e of from.subtract(target).entries()) {
       const t = targets.find((x) => x.uuid === e.uuid && x.tag === e.tag);
-      if (t !== undefined && lastGno(e.intervals) > lastGno(t.intervals)) return `${e.uuid}${e.tag === '' ? '' : `:${e.tag}`}:${lastGno(e.intervals)}`;
+      if (t !== undefined && lastGno(e.intervals) > lastGno(t.intervals)) return formatMysqlGtid({ uuid: e.uuid, tag: e.tag, gno: lastGno(e.intervals) });
     }
   }
   return null;
